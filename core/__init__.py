@@ -1,0 +1,1 @@
+"""Core of mnistconv: model, data, training, checkpoints, prediction (Qt-free except qt_trainer)."""

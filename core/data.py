@@ -1,0 +1,189 @@
+"""MNIST on the training device: where the files live, checking them, loading them as ready tensors.
+
+Files are the four standard IDX files, in torchvision's layout (`<data dir>/MNIST/raw/`) or directly
+in the data folder; a `.gz` copy is unpacked on first use. Every file is checked before torch reads
+it, so a truncated or foreign file gives a DataError naming it rather than a failure deep in torch.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import struct
+import sys
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torchvision.datasets.mnist import read_image_file, read_label_file
+
+from .errors import DataError
+
+IMAGE_FILES = {"train": "train-images-idx3-ubyte", "test": "t10k-images-idx3-ubyte"}
+LABEL_FILES = {"train": "train-labels-idx1-ubyte", "test": "t10k-labels-idx1-ubyte"}
+ALL_FILES = (IMAGE_FILES["train"], LABEL_FILES["train"], IMAGE_FILES["test"], LABEL_FILES["test"])
+FULL_COUNTS = {"train": 60_000, "test": 10_000}
+
+IMAGE_MAGIC = 0x00000803  # unsigned bytes, 3 dimensions
+LABEL_MAGIC = 0x00000801  # unsigned bytes, 1 dimension
+IMAGE_SIDE = 28
+NUM_CLASSES = 10
+
+
+@dataclass(frozen=True)
+class MnistData:
+    """Images as float32 (N, 1, 28, 28) in [0, 1] and labels as int64, all on one device."""
+
+    train_images: torch.Tensor
+    train_labels: torch.Tensor
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
+
+    @property
+    def device(self) -> torch.device:
+        return self.train_images.device
+
+
+def user_cache_dir() -> Path:
+    """The per-user cache folder for the data, following each platform's convention."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+        return base / "mnistconv" / "Cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "mnistconv"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mnistconv"
+
+
+def resolve_data_dir(explicit: str | os.PathLike | None = None) -> Path:
+    """An explicit folder, else $MNISTCONV_DATA, else the per-user cache folder."""
+    if explicit:
+        return Path(explicit).expanduser()
+    if os.environ.get("MNISTCONV_DATA"):
+        return Path(os.environ["MNISTCONV_DATA"]).expanduser()
+    return user_cache_dir()
+
+
+def raw_dir(data_dir: Path) -> Path:
+    """Where files are fetched to: torchvision's layout, so its own download lands in the same place."""
+    return Path(data_dir) / "MNIST" / "raw"
+
+
+def _candidate_dirs(data_dir: Path) -> list[Path]:
+    return [raw_dir(data_dir), Path(data_dir)]
+
+
+def find_file(data_dir: Path, name: str) -> Path | None:
+    """The IDX file `name` in the data folder, unpacking `name.gz` beside it if only that exists."""
+    for folder in _candidate_dirs(data_dir):
+        if (folder / name).is_file():
+            return folder / name
+    for folder in _candidate_dirs(data_dir):
+        if (folder / f"{name}.gz").is_file():
+            return _gunzip(folder / f"{name}.gz")
+    return None
+
+
+def missing_files(data_dir: Path) -> list[str]:
+    return [name for name in ALL_FILES if not _present(data_dir, name)]
+
+
+def _present(data_dir: Path, name: str) -> bool:
+    return any((d / name).is_file() or (d / f"{name}.gz").is_file() for d in _candidate_dirs(data_dir))
+
+
+def _gunzip(gz_path: Path) -> Path:
+    target = gz_path.with_suffix("")
+    partial = target.with_name(target.name + ".partial")
+    try:
+        with gzip.open(gz_path, "rb") as source, open(partial, "wb") as sink:
+            shutil.copyfileobj(source, sink, length=1 << 20)
+        os.replace(partial, target)
+    except (OSError, EOFError, zlib.error) as exc:
+        partial.unlink(missing_ok=True)
+        raise DataError(f"{gz_path}: not a readable gzip file ({exc})") from exc
+    return target
+
+
+def check_idx(path: Path, kind: str) -> int:
+    """Check an IDX file's magic number, dimensions and length; return how many items it holds."""
+    magic, header_size, item_size = (
+        (IMAGE_MAGIC, 16, IMAGE_SIDE * IMAGE_SIDE) if kind == "images" else (LABEL_MAGIC, 8, 1)
+    )
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            header = f.read(header_size)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    if len(header) < header_size:
+        raise DataError(f"{path}: truncated: {size} bytes is shorter than an IDX {kind} header")
+    found_magic, count = struct.unpack(">II", header[:8])
+    if found_magic != magic:
+        raise DataError(f"{path}: not an MNIST {kind} file (magic number {found_magic:#010x}, expected {magic:#010x})")
+    if kind == "images":
+        rows, cols = struct.unpack(">II", header[8:16])
+        if (rows, cols) != (IMAGE_SIDE, IMAGE_SIDE):
+            raise DataError(f"{path}: images are {rows}×{cols}, expected {IMAGE_SIDE}×{IMAGE_SIDE}")
+    expected = header_size + count * item_size
+    if size < expected:
+        raise DataError(f"{path}: truncated: header promises {count} {kind} ({expected} bytes), file has {size} bytes")
+    if size > expected:
+        raise DataError(f"{path}: {size - expected} unexpected bytes after the {count} {kind} its header promises")
+    return count
+
+
+def check_split(data_dir: Path, split: str, require_full: bool = False) -> tuple[Path, Path, int]:
+    """Find and check one split's image and label files; return their paths and the item count."""
+    paths = []
+    for name in (IMAGE_FILES[split], LABEL_FILES[split]):
+        path = find_file(data_dir, name)
+        if path is None:
+            raise DataError(missing_message(data_dir, [name]))
+        paths.append(path)
+    images_path, labels_path = paths
+    n_images = check_idx(images_path, "images")
+    n_labels = check_idx(labels_path, "labels")
+    if n_images != n_labels:
+        raise DataError(f"{images_path}: {n_images} images but {labels_path.name} has {n_labels} labels")
+    if n_images == 0:
+        raise DataError(f"{images_path}: holds no images")
+    if require_full and n_images != FULL_COUNTS[split]:
+        raise DataError(f"{images_path}: {n_images} images, MNIST's {split} set has {FULL_COUNTS[split]}")
+    return images_path, labels_path, n_images
+
+
+def missing_message(data_dir: Path, names: list[str]) -> str:
+    return (
+        f"MNIST file(s) missing: {', '.join(names)}. Put the four IDX files "
+        f"({', '.join(ALL_FILES)}, plain or .gz) in {raw_dir(data_dir)}"
+    )
+
+
+def check_files(data_dir: Path, require_full: bool = False) -> dict[str, int]:
+    """Check all four files; return the item count of each split."""
+    return {split: check_split(data_dir, split, require_full)[2] for split in ("train", "test")}
+
+
+def _load_split(data_dir: Path, split: str, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    images_path, labels_path, _ = check_split(data_dir, split)
+    try:
+        images = read_image_file(str(images_path))
+        labels = read_label_file(str(labels_path)).long()
+    except (OSError, RuntimeError, ValueError, TypeError, AssertionError) as exc:
+        raise DataError(f"{images_path.parent}: cannot read the {split} files ({exc})") from exc
+    if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= NUM_CLASSES):
+        raise DataError(f"{labels_path}: labels must be 0–9, found {int(labels.min())}…{int(labels.max())}")
+    images = images.to(device=device).unsqueeze(1).float().div_(255.0)
+    return images, labels.to(device)
+
+
+def load_mnist(data_dir: Path, device: torch.device | str = "cpu") -> MnistData:
+    """Load the four checked files as float tensors on `device`."""
+    device = torch.device(device)
+    if missing := missing_files(Path(data_dir)):
+        raise DataError(missing_message(Path(data_dir), missing))
+    train = _load_split(Path(data_dir), "train", device)
+    test = _load_split(Path(data_dir), "test", device)
+    return MnistData(*train, *test)

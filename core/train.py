@@ -1,0 +1,195 @@
+"""The seed recipe's training loop, Qt-free: a generator of events that can be paused and stopped.
+
+`train(config, data)` yields the events of core.events as they happen. The rules that decide after
+each epoch live in core.recipe; saving lives in core.checkpoint. A TrainingControl lets another
+thread pause, resume or stop the loop; it looks at it before every batch.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+import torch
+from torch.nn import functional as F
+
+from . import checkpoint, events
+from .config import CHECKPOINT_NAME, TrainConfig, validate_config
+from .data import MnistData
+from .device import describe_device
+from .errors import CheckpointError
+from .evaluate import evaluate
+from .model import ConvNet, build_model, parameter_count
+from .recipe import ScheduleState, decide_after_epoch, has_nan_parameters
+
+
+class TrainingControl:
+    """Thread-safe stop and pause requests, honoured between batches."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+        self._running.set()  # a paused loop must wake up to stop
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def wait_while_paused(self) -> None:
+        self._running.wait()
+
+
+def make_optimizer(model: torch.nn.Module, lr: float) -> torch.optim.Adam:
+    # Flux's ADAM defaults match torch's (betas 0.9/0.999, eps 1e-8). The fused kernel is the fastest.
+    try:
+        return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(model.parameters(), lr=lr)
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+def checkpoint_path(config: TrainConfig) -> Path:
+    return Path(config.savepath) / CHECKPOINT_NAME
+
+
+def train(config: TrainConfig, data: MnistData, control: TrainingControl | None = None, model: ConvNet | None = None) -> Iterator[events.TrainingEvent]:
+    """Run the recipe on `data` (already on its device) and yield what happens."""
+    validate_config(config, train_size=len(data.train_labels))
+    control = control or TrainingControl()
+    device = data.device
+    if config.seed is not None:
+        torch.manual_seed(config.seed)
+    model = (model or build_model()).to(device)
+    optimizer = make_optimizer(model, config.lr)
+    noise = torch.Generator(device=device)
+    noise.manual_seed(config.seed if config.seed is not None else int(torch.randint(0, 2**62, ()).item()))
+
+    images, labels = data.train_images, data.train_labels
+    n_train = len(labels)
+    # The seed's minibatches: 1:N in order, partitioned by batch size, the last one shorter.
+    starts = range(0, n_train, config.batch_size)
+    batches = len(starts)
+    save_to = checkpoint_path(config)
+    schedule = ScheduleState(lr=config.lr)
+    best_epoch = 0
+    saved_any = False
+
+    yield events.TrainingStarted(
+        device=describe_device(device), train_images=n_train, test_images=len(data.test_labels),
+        batches_per_epoch=batches, parameters=parameter_count(model),
+    )
+
+    def finished(reason: str, epochs_run: int) -> events.Finished:
+        return events.Finished(
+            reason=reason, epochs_run=epochs_run, best_accuracy=schedule.best_accuracy,
+            best_epoch=best_epoch, checkpoint=save_to if saved_any else None,
+        )
+
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        epoch_start = last_report = time.perf_counter()
+        loss_sum = torch.zeros((), device=device)
+        reported_sum = 0.0
+        reported_batches = 0
+        for batch_index, start in enumerate(starts):
+            if control.paused:
+                paused_at = time.perf_counter()
+                control.wait_while_paused()
+                epoch_start += time.perf_counter() - paused_at  # paused time is not training time
+            if control.stop_requested:
+                yield events.Stopped(epoch=epoch, batch=batch_index)
+                yield finished("stopped", epoch - 1)
+                return
+            x = images[start : start + config.batch_size]
+            y = labels[start : start + config.batch_size]
+            if config.noise_std:
+                x = x + config.noise_std * torch.randn(x.shape, generator=noise, device=device, dtype=x.dtype)
+            loss = F.cross_entropy(model(x), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.detach()
+
+            now = time.perf_counter()
+            if now - last_report >= config.progress_interval_s or batch_index + 1 == batches:
+                # The only host read of the loss: at the progress rate, not every batch.
+                total = float(loss_sum)
+                done = batch_index + 1
+                seen = min(done * config.batch_size, n_train)
+                yield events.BatchProgress(
+                    epoch=epoch, batch=done, batches=batches,
+                    loss=(total - reported_sum) / (done - reported_batches),
+                    images_per_s=seen / max(now - epoch_start, 1e-9), seconds=now - epoch_start,
+                )
+                reported_sum, reported_batches, last_report = total, done, now
+        train_seconds = time.perf_counter() - epoch_start
+        train_loss = float(loss_sum) / batches
+
+        if has_nan_parameters(model):
+            yield events.NanAbort(epoch=epoch)
+            yield finished("nan", epoch)
+            return
+
+        result = evaluate(model, data.test_images, data.test_labels, config.eval_batch_size)
+        yield events.EpochFinished(
+            epoch=epoch, test_accuracy=result.accuracy, train_loss=train_loss, lr=schedule.lr,
+            seconds=time.perf_counter() - epoch_start, images_per_s=n_train / max(train_seconds, 1e-9),
+            predictions=result.predictions, confusion=result.confusion,
+        )
+
+        decision = decide_after_epoch(schedule, epoch, result.accuracy, config)
+        previous_lr = schedule.lr
+        schedule = decision.state
+        if decision.save:
+            best_epoch = epoch
+            try:
+                checkpoint.save_checkpoint(
+                    save_to, model, epoch=epoch, accuracy=result.accuracy, lr=schedule.lr,
+                    hyperparameters=config.to_dict(),
+                )
+                saved_any = True
+                yield events.NewBestSaved(epoch=epoch, accuracy=result.accuracy, path=save_to)
+            except CheckpointError as exc:
+                # Training goes on; the previous file is untouched (the write was atomic).
+                yield events.SaveFailed(epoch=epoch, message=str(exc))
+        if decision.early_exit:
+            yield events.EarlyExit(epoch=epoch, accuracy=result.accuracy)
+            yield finished("early_exit", epoch)
+            return
+        if decision.lr_dropped:
+            set_lr(optimizer, schedule.lr)
+            yield events.LrDropped(epoch=epoch, old_lr=previous_lr, new_lr=schedule.lr)
+        if decision.converged:
+            yield events.Converged(epoch=epoch)
+            yield finished("converged", epoch)
+            return
+    yield finished("completed", config.epochs)
+
+
+def evaluate_saved_model(savepath: str | Path, data: MnistData, batch_size: int = 1000) -> tuple[float, checkpoint.Checkpoint]:
+    """The seed's test(): rebuild the model from the saved checkpoint and measure it on the test set."""
+    path = Path(savepath)
+    if path.is_dir():
+        path = path / CHECKPOINT_NAME
+    model, saved = checkpoint.load_model(path, data.device)
+    return evaluate(model, data.test_images, data.test_labels, batch_size).accuracy, saved

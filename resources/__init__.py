@@ -1,0 +1,1 @@
+"""Files shipped with mnistconv: icons and the bundled model."""

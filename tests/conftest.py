@@ -1,0 +1,36 @@
+"""Shared fixtures: small MNIST-format files written by the tests, read by the product's own loader."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from idx_files import write_tiny_mnist
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture
+def tiny_mnist_dir(tmp_path) -> Path:
+    """A data folder in torchvision's layout with 512 training and 200 test images."""
+    return write_tiny_mnist(tmp_path / "data")
+
+
+@pytest.fixture
+def tiny_data(tiny_mnist_dir):
+    from mnistconv.core.data import load_mnist
+
+    return load_mnist(tiny_mnist_dir, "cpu")
+
+
+@pytest.fixture
+def no_network_acquisition(monkeypatch, tmp_path):
+    """Make both acquisition routes fail at once: no npm on PATH, torchvision mirrors at a dead file:// URL."""
+    from torchvision.datasets import MNIST
+
+    empty_bin = tmp_path / "empty-bin"
+    empty_bin.mkdir()
+    monkeypatch.setenv("PATH", str(empty_bin))
+    monkeypatch.setattr(MNIST, "mirrors", [(tmp_path / "no-mirror").as_uri() + "/"])

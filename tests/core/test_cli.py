@@ -1,0 +1,85 @@
+"""mnistconv-train and mnistconv-test, run in-process on tiny data."""
+
+import pytest
+import torch
+
+from mnistconv.core import cli
+
+
+def test_train_then_test(tiny_mnist_dir, tmp_path, capsys):
+    save = tmp_path / "out"
+    code = cli.train_main(["--epochs", "2", "--batch-size", "64", "--seed", "3", "--device", "cpu",
+                           "--data-dir", str(tiny_mnist_dir), "--savepath", str(save)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "[1]: Test accuracy: " in out and "[2]: Test accuracy: " in out
+    assert f" -> New best accuracy! Saving model out to {save / 'mnist_conv.pt'}" in out
+    best_line = [line for line in out.splitlines() if line.startswith("Best test accuracy")][0]
+    best = float(best_line.split()[3])
+    assert (save / "mnist_conv.pt").is_file()
+
+    code = cli.test_main(["--savepath", str(save), "--data-dir", str(tiny_mnist_dir), "--device", "cpu"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert f"accuracy(test_set..., model) = {best:.4f}" in out
+
+
+@pytest.mark.parametrize(
+    "args, reason",
+    [
+        (["--lr", "0"], "must be a positive number"),
+        (["--lr", "-1"], "must be a positive number"),
+        (["--lr", "nan"], "must be a positive number"),
+        (["--lr", "fast"], "not a number"),
+        (["--epochs", "0"], "must be ≥ 1"),
+        (["--batch-size", "0"], "must be ≥ 1"),
+        (["--device", "tpu"], "invalid choice"),
+    ],
+)
+def test_bad_arguments_exit_2_with_a_reason(args, reason, capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.train_main(args)
+    assert info.value.code == 2
+    assert reason in capsys.readouterr().err
+
+
+def test_batch_size_larger_than_data(tiny_mnist_dir, tmp_path, capsys):
+    code = cli.train_main(["--batch-size", "1000", "--data-dir", str(tiny_mnist_dir), "--savepath", str(tmp_path), "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip().splitlines() == ["mnistconv-train: error: batch size 1000 is larger than the 512 training images"]
+
+
+def test_missing_data_is_one_clear_failure(tmp_path, capsys, no_network_acquisition):
+    code = cli.train_main(["--data-dir", str(tmp_path / "nothing"), "--savepath", str(tmp_path), "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "Could not fetch MNIST" in err and "train-images-idx3-ubyte" in err
+
+
+def test_cuda_where_there_is_none(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    code = cli.train_main(["--device", "cuda", "--savepath", str(tmp_path)])
+    assert code == 2
+    assert "CUDA was asked for" in capsys.readouterr().err
+
+
+def test_save_folder_that_cannot_be_created(tmp_path, capsys, tiny_mnist_dir):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    code = cli.train_main(["--savepath", str(blocker / "sub"), "--data-dir", str(tiny_mnist_dir), "--device", "cpu"])
+    assert code == 2
+    assert "cannot create the save folder" in capsys.readouterr().err
+
+
+def test_test_without_a_saved_model(tmp_path, capsys):
+    code = cli.test_main(["--savepath", str(tmp_path), "--device", "cpu"])
+    assert code == 1
+    assert "no saved model" in capsys.readouterr().err
+
+
+def test_test_with_a_foreign_file(tmp_path, capsys, tiny_mnist_dir):
+    (tmp_path / "mnist_conv.pt").write_bytes(b"PK\x03\x04 not really")
+    code = cli.test_main(["--savepath", str(tmp_path), "--data-dir", str(tiny_mnist_dir), "--device", "cpu"])
+    assert code == 1
+    assert "not a loadable checkpoint" in capsys.readouterr().err

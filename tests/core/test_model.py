@@ -1,0 +1,49 @@
+import torch
+
+from mnistconv.core.model import build_model, parameter_count
+
+
+def test_seed_architecture_has_16938_parameters():
+    model = build_model()
+    assert parameter_count(model) == 16_938
+    shapes = {name: tuple(p.shape) for name, p in model.named_parameters()}
+    assert shapes == {
+        "conv1.weight": (16, 1, 3, 3), "conv1.bias": (16,),
+        "conv2.weight": (32, 16, 3, 3), "conv2.bias": (32,),
+        "conv3.weight": (32, 32, 3, 3), "conv3.bias": (32,),
+        "fc.weight": (10, 288), "fc.bias": (10,),
+    }
+
+
+def test_forward_gives_logits_per_image():
+    logits = build_model()(torch.rand(5, 1, 28, 28))
+    assert logits.shape == (5, 10)
+
+
+def test_image_size_and_class_count_are_parameters():
+    model = build_model(image_size=(32, 40), num_classes=3)
+    assert model.fc.in_features == (32 // 8) * (40 // 8) * 32
+    assert model(torch.rand(2, 1, 32, 40)).shape == (2, 3)
+
+
+def test_pool_before_relu_equals_the_seed_order():
+    model = build_model()
+    x = torch.randn(4, 1, 28, 28, requires_grad=True)
+    relu, pool = torch.nn.functional.relu, torch.nn.functional.max_pool2d
+    h = x
+    for conv in (model.conv1, model.conv2, model.conv3):
+        h = pool(relu(conv(h)), 2)  # the seed's order: conv → relu → maxpool
+    seed_out = model.fc(h.flatten(1))
+    ours = model(x)
+    torch.testing.assert_close(ours, seed_out)
+    (g_seed,) = torch.autograd.grad(seed_out.sum(), x)
+    (g_ours,) = torch.autograd.grad(model(x).sum(), x)
+    torch.testing.assert_close(g_ours, g_seed)
+
+
+def test_initialisation_is_glorot_with_zero_bias():
+    model = build_model()
+    assert all(float(layer.bias.detach().abs().max()) == 0 for layer in (model.conv1, model.conv2, model.conv3, model.fc))
+    bound = (6 / (9 * 16 + 9 * 32)) ** 0.5  # conv2: fan_in 16·9, fan_out 32·9
+    assert float(model.conv2.weight.detach().abs().max()) <= bound
+    assert float(model.conv2.weight.detach().abs().max()) > 0.8 * bound
