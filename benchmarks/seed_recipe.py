@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -38,6 +39,7 @@ def main() -> None:
     device = resolve_device(args.device)
     data_dir = resolve_data_dir(args.data_dir)
     data = load_mnist(ensure_mnist(data_dir), device)
+    load_before = os.getloadavg()[0]
     rows, notes = [], []
     with tempfile.TemporaryDirectory() as savepath:
         config = TrainConfig(seed=args.seed, device=args.device, savepath=savepath)
@@ -68,6 +70,8 @@ def main() -> None:
         f"the saved model reloaded (the seed's `test()`): {reloaded:.4f} (seed: 0.9924).",
         f"Seconds per epoch (training + evaluation): median {seconds[len(seconds) // 2]:.1f}, min {seconds[0]:.1f}, max {seconds[-1]:.1f}.",
         f"Schedule events: {', '.join(notes) or 'none'}.",
+        f"1-minute load average before the run {load_before:.1f}, after it {os.getloadavg()[0]:.1f} "
+        "(above 2 on this 2-core machine means other work shared the CPU and the seconds are inflated).",
     ]
     write_section("seed-recipe", "\n".join(lines))
     print("\n".join(lines))

