@@ -79,7 +79,8 @@ def train(config: TrainConfig, data: MnistData, control: TrainingControl | None 
     device = data.device
     if config.seed is not None:
         torch.manual_seed(config.seed)
-    model = (model or build_model()).to(device)
+    # channels_last: PyTorch's CPU convolutions and max-pool are several times faster in NHWC.
+    model = (model or build_model()).to(device, memory_format=torch.channels_last)
     optimizer = make_optimizer(model, config.lr)
     noise = torch.Generator(device=device)
     noise.manual_seed(config.seed if config.seed is not None else int(torch.randint(0, 2**62, ()).item()))
@@ -124,6 +125,7 @@ def train(config: TrainConfig, data: MnistData, control: TrainingControl | None 
             y = labels[start : start + config.batch_size]
             if config.noise_std:
                 x = x + config.noise_std * torch.randn(x.shape, generator=noise, device=device, dtype=x.dtype)
+            x = x.contiguous(memory_format=torch.channels_last)
             loss = F.cross_entropy(model(x), y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

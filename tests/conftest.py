@@ -46,10 +46,11 @@ def dangling_qthreads():
     if "PySide6.QtCore" not in sys.modules:
         return
     from PySide6.QtCore import QThread
+    from shiboken6 import isValid
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # isinstance() on every object trips lazy deprecation warnings
-        running = [obj for obj in gc.get_objects() if isinstance(obj, QThread) and obj.isRunning()]
+        running = [obj for obj in gc.get_objects() if isinstance(obj, QThread) and isValid(obj) and obj.isRunning()]
     for thread in running:  # keep the next tests clean
         thread.quit()
         thread.wait(10_000)

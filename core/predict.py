@@ -1,0 +1,103 @@
+"""Reading digits with a trained network: a Predictor holds its own copy of the weights.
+
+A Predictor never shares a model object with training: `from_model` copies the weights, and the
+other constructors build a fresh model from a checkpoint file. So it can read drawings while the
+original keeps training, and a half-finished optimiser step never shows up in a prediction.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+from importlib import resources
+
+import numpy as np
+import torch
+from torch import nn
+
+from .checkpoint import load_checkpoint
+from .config import CHECKPOINT_NAME
+from .device import resolve_device
+from .errors import CheckpointError
+
+BUNDLED_NAME = "bundled model"
+IMAGE_SHAPE = (28, 28)
+
+
+class Predictor:
+    """Class probabilities for 28×28 images, from a private eval-mode copy of a model on one device."""
+
+    def __init__(self, model: nn.Module, device: torch.device, *, name: str, accuracy: float | None = None):
+        # Callers hand over a model nobody else holds; the classmethods below make sure of that.
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval().requires_grad_(False)
+        self.name = name
+        self.accuracy = accuracy
+
+    @classmethod
+    def from_checkpoint(cls, path: str | os.PathLike, device: str = "auto") -> "Predictor":
+        """Load a saved checkpoint; a missing or unusable file raises CheckpointError."""
+        target = resolve_device(device)
+        saved = load_checkpoint(path)
+        accuracy = None if math.isnan(saved.accuracy) else saved.accuracy
+        return cls(saved.build_model(target), target, name=str(path), accuracy=accuracy)
+
+    @classmethod
+    def bundled(cls, device: str = "auto") -> "Predictor":
+        """The model shipped in mnistconv/resources; CheckpointError if this install lacks it."""
+        reference = resources.files("mnistconv.resources") / CHECKPOINT_NAME
+        if not reference.is_file():
+            raise CheckpointError(
+                f"The bundled model ({reference}) is missing from this installation; "
+                "train a model, or run scripts/make_bundled_model.py to create it"
+            )
+        with resources.as_file(reference) as path:
+            predictor = cls.from_checkpoint(path, device)
+        predictor.name = BUNDLED_NAME
+        return predictor
+
+    @classmethod
+    def from_model(
+        cls, model: nn.Module, device: torch.device | str | None = None, *,
+        name: str = "current model", accuracy: float | None = None,
+    ) -> "Predictor":
+        """A copy of `model`'s weights, on `device` (default: where the model is)."""
+        if device is None:
+            first = next(model.parameters(), None)
+            target = first.device if first is not None else torch.device("cpu")
+        elif isinstance(device, torch.device):
+            target = device
+        else:
+            target = resolve_device(device)
+        with torch.no_grad():
+            twin = copy.deepcopy(model)
+        for parameter in twin.parameters():
+            parameter.grad = None  # deepcopy brings the gradients along; a reader needs none
+        return cls(twin, target, name=name, accuracy=accuracy)
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        """(28, 28) or (N, 28, 28) floats in [0, 1] → (N, 10) float32 softmax probabilities."""
+        array = np.asarray(images)
+        if array.ndim == 2:
+            array = array[None]
+        if array.ndim != 3 or array.shape[1:] != IMAGE_SHAPE:
+            raise ValueError(
+                f"predict needs a (28, 28) image or an (N, 28, 28) batch, not an array of shape {np.shape(images)}"
+            )
+        if not np.issubdtype(array.dtype, np.floating):
+            # uint8 0–255 images would pass silently and read as nonsense; to_mnist makes the floats.
+            raise ValueError(f"predict needs float images in [0, 1] (e.g. from to_mnist), not dtype {array.dtype}")
+        batch = torch.tensor(array, dtype=torch.float32)[:, None]  # a copy: the caller's array stays theirs
+        with torch.inference_mode():
+            logits = self.model(batch.to(self.device))
+            return torch.softmax(logits.float(), dim=1).cpu().numpy()
+
+    def describe(self) -> str:
+        """A one-line label: 'bundled model — 99.24 % test accuracy'."""
+        if self.accuracy is None:
+            return f"{self.name} — test accuracy unknown"
+        return f"{self.name} — {100 * self.accuracy:.2f} % test accuracy"
+
+    def __repr__(self) -> str:
+        return f"Predictor({self.describe()!r}, device={self.device})"

@@ -1,0 +1,37 @@
+"""The About dialog: what this is, the versions it runs on, and the device."""
+
+from __future__ import annotations
+
+import platform
+from importlib.metadata import PackageNotFoundError, version
+
+import numpy
+import pyqtgraph
+import PySide6
+import torch
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+
+def app_version() -> str:
+    try:
+        return version("mnistconv")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def about_text(device: str) -> str:
+    rows = [
+        ("mnistconv", app_version()), ("Python", platform.python_version()), ("PyTorch", torch.__version__),
+        ("PySide6 (Qt)", PySide6.__version__), ("pyqtgraph", pyqtgraph.__version__), ("NumPy", numpy.__version__),
+        ("Device", device),
+    ]
+    table = "".join(f"<tr><td>{name}</td><td>&nbsp;{value}</td></tr>" for name, value in rows)
+    return (
+        "<h3>mnistconv</h3><p>Trains the classic small MNIST ConvNet live (the Flux model-zoo "
+        "“Simple ConvNets” recipe) and reads the digits you draw.</p>"
+        f"<table>{table}</table>"
+    )
+
+
+def show_about(parent: QWidget, device: str) -> None:
+    QMessageBox.about(parent, "About mnistconv", about_text(device))

@@ -1,0 +1,30 @@
+"""A read-only, timestamped log of training events, in the words of the seed's log lines."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+
+from PySide6.QtWidgets import QPlainTextEdit, QWidget
+
+COLOURS = {"info": None, "warning": "#c77c02", "error": "#d0342c", "success": "#2e8b57"}
+
+
+class EventLog(QPlainTextEdit):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setReadOnly(True)
+        self.setMaximumBlockCount(5000)
+        self.setPlaceholderText("Training events appear here.")
+        self._lines: list[str] = []
+
+    def add(self, text: str, level: str = "info") -> None:
+        stamp = dt.datetime.now().strftime("%H:%M:%S")
+        line = f"{stamp}  {text}"
+        self._lines.append(line)
+        colour = COLOURS.get(level)
+        escaped = html.escape(line).replace("  ", "&nbsp;&nbsp;")
+        self.appendHtml(f'<span style="color:{colour}">{escaped}</span>' if colour else escaped)
+
+    def lines(self) -> list[str]:
+        return list(self._lines)

@@ -1,0 +1,346 @@
+"""The main window: the training panel and log, live plots and confusion matrix, and the sketchpad."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QStandardPaths, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget,
+)
+
+from mnistconv.core import events
+from mnistconv.core.acquire import AcquireProgress
+from mnistconv.core.config import CHECKPOINT_NAME
+from mnistconv.core.data import resolve_data_dir
+from mnistconv.core.device import describe_device, resolve_device
+from mnistconv.core.errors import CheckpointError, ConfigError
+from mnistconv.core.predict import Predictor
+from mnistconv.core.qt_trainer import QtTrainer
+
+from .about import show_about
+from .confusion import ConfusionMatrixView
+from .event_log import EventLog
+from .plots import TrainingPlots
+from .sketchpad import Sketchpad
+from .training_panel import TrainingPanel
+
+FINISH_WORDS = {
+    "completed": "Training finished",
+    "early_exit": "Early exit at the target accuracy",
+    "converged": "Converged",
+    "nan": "Aborted: NaN parameters",
+    "stopped": "Stopped",
+    "failed": "Training failed",
+}
+
+
+# One digit at a time is fastest on the CPU (about 0.2 ms), and a GPU busy training would make
+# each sketchpad prediction wait behind its queue of training work.
+SKETCHPAD_DEVICE = "cpu"
+
+
+def default_savepath() -> Path:
+    return Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)) / "models"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None, predictor: Predictor | None = None):
+        super().__init__()
+        self.settings = settings if settings is not None else QSettings()
+        self.setWindowTitle("mnistconv")
+        self.setAcceptDrops(True)
+        self.trainer = QtTrainer(self)
+        self.dialogs: list[QMessageBox] = []
+        self._batches = 0
+        self._epochs = 0
+        self._menu_actions: dict[QWidget, QAction] = {}
+
+        self.panel = TrainingPanel(default_savepath(), resolve_data_dir())
+        self.log = EventLog()
+        self.plots = TrainingPlots()
+        self.confusion = ConfusionMatrixView()
+        self.sketchpad = Sketchpad()
+        self.model_label = QLabel()
+        self.model_label.setWordWrap(True)
+
+        left = QSplitter(Qt.Orientation.Vertical)
+        left.addWidget(self.panel)
+        left.addWidget(self.log)
+        left.setStretchFactor(1, 1)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.plots, "Live plots")
+        self.tabs.addTab(self.confusion, "Confusion matrix")
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.addWidget(self.model_label)
+        right_layout.addWidget(self.sketchpad, 1)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        for widget in (left, self.tabs, right):
+            self.splitter.addWidget(widget)
+        self.splitter.setStretchFactor(1, 1)
+        self.setCentralWidget(self.splitter)
+
+        self.device_label = QLabel(describe_device(resolve_device("auto")))
+        self.statusBar().addPermanentWidget(self.device_label)
+        self._build_menus()
+        self._connect()
+
+        self.panel.load_settings(self.settings)
+        self._restore_geometry()
+        self.set_predictor(predictor if predictor is not None else self._bundled_predictor())
+
+    # -- construction --------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.open_action = self._action("&Open model…", QKeySequence.StandardKey.Open, self._on_open_model, file_menu)
+        self.open_action.setToolTip("Load an mnist_conv.pt for the sketchpad (or drop one on the window)")
+        file_menu.addSeparator()
+        self._action("&Quit", QKeySequence.StandardKey.Quit, self.close, file_menu)
+        train_menu = self.menuBar().addMenu("&Training")
+        for button in (self.panel.train_button, self.panel.pause_button, self.panel.stop_button):
+            # The buttons own the shortcuts; the menu shows them and follows their enabled state.
+            action = QAction(button.text(), self)
+            action.setShortcut(button.shortcut())
+            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+            action.triggered.connect(button.click)
+            train_menu.addAction(action)
+            self._menu_actions[button] = action
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action("&About mnistconv", None, lambda: show_about(self, self.device_label.text()), help_menu)
+
+    def _action(self, text, shortcut, slot, menu) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _connect(self) -> None:
+        self.panel.train_requested.connect(self._on_train_requested)
+        self.panel.pause_toggled.connect(self._on_pause_toggled)
+        self.panel.stop_requested.connect(self._on_stop_requested)
+        t = self.trainer
+        t.acquiring.connect(self._on_acquiring)
+        t.data_loaded.connect(self._on_data_loaded)
+        t.started.connect(self._on_started)
+        t.batch_progress.connect(self._on_batch_progress)
+        t.epoch_finished.connect(self._on_epoch_finished)
+        t.lr_dropped.connect(self._on_lr_dropped)
+        t.new_best_saved.connect(self._on_new_best_saved)
+        t.save_failed.connect(self._on_save_failed)
+        t.early_exit.connect(self._on_early_exit)
+        t.converged.connect(self._on_converged)
+        t.nan_abort.connect(self._on_nan_abort)
+        t.stopped.connect(self._on_stopped)
+        t.failed.connect(self._on_failed)
+        t.finished.connect(self._on_finished)
+
+    def _set_panel_state(self, state: str) -> None:
+        self.panel.set_state(state)
+        for button, action in self._menu_actions.items():
+            action.setEnabled(button.isEnabled())
+            action.setText(button.text())
+
+    # -- models for the sketchpad --------------------------------------------------------------
+    def _bundled_predictor(self) -> Predictor | None:
+        try:
+            return Predictor.bundled(device=SKETCHPAD_DEVICE)
+        except CheckpointError as exc:
+            self.log.add(f"No bundled model: {exc}", "warning")
+            return None
+
+    def set_predictor(self, predictor: Predictor | None) -> None:
+        self.sketchpad.set_predictor(predictor)
+        if predictor is None:
+            self.model_label.setText("<b>No model yet</b>: train one, or open an mnist_conv.pt (File → Open model…).")
+            self.model_label.setToolTip("")
+            return
+        # A checkpoint's name is its path: show the file and its folder, the whole path in the tooltip.
+        path = Path(predictor.name)
+        short = f"{path.parent.name}/{path.name}" if path.suffix == ".pt" else predictor.name
+        self.model_label.setText(f"<b>Model:</b> {predictor.describe().replace(predictor.name, short, 1)}")
+        self.model_label.setToolTip(predictor.name)
+
+    def load_model_file(self, path: str | Path) -> bool:
+        """Switch the sketchpad to the checkpoint at `path`; a bad file keeps the current model."""
+        try:
+            predictor = Predictor.from_checkpoint(path, device=SKETCHPAD_DEVICE)
+        except CheckpointError as exc:
+            self.show_message(QMessageBox.Icon.Warning, "Could not open the model", f"{exc}\n\nThe current model stays in use.")
+            return False
+        self.set_predictor(predictor)
+        self.log.add(f"Sketchpad model: {predictor.describe()}")
+        return True
+
+    def _on_open_model(self) -> None:
+        start = str(Path(self.panel.savepath_edit.text()) / CHECKPOINT_NAME)
+        path, _ = QFileDialog.getOpenFileName(self, "Open model", start, "mnistconv models (*.pt);;All files (*)")
+        if path:
+            self.load_model_file(path)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if any(url.toLocalFile().endswith(".pt") for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.toLocalFile().endswith(".pt")]
+        if paths:
+            event.acceptProposedAction()
+            self.load_model_file(paths[0])
+
+    # -- messages ------------------------------------------------------------------------------
+    def show_message(self, icon: QMessageBox.Icon, title: str, text: str, details: str = "") -> QMessageBox:
+        """A window-modal message that does not block the event loop (training signals keep flowing)."""
+        box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self)
+        if details:
+            box.setDetailedText(details)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda _=None, b=box: self.dialogs.remove(b) if b in self.dialogs else None)
+        self.dialogs.append(box)
+        box.open()
+        return box
+
+    # -- training controls ---------------------------------------------------------------------
+    def _on_train_requested(self) -> None:
+        if self.trainer.is_running():
+            return
+        try:
+            config = self.panel.config()
+            Path(config.savepath).mkdir(parents=True, exist_ok=True)
+        except ConfigError as exc:
+            self.panel.show_error(str(exc))
+            return
+        except OSError as exc:
+            self.panel.show_error(f"cannot create the save folder {self.panel.savepath_edit.text()}: {exc.strerror or exc}")
+            return
+        self.panel.show_error(None)
+        self.plots.reset()
+        self.confusion.clear()
+        self._epochs = config.epochs
+        self.log.add(f"Loading data set from {self.panel.data_dir()}")
+        self.panel.set_progress(None, "Loading data…")
+        self._set_panel_state("running")
+        self.trainer.start(config, self.panel.data_dir())
+
+    def _on_pause_toggled(self) -> None:
+        if not self.trainer.is_running():
+            return
+        if self.trainer.is_paused():
+            self.trainer.resume()
+            self._set_panel_state("running")
+            self.log.add("Resumed")
+        else:
+            self.trainer.pause()
+            self._set_panel_state("paused")
+            self.log.add("Paused (between batches)")
+
+    def _on_stop_requested(self) -> None:
+        if self.trainer.is_running():
+            self.trainer.stop()
+            self.panel.stop_button.setEnabled(False)
+            self.panel.pause_button.setEnabled(False)
+            self.log.add("Stopping after the current batch…")
+
+    # -- training events -----------------------------------------------------------------------
+    def _on_acquiring(self, step: AcquireProgress) -> None:
+        self.panel.set_progress(step.fraction, step.message)
+        self.statusBar().showMessage(step.message, 3000)
+
+    def _on_data_loaded(self, event: events.DataLoaded) -> None:
+        self.confusion.set_test_set(event.test_images, event.test_labels)
+
+    def _on_started(self, event: events.TrainingStarted) -> None:
+        self.device_label.setText(event.device)
+        self._batches = event.batches_per_epoch
+        self.log.add(f"Building model... ({event.parameters:,} parameters, {event.device})")
+        self.log.add(f"Beginning training loop... ({event.train_images:,} training and {event.test_images:,} test images)")
+
+    def _on_batch_progress(self, p: events.BatchProgress) -> None:
+        self.plots.add_batch(p.epoch, p.batch, p.batches, p.loss)
+        remaining = (p.batches - p.batch) * p.seconds / max(p.batch, 1)
+        self.panel.set_progress(
+            p.batch / p.batches,
+            f"Epoch {p.epoch}/{self._epochs} · %p%",
+            f"Batch {p.batch}/{p.batches} · {p.images_per_s:,.0f} images/s · {remaining:.0f} s left in this epoch",
+        )
+
+    def _on_epoch_finished(self, e: events.EpochFinished) -> None:
+        self.plots.add_epoch(e.epoch, e.test_accuracy, e.lr)
+        self.confusion.set_results(e.epoch, e.confusion, e.predictions)
+        self.log.add(f"[{e.epoch}]: Test accuracy: {e.test_accuracy:.4f}   (train loss {e.train_loss:.4f}, {e.seconds:.1f} s)")
+
+    def _on_lr_dropped(self, e: events.LrDropped) -> None:
+        self.plots.mark_event("lr_drop", e.epoch, f"lr {e.new_lr:g}")
+        self.log.add(f" -> Haven't improved in a while, dropping learning rate to {e.new_lr:g}!", "warning")
+
+    def _on_new_best_saved(self, e: events.NewBestSaved) -> None:
+        self.plots.mark_event("new_best", e.epoch)
+        self.log.add(f" -> New best accuracy! Saving model out to {e.path}", "success")
+        try:
+            # A fresh copy of the weights from the saved file: never the model being trained.
+            self.set_predictor(Predictor.from_checkpoint(e.path, device=SKETCHPAD_DEVICE))
+        except CheckpointError as exc:
+            self.log.add(f"Could not load the new model for the sketchpad: {exc}", "error")
+
+    def _on_save_failed(self, e: events.SaveFailed) -> None:
+        self.log.add(f" -> Could not save the model: {e.message}", "error")
+        self.show_message(QMessageBox.Icon.Warning, "Could not save the model",
+                          f"{e.message}\n\nTraining goes on; the previous saved model is untouched.")
+
+    def _on_early_exit(self, e: events.EarlyExit) -> None:
+        self.plots.mark_event("early_exit", e.epoch)
+        self.log.add(" -> Early-exiting: We reached our target accuracy of 99.9%", "success")
+
+    def _on_converged(self, e: events.Converged) -> None:
+        self.plots.mark_event("converged", e.epoch)
+        self.log.add(" -> We're calling this converged.", "warning")
+
+    def _on_nan_abort(self, e: events.NanAbort) -> None:
+        self.plots.mark_event("nan_abort", e.epoch)
+        self.log.add(f"NaN params after epoch {e.epoch}: training aborted", "error")
+        self.show_message(QMessageBox.Icon.Warning, "Training aborted",
+                          f"The model's parameters became NaN in epoch {e.epoch} (is the learning rate too high?). "
+                          "The last good model stays saved.")
+
+    def _on_stopped(self, e: events.Stopped) -> None:
+        if e.epoch:
+            self.plots.mark_event("stopped", e.epoch - 1 + e.batch / max(self._batches, 1))
+        self.log.add(f"Stopped in epoch {e.epoch} after {e.batch} batches" if e.epoch else "Stopped before training began")
+
+    def _on_failed(self, e: events.TrainingFailed) -> None:
+        self.log.add(f"Training failed: {e.message}", "error")
+        self.show_message(QMessageBox.Icon.Critical, "Training failed", e.message, e.details)
+
+    def _on_finished(self, f: events.Finished) -> None:
+        self._set_panel_state("idle")
+        words = FINISH_WORDS.get(f.reason, f.reason)
+        if f.best_epoch:
+            words += f": best {f.best_accuracy:.2%} at epoch {f.best_epoch}"
+        self.panel.set_progress(1.0 if f.reason != "failed" else 0.0, words)
+        self.log.add(words + (f" ({f.checkpoint})" if f.checkpoint else ""))
+        self.statusBar().showMessage(words, 10_000)
+
+    # -- persistence and closing ---------------------------------------------------------------
+    def _restore_geometry(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1400, 820)
+        splitter = self.settings.value("window/splitter")
+        if splitter is not None:
+            self.splitter.restoreState(splitter)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.trainer.is_running():
+            # Stop between batches and wait: saves are atomic, so no half-written checkpoint remains.
+            self.statusBar().showMessage("Stopping training…")
+            self.trainer.stop_and_wait()
+        for box in list(self.dialogs):
+            box.close()
+        self.panel.save_settings(self.settings)
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/splitter", self.splitter.saveState())
+        self.settings.sync()
+        super().closeEvent(event)

@@ -1,0 +1,342 @@
+"""Live training plots: test accuracy per epoch, train loss per batch, learning rate per epoch.
+
+`TrainingPlots` receives plain numbers from the main window's slots; it knows nothing about the
+trainer. Every curve is created once and extended with `setData` (pyqtgraph's scrollingPlots
+pattern). All three plots share one x axis in epochs: batch k of epoch e sits at e - 1 + k/batches,
+the test accuracy of epoch e at x = e (where its training ends), and its learning rate is a step
+over e - 1 .. e. Accuracy is plotted in percent, loss and learning rate on log axes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+#: Accuracy guide lines: the seed's marks (fraction → label).
+GUIDES = {0.99: "99 %", 0.999: "99.9 %"}
+
+#: Event kinds, the plots that show them, their default label and colour (light, dark palette).
+EVENT_KINDS = {
+    "lr_drop": (("lr", "accuracy"), "LR drop", ("#d9480f", "#ff922b")),
+    "new_best": (("accuracy",), "new best", ("#e8a200", "#ffd43b")),
+    "early_exit": (("accuracy", "loss", "lr"), "early exit", ("#2b8a3e", "#69db7c")),
+    "converged": (("accuracy", "loss", "lr"), "converged", ("#1864ab", "#74c0fc")),
+    "nan_abort": (("accuracy", "loss", "lr"), "NaN abort", ("#c92a2a", "#ff6b6b")),
+    "stopped": (("accuracy", "loss", "lr"), "stopped", ("#5f3dc4", "#b197fc")),
+}
+
+#: Curve colours (light, dark palette).
+_CURVE_COLOURS = {
+    "accuracy": ("#1c7ed6", "#4dabf7"),
+    "loss": ("#c2255c", "#f783ac"),
+    "lr": ("#0b7285", "#3bc9db"),
+}
+
+# Weight of the past in the loss moving average; with progress reports every fraction of a
+# second this smooths over a few seconds of training.
+EMA_DECAY = 0.9
+
+
+@dataclass(eq=False)
+class EventMarker:
+    """One marked event: its kind, epoch, label and the graphics items that show it (one per plot)."""
+
+    kind: str
+    epoch: float
+    text: str
+    items: tuple
+
+
+class _Series:
+    """A growing x/y series backed by numpy buffers, so appending stays cheap on long runs."""
+
+    def __init__(self):
+        self._x = np.empty(256)
+        self._y = np.empty(256)
+        self.n = 0
+
+    def append(self, x: float, y: float) -> None:
+        if self.n == len(self._x):
+            self._x = np.concatenate([self._x, np.empty_like(self._x)])
+            self._y = np.concatenate([self._y, np.empty_like(self._y)])
+        self._x[self.n], self._y[self.n] = x, y
+        self.n += 1
+
+    def clear(self) -> None:
+        self.n = 0
+
+    @property
+    def x(self) -> np.ndarray:
+        return self._x[: self.n]
+
+    @property
+    def y(self) -> np.ndarray:
+        return self._y[: self.n]
+
+
+class _LogAxis(pg.AxisItem):
+    """A log-scale axis that labels only 1, 2 and 5 of each decade, so a one-decade range stays legible."""
+
+    def __init__(self, orientation: str, number_format: str):
+        super().__init__(orientation)
+        self.enableAutoSIPrefix(False)
+        self._format = number_format
+
+    def logTickStrings(self, values, scale, spacing):
+        strings = []
+        for value in values:
+            number = 10.0**value * scale
+            mantissa = f"{number:.0e}".split("e")[0]
+            text = format(number, self._format if number < 1 else "g")
+            if "e" in text:  # 1e-03 → 1e-3
+                significand, exponent = text.split("e")
+                text = f"{significand}e{int(exponent)}"
+            strings.append(text if mantissa in ("1", "2", "5") else "")
+        return strings
+
+
+class TrainingPlots(QWidget):
+    """Three stacked plots sharing an epoch axis; the main window feeds them from its slots."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+
+        self._views: dict[str, pg.PlotWidget] = {}
+        for name, title, y_label, left_axis in (
+            ("accuracy", "Test accuracy", "accuracy (%)", None),
+            ("loss", "Training loss", "loss", _LogAxis("left", "g")),
+            ("lr", "Learning rate", "learning rate", _LogAxis("left", ".0e")),
+        ):
+            view = pg.PlotWidget(axisItems={"left": left_axis} if left_axis else None)
+            view.setAntialiasing(True)
+            view.setMenuEnabled(False)
+            plot = view.getPlotItem()
+            plot.setTitle(title)
+            plot.setLabel("left", y_label)
+            plot.showGrid(x=True, y=True, alpha=0.15)
+            plot.getAxis("left").setWidth(56)  # equal axis widths keep the three epoch axes aligned
+            plot.setAutoVisible(y=True)  # y fits the data in view when the time axis is zoomed
+            layout.addWidget(view, stretch=3 if name != "lr" else 2)
+            self._views[name] = view
+        self._views["lr"].getPlotItem().setLabel("bottom", "epoch")
+        # The loss plot leads the shared time axis: its data start at epoch 0 and reach the latest
+        # batch. It alone takes the mouse (zoom and pan along x); the other two follow it.
+        self._views["loss"].getPlotItem().setMouseEnabled(x=True, y=False)
+        for name in ("accuracy", "lr"):
+            plot = self._views[name].getPlotItem()
+            plot.setXLink(self._views["loss"].getPlotItem())
+            plot.setMouseEnabled(x=False, y=False)
+            plot.hideButtons()
+        self._views["loss"].getPlotItem().setLogMode(y=True)
+        self._views["lr"].getPlotItem().setLogMode(y=True)
+        # A step curve's visible-range bounds misjudge partly visible steps; a few rates fit anyway.
+        self._views["lr"].getPlotItem().setAutoVisible(y=False)
+
+        acc_plot = self._views["accuracy"].getPlotItem()
+        self.accuracy_curve = acc_plot.plot(symbol="o", symbolSize=6, antialias=True, name="test accuracy")
+        self.guides: dict[float, pg.InfiniteLine] = {}
+        for fraction, label in GUIDES.items():
+            guide = pg.InfiniteLine(
+                pos=100 * fraction, angle=0, movable=False, label=label,
+                # Text below the line in the upper half of the view, above it in the lower half.
+                labelOpts={"position": 0.03, "anchors": [(0, 0), (0, 1)]},
+            )
+            acc_plot.addItem(guide)
+            self.guides[fraction] = guide
+
+        loss_plot = self._views["loss"].getPlotItem()
+        # Long runs report thousands of losses: draw only what is visible, peak-downsampled.
+        loss_plot.setDownsampling(auto=True, mode="peak")
+        loss_plot.setClipToView(True)
+        self.loss_curve = loss_plot.plot(antialias=True, name="loss per report")
+        self.loss_smooth_curve = loss_plot.plot(antialias=True, name="moving average")
+
+        # A step per epoch: x holds the epoch boundaries (one more than the rates), so the rate of
+        # epoch e spans e - 1 .. e, the same stretch as that epoch's losses.
+        self.lr_curve = self._views["lr"].getPlotItem().plot(stepMode="center", antialias=True, name="learning rate")
+
+        self._accuracy = _Series()
+        self._loss = _Series()
+        self._loss_smooth = _Series()
+        self._lr = _Series()
+        self._ema = 0.0
+        self._ema_steps = 0
+        self._markers: list[EventMarker] = []
+        self._pending_best: dict[int, EventMarker] = {}  # new_best marked before its epoch's accuracy
+        self._apply_palette()
+
+    # Public API -------------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Start afresh for a new run: empty every series and remove every event marker."""
+        for series in (self._accuracy, self._loss, self._loss_smooth, self._lr):
+            series.clear()
+        self._ema, self._ema_steps = 0.0, 0
+        for marker in self._markers:
+            for item in marker.items:
+                for view in self._views.values():  # through the PlotItem, which keeps its own item list
+                    if item in view.getPlotItem().items:
+                        view.getPlotItem().removeItem(item)
+        self._markers.clear()
+        self._pending_best.clear()
+        self._refresh_accuracy()
+        self._refresh_loss()
+        self._refresh_lr()
+
+    def add_batch(self, epoch: int, batch: int, batches: int, loss: float) -> None:
+        """Append a loss report: `batch` of `batches` batches done in (1-based) `epoch`."""
+        x = epoch - 1 + batch / batches
+        self._loss.append(x, loss)
+        if math.isfinite(loss):
+            # EMA started at 0 and bias-corrected (as in Adam), so the first points are not pulled to 0.
+            self._ema = EMA_DECAY * self._ema + (1 - EMA_DECAY) * loss
+            self._ema_steps += 1
+        # A NaN/inf loss leaves the average where it was, and the raw curve shows a gap.
+        smooth = self._ema / (1 - EMA_DECAY**self._ema_steps) if self._ema_steps else math.nan
+        self._loss_smooth.append(x, smooth)
+        self._refresh_loss()
+
+    def add_epoch(self, epoch: int, accuracy: float, lr: float) -> None:
+        """Append an epoch's test accuracy (a fraction, plotted in %) and the rate it trained with."""
+        self._accuracy.append(epoch, 100 * accuracy)
+        self._lr.append(epoch, lr)
+        self._refresh_accuracy()
+        self._refresh_lr()
+        pending = self._pending_best.pop(epoch, None)
+        if pending is not None:
+            pending.items[0].setData([epoch], [100 * accuracy])
+
+    def mark_event(self, kind: str, epoch: float, text: str | None = None) -> None:
+        """Mark a training event at `epoch` (a fractional epoch places it mid-epoch).
+
+        new_best puts a star on the accuracy plot at that epoch's accuracy; the other kinds draw a
+        vertical line, labelled with `text` (or a default) on the first plot that shows it.
+        """
+        if kind not in EVENT_KINDS:
+            raise ValueError(f"unknown event kind {kind!r}; expected one of {sorted(EVENT_KINDS)}")
+        plots, default_text, _ = EVENT_KINDS[kind]
+        text = default_text if text is None else text
+        colour = self._event_colour(kind)
+        if kind == "new_best":
+            item = pg.ScatterPlotItem(
+                size=16, symbol="star", pen=pg.mkPen(self._foreground(), width=1), brush=pg.mkBrush(colour)
+            )
+            item.setZValue(10)  # above the accuracy curve's own symbols
+            item.setToolTip(f"{text}: epoch {epoch:g}")
+            accuracy = self._accuracy_at(epoch)
+            if accuracy is not None:
+                item.setData([epoch], [accuracy])
+            self._views["accuracy"].addItem(item)
+            marker = EventMarker(kind, epoch, text, (item,))
+            if accuracy is None:
+                self._pending_best[int(epoch)] = marker
+        else:
+            items = []
+            for i, name in enumerate(plots):
+                line = pg.InfiniteLine(
+                    pos=epoch, angle=90, movable=False,
+                    pen=pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DashDotLine),
+                    label=text if i == 0 else None,
+                    # Low on the accuracy plot, where the rising curve has usually left room; on an
+                    # opaque patch so it stays legible where it crosses a curve.
+                    labelOpts={"position": 0.5 if name == "lr" else 0.12, "color": colour, "fill": self._label_fill()},
+                )
+                line.setToolTip(f"{text}: epoch {epoch:g}")
+                self._views[name].addItem(line)  # counts for the x range, so the event stays in view
+                items.append(line)
+            marker = EventMarker(kind, epoch, text, tuple(items))
+        self._markers.append(marker)
+
+    def markers(self, kind: str) -> list[EventMarker]:
+        """The markers of `kind` currently shown, one per marked event, oldest first."""
+        return [marker for marker in self._markers if marker.kind == kind]
+
+    def plot_widget(self, name: str) -> pg.PlotWidget:
+        """The PlotWidget named "accuracy", "loss" or "lr"."""
+        return self._views[name]
+
+    # Internals --------------------------------------------------------------------------------
+
+    def _accuracy_at(self, epoch: float) -> float | None:
+        hits = np.flatnonzero(self._accuracy.x == epoch)
+        return float(self._accuracy.y[hits[-1]]) if len(hits) else None
+
+    def _refresh_accuracy(self) -> None:
+        self.accuracy_curve.setData(self._accuracy.x, self._accuracy.y)
+
+    def _refresh_loss(self) -> None:
+        self.loss_curve.setData(self._loss.x, self._loss.y)
+        self.loss_smooth_curve.setData(self._loss_smooth.x, self._loss_smooth.y)
+
+    def _refresh_lr(self) -> None:
+        x = self._lr.x
+        edges = np.concatenate([x[:1] - 1, x]) if len(x) else x
+        self.lr_curve.setData(edges, self._lr.y)
+
+    def _dark(self) -> bool:
+        return self.palette().color(QPalette.ColorRole.Base).lightness() < 128
+
+    def _foreground(self) -> QColor:
+        return self.palette().color(QPalette.ColorRole.WindowText)
+
+    def _label_fill(self) -> QColor:
+        fill = QColor(self.palette().color(QPalette.ColorRole.Base))
+        fill.setAlpha(210)
+        return fill
+
+    def _event_colour(self, kind: str) -> QColor:
+        return QColor(EVENT_KINDS[kind][2][self._dark()])
+
+    def _apply_palette(self) -> None:
+        """Take background and text colours from the widget's palette, so light and dark themes both read."""
+        dark = self._dark()
+        background = self.palette().color(QPalette.ColorRole.Base)
+        foreground = self._foreground()
+        for view in self._views.values():
+            view.setBackground(background)
+            plot = view.getPlotItem()
+            plot.titleLabel.setText(plot.titleLabel.text, color=foreground)
+            for axis in ("left", "bottom"):
+                plot.getAxis(axis).setPen(foreground)
+                plot.getAxis(axis).setTextPen(foreground)
+        accuracy = QColor(_CURVE_COLOURS["accuracy"][dark])
+        self.accuracy_curve.setPen(pg.mkPen(accuracy, width=2))
+        self.accuracy_curve.setSymbolPen(accuracy)
+        self.accuracy_curve.setSymbolBrush(accuracy)
+        loss = QColor(_CURVE_COLOURS["loss"][dark])
+        faint = QColor(loss)
+        faint.setAlpha(70)
+        self.loss_curve.setPen(pg.mkPen(faint, width=1))
+        self.loss_smooth_curve.setPen(pg.mkPen(loss, width=2))
+        lr = QColor(_CURVE_COLOURS["lr"][dark])
+        self.lr_curve.setPen(pg.mkPen(lr, width=2))
+        guide = QColor(foreground)
+        guide.setAlpha(160)
+        for line in self.guides.values():
+            line.setPen(pg.mkPen(guide, width=1, style=Qt.PenStyle.DashLine))
+            line.label.setColor(guide)
+        for marker in self._markers:
+            colour = self._event_colour(marker.kind)
+            for item in marker.items:
+                if isinstance(item, pg.InfiniteLine):
+                    item.setPen(pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DashDotLine))
+                    if item.label is not None:
+                        item.label.setColor(colour)
+                        item.label.fill = pg.mkBrush(self._label_fill())
+                else:
+                    item.setBrush(pg.mkBrush(colour))
+                    item.setPen(pg.mkPen(foreground, width=1))
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:
+            self._apply_palette()
+        super().changeEvent(event)

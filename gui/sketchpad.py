@@ -1,0 +1,400 @@
+"""The sketchpad: draw a digit with mouse, pen or finger and watch the network read it as you draw.
+
+`DrawingCanvas` keeps the strokes as lists of points (so Undo can drop the last one), paints them as
+vectors every paintEvent (sharp at any device pixel ratio) and renders them into a grayscale array
+on request. `Sketchpad` wires the canvas to core: `to_mnist` then `Predictor.predict`, throttled by
+a single-shot timer so a fast stroke asks for at most one prediction per interval.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QAction, QColor, QFont, QFontMetrics, QImage, QKeySequence, QPainter, QPainterPath, QPen, QPixmap,
+)
+from PySide6.QtWidgets import (
+    QGridLayout, QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QToolButton, QVBoxLayout, QWidget,
+)
+
+from mnistconv.core.preprocess import to_mnist
+
+LOGICAL_SIDE = 280  # strokes live in a 280×280 square whatever the widget's size
+PEN_WIDTH = 18.0  # at 280 px: after to_mnist's 20-px box a stroke is about 2 px wide, like MNIST's
+MIN_STEP = 1.0  # logical px; closer points add nothing but work
+PREDICT_INTERVAL_MS = 30
+PREVIEW_SIDE = 112  # the 28×28 network input, shown 4× with nearest-neighbour scaling
+BAR_STEPS = 1000  # progress-bar resolution for a probability
+
+
+class PredictorLike(Protocol):
+    def predict(self, images: np.ndarray) -> np.ndarray: ...
+    def describe(self) -> str: ...
+
+
+def _shortcut_text(sequence: QKeySequence) -> str:
+    return sequence.toString(QKeySequence.SequenceFormat.NativeText)
+
+
+class _Stroke:
+    """One stroke: its points and a smoothed path through them, built as points arrive."""
+
+    def __init__(self, start: QPointF):
+        self.points = [QPointF(start)]
+        self.body = QPainterPath(start)  # ends at the midpoint before the last point
+
+    def add(self, point: QPointF) -> None:
+        previous = self.points[-1]
+        middle = (previous + point) / 2
+        # Quadratic curves through the midpoints, with the recorded points as control points,
+        # turn the polyline of mouse samples into a smooth line.
+        if len(self.points) == 1:
+            self.body.lineTo(middle)
+        else:
+            self.body.quadTo(previous, middle)
+        self.points.append(QPointF(point))
+
+    def path(self) -> QPainterPath:
+        path = QPainterPath(self.body)
+        path.lineTo(self.points[-1])
+        return path
+
+
+class DrawingCanvas(QWidget):
+    """A black square to draw white digits on, with mouse, tablet pen or touch."""
+
+    ink_changed = Signal()
+
+    def __init__(self, side: int = LOGICAL_SIDE, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setFixedSize(side, side)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAttribute(Qt.WidgetAttribute.WA_AcceptTouchEvents)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # paintEvent fills every pixel
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self._strokes: list[_Stroke] = []
+        self._source: str | None = None  # "mouse", "tablet" or "touch" while a stroke is drawn
+
+        self.clear_action = QAction("Clear", self)
+        self.clear_action.setShortcuts([QKeySequence(Qt.Key.Key_Escape), QKeySequence(Qt.Key.Key_Delete)])
+        self.clear_action.setToolTip(f"Clear the drawing ({_shortcut_text(self.clear_action.shortcut())} or Delete)")
+        self.clear_action.triggered.connect(self.clear)
+        self.undo_action = QAction("Undo stroke", self)
+        self.undo_action.setShortcuts(QKeySequence.StandardKey.Undo)  # Ctrl+Z, or the platform's own
+        self.undo_action.setToolTip(f"Remove the last stroke ({_shortcut_text(self.undo_action.shortcut())})")
+        self.undo_action.triggered.connect(self.undo)
+        for action in (self.clear_action, self.undo_action):
+            # Only while the focus is here (or in a parent that adds them too), not window-wide.
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.addAction(action)
+        self._update_actions()
+
+    # -- the strokes ----------------------------------------------------------------------------
+    def strokes(self) -> list[list[tuple[float, float]]]:
+        """The strokes as lists of (x, y) points in the 280×280 logical square."""
+        return [[(p.x(), p.y()) for p in stroke.points] for stroke in self._strokes]
+
+    def is_empty(self) -> bool:
+        return not self._strokes
+
+    def clear(self) -> None:
+        self._source = None
+        if self._strokes:
+            self._strokes.clear()
+            self._changed()
+
+    def undo(self) -> None:
+        self._source = None
+        if self._strokes:
+            self._strokes.pop()
+            self._changed()
+
+    def ink(self) -> np.ndarray:
+        """The drawing as float32 (280, 280) in [0, 1], white ink on black, rendered by QPainter."""
+        image = QImage(LOGICAL_SIDE, LOGICAL_SIDE, QImage.Format.Format_Grayscale8)
+        image.fill(0)
+        painter = QPainter(image)
+        self._render(painter)
+        painter.end()
+        rows = np.frombuffer(image.constBits(), dtype=np.uint8, count=image.sizeInBytes())
+        rows = rows.reshape(LOGICAL_SIDE, image.bytesPerLine())[:, :LOGICAL_SIDE]
+        return rows.astype(np.float32) * np.float32(1 / 255)  # a copy: the QImage goes away
+
+    # -- painting -------------------------------------------------------------------------------
+    def _scale(self) -> float:
+        return self.width() / LOGICAL_SIDE
+
+    def _render(self, painter: QPainter) -> None:
+        """Draw the strokes in logical coordinates; the painter's transform does the scaling."""
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pen = QPen(QColor(Qt.GlobalColor.white), PEN_WIDTH)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for stroke in self._strokes:
+            if len(stroke.points) == 1:
+                painter.drawPoint(stroke.points[0])  # a dot: a round cap on its own
+            else:
+                painter.drawPath(stroke.path())
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.fillRect(event.rect(), Qt.GlobalColor.black)
+        painter.scale(self._scale(), self._scale())
+        self._render(painter)
+
+    def _repaint_around(self, *points: QPointF) -> None:
+        """Repaint only the box around these logical points, grown by the pen's width."""
+        xs = [p.x() for p in points]
+        ys = [p.y() for p in points]
+        margin = PEN_WIDTH  # more than half the pen: antialiased edges included
+        scale = self._scale()
+        box = QRectF(min(xs) - margin, min(ys) - margin, max(xs) - min(xs) + 2 * margin, max(ys) - min(ys) + 2 * margin)
+        self.update(QRectF(box.topLeft() * scale, box.bottomRight() * scale).toAlignedRect())
+
+    # -- input ----------------------------------------------------------------------------------
+    def _begin(self, position: QPointF, source: str) -> None:
+        self._source = source
+        self._strokes.append(_Stroke(position / self._scale()))
+        self._repaint_around(self._strokes[-1].points[0])
+        self._changed(repaint=False)
+
+    def _extend(self, position: QPointF, source: str) -> None:
+        if self._source != source:
+            return
+        point = position / self._scale()
+        stroke = self._strokes[-1]
+        last = stroke.points[-1]
+        if (point - last).manhattanLength() < MIN_STEP:
+            return
+        # The curve is drawn up to the last point; its smoothed part bends within the last three.
+        before = stroke.points[-2] if len(stroke.points) > 1 else last
+        stroke.add(point)
+        self._repaint_around(before, last, point)
+        self._changed(repaint=False)
+
+    def _end(self, position: QPointF, source: str) -> None:
+        if self._source != source:
+            return
+        self._extend(position, source)
+        self._source = None
+        self.ink_changed.emit()  # the stroke is complete
+
+    def _cancel(self, source: str) -> None:
+        """A cancelled touch (the system took the gesture): the unfinished stroke goes."""
+        if self._source == source:
+            self._source = None
+            self._strokes.pop()
+            self._changed()
+
+    def mousePressEvent(self, event) -> None:
+        # A press while a mouse stroke seems open means its release was lost: start afresh.
+        if event.button() == Qt.MouseButton.LeftButton and self._source in (None, "mouse"):
+            self._begin(event.position(), "mouse")
+        event.accept()
+
+    def mouseMoveEvent(self, event) -> None:
+        if event.buttons() & Qt.MouseButton.LeftButton:
+            self._extend(event.position(), "mouse")
+        event.accept()
+
+    def mouseReleaseEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._end(event.position(), "mouse")
+        event.accept()
+
+    def tabletEvent(self, event) -> None:
+        # Accepting tablet events stops Qt from also synthesising mouse events for them.
+        kind = event.type()
+        if kind == QEvent.Type.TabletPress and self._source in (None, "tablet"):
+            self._begin(event.position(), "tablet")
+        elif kind == QEvent.Type.TabletMove and event.buttons():
+            self._extend(event.position(), "tablet")
+        elif kind == QEvent.Type.TabletRelease:
+            self._end(event.position(), "tablet")
+        event.accept()
+
+    def event(self, event) -> bool:
+        kind = event.type()
+        if kind in (QEvent.Type.TouchBegin, QEvent.Type.TouchUpdate, QEvent.Type.TouchEnd, QEvent.Type.TouchCancel):
+            # One finger draws; accepted touch events are not turned into mouse events.
+            points = event.points()
+            if kind == QEvent.Type.TouchCancel:
+                self._cancel("touch")
+            elif points:
+                position = points[0].position()
+                if kind == QEvent.Type.TouchBegin and self._source is None:
+                    self._begin(position, "touch")
+                elif kind == QEvent.Type.TouchUpdate:
+                    self._extend(position, "touch")
+                elif kind == QEvent.Type.TouchEnd:
+                    self._end(position, "touch")
+            event.accept()
+            return True
+        return super().event(event)
+
+    def _changed(self, repaint: bool = True) -> None:
+        if repaint:
+            self.update()
+        self._update_actions()
+        self.ink_changed.emit()
+
+    def _update_actions(self) -> None:
+        self.clear_action.setEnabled(bool(self._strokes))
+        self.undo_action.setEnabled(bool(self._strokes))
+
+
+class Sketchpad(QWidget):
+    """The canvas, the digit the network reads with its confidence, ten probability bars and the 28×28 input."""
+
+    prediction_updated = Signal(object)  # (10,) float32 probabilities; not emitted for an empty canvas
+
+    def __init__(self, predictor: PredictorLike | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._predictor = predictor
+        self._probabilities: np.ndarray | None = None
+        self._network_input: np.ndarray | None = None
+
+        self.canvas = DrawingCanvas()
+        # The canvas's shortcuts also work while the focus is on the buttons beside it.
+        self.addActions([self.canvas.clear_action, self.canvas.undo_action])
+        clear_button = QToolButton()
+        clear_button.setDefaultAction(self.canvas.clear_action)
+        undo_button = QToolButton()
+        undo_button.setDefaultAction(self.canvas.undo_action)
+
+        self.digit_label = QLabel()
+        self.digit_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.digit_label.setWordWrap(True)
+        self.digit_label.setMinimumWidth(PREVIEW_SIDE)
+        self._digit_font = QFont(self.font())
+        self._digit_font.setPointSize(48)
+        self._digit_font.setBold(True)
+        self._hint_font = QFont(self.font())
+        # Room for the big digit from the start, so the layout does not jump at the first prediction.
+        self.digit_label.setMinimumHeight(QFontMetrics(self._digit_font).height())
+        self.confidence_label = QLabel()
+        self.confidence_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.confidence_label.setMinimumHeight(QFontMetrics(self.font()).height())
+        self.preview_label = QLabel()
+        self.preview_label.setFixedSize(PREVIEW_SIDE, PREVIEW_SIDE)
+        self.preview_label.setStyleSheet("background: black")
+        self.preview_label.setToolTip("What the network sees: the drawing cropped, scaled to 20 px and centred in 28×28")
+
+        self.bars: list[QProgressBar] = []
+        bar_grid = QGridLayout()
+        bar_grid.setVerticalSpacing(2)
+        for digit in range(10):
+            bar = QProgressBar()
+            bar.setRange(0, BAR_STEPS)
+            bar.setFormat("%p %")
+            bar.setMaximumHeight(18)
+            bar.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            bar.setToolTip(f"Probability that the drawing is a {digit}")
+            bar_grid.addWidget(QLabel(str(digit)), digit, 0)
+            bar_grid.addWidget(bar, digit, 1)
+            self.bars.append(bar)
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(clear_button)
+        buttons.addWidget(undo_button)
+        buttons.addStretch(1)
+        left = QVBoxLayout()
+        left.addWidget(self.canvas)
+        left.addLayout(buttons)
+        left.addStretch(1)
+        right = QVBoxLayout()
+        right.addWidget(self.digit_label)
+        right.addWidget(self.confidence_label)
+        right.addWidget(self.preview_label, 0, Qt.AlignmentFlag.AlignHCenter)
+        right.addLayout(bar_grid)
+        right.addStretch(1)
+        layout = QHBoxLayout(self)
+        layout.addLayout(left)
+        layout.addLayout(right, 1)
+
+        # Throttle, not debounce: the first change starts the timer and later ones ride along, so
+        # a long stroke still gets a fresh prediction every interval.
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(PREDICT_INTERVAL_MS)
+        self._timer.timeout.connect(self._on_predict_timeout)
+        self.canvas.ink_changed.connect(self._on_ink_changed)
+        self._show_nothing("Draw a digit")
+
+    # -- public ---------------------------------------------------------------------------------
+    @property
+    def predictor(self) -> PredictorLike | None:
+        return self._predictor
+
+    def set_predictor(self, predictor: PredictorLike | None) -> None:
+        """Read the drawing with another model (None: no model); what is drawn is read again."""
+        self._predictor = predictor
+        self._on_ink_changed()
+
+    def probabilities(self) -> np.ndarray | None:
+        """The probabilities the bars show, or None when there is no prediction."""
+        return None if self._probabilities is None else self._probabilities.copy()
+
+    def network_input(self) -> np.ndarray | None:
+        """The 28×28 image of the last prediction (shown in the preview), or None."""
+        return None if self._network_input is None else self._network_input.copy()
+
+    # -- slots ----------------------------------------------------------------------------------
+    def _on_ink_changed(self) -> None:
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def _on_predict_timeout(self) -> None:
+        if self.canvas.is_empty():
+            self._show_nothing("Draw a digit")
+            return
+        image = to_mnist(self.canvas.ink())
+        self._show_preview(image)
+        if self._predictor is None:
+            self._show_nothing("No model to read it yet", keep_preview=True)
+            return
+        try:
+            probabilities = np.asarray(self._predictor.predict(image), dtype=np.float32)
+            if probabilities.shape != (1, 10):
+                raise ValueError(f"the model returned shape {probabilities.shape}, expected (1, 10)")
+        except Exception as exc:  # noqa: BLE001 - a failing model must not take the window down
+            self._show_nothing(f"Could not read the digit: {exc}", keep_preview=True)
+            return
+        self._show_prediction(probabilities[0])
+        self.prediction_updated.emit(self.probabilities())
+
+    # -- display --------------------------------------------------------------------------------
+    def _show_prediction(self, probabilities: np.ndarray) -> None:
+        self._probabilities = probabilities
+        digit = int(probabilities.argmax())
+        self.digit_label.setFont(self._digit_font)
+        self.digit_label.setText(str(digit))
+        self.confidence_label.setText(f"{100 * float(probabilities[digit]):.1f} % confident")
+        for bar, value in zip(self.bars, probabilities):
+            bar.setValue(round(float(value) * BAR_STEPS))
+
+    def _show_nothing(self, message: str, keep_preview: bool = False) -> None:
+        self._probabilities = None
+        self.digit_label.setFont(self._hint_font)
+        self.digit_label.setText(message)
+        self.confidence_label.clear()
+        for bar in self.bars:
+            bar.setValue(0)
+        if not keep_preview:
+            self._network_input = None
+            self.preview_label.clear()
+
+    def _show_preview(self, image: np.ndarray) -> None:
+        self._network_input = image
+        pixels = np.ascontiguousarray(np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8))
+        preview = QImage(pixels.data, 28, 28, 28, QImage.Format.Format_Grayscale8).copy()  # own the bytes
+        ratio = self.devicePixelRatioF()
+        side = round(PREVIEW_SIDE * ratio)  # device pixels, so HiDPI screens get crisp blocks too
+        pixmap = QPixmap.fromImage(preview.scaled(side, side, Qt.AspectRatioMode.IgnoreAspectRatio,
+                                                  Qt.TransformationMode.FastTransformation))
+        pixmap.setDevicePixelRatio(ratio)
+        self.preview_label.setPixmap(pixmap)

@@ -1,0 +1,203 @@
+"""The training form: the seed's hyper-parameters as fields, folders, and Train / Pause / Stop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Signal
+from PySide6.QtGui import QDoubleValidator, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+    QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget,
+)
+
+from mnistconv.core.config import TrainConfig, validate_config
+from mnistconv.core.device import cuda_available
+from mnistconv.core.errors import ConfigError
+
+NO_SEED = -1  # the seed field's "random" value
+
+
+class TrainingPanel(QWidget):
+    train_requested = Signal()
+    pause_toggled = Signal()
+    stop_requested = Signal()
+
+    def __init__(self, default_savepath: Path, default_data_dir: Path, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._default_savepath = Path(default_savepath)
+        self._default_data_dir = Path(default_data_dir)
+        self._browse_buttons: list[QPushButton] = []
+        defaults = TrainConfig()
+
+        self.lr_edit = QLineEdit(f"{defaults.lr:g}")
+        validator = QDoubleValidator(1e-9, 10.0, 12, self)
+        validator.setNotation(QDoubleValidator.Notation.ScientificNotation)
+        self.lr_edit.setValidator(validator)
+        self.lr_edit.setToolTip("Adam learning rate (the seed: 3e-3)")
+        self.epochs_spin = QSpinBox(minimum=1, maximum=1000, value=defaults.epochs)
+        self.batch_spin = QSpinBox(minimum=1, maximum=60_000, value=defaults.batch_size)
+        self.noise_spin = QDoubleSpinBox(minimum=0.0, maximum=5.0, singleStep=0.05, decimals=3, value=defaults.noise_std)
+        self.noise_spin.setToolTip("Standard deviation of the gaussian noise added to each training batch")
+        self.seed_spin = QSpinBox(minimum=NO_SEED, maximum=2**31 - 1, value=NO_SEED)
+        self.seed_spin.setSpecialValueText("random")
+        self.seed_spin.setToolTip("A fixed seed makes a run repeatable")
+        self.device_combo = QComboBox()
+        found = "CUDA" if cuda_available() else "CPU"
+        self.device_combo.addItem(f"Auto ({found})", "auto")
+        self.device_combo.addItem("CPU", "cpu")
+        self.device_combo.addItem("CUDA" if cuda_available() else "CUDA (not found)", "cuda")
+        if not cuda_available():
+            self.device_combo.model().item(2).setEnabled(False)
+        self.savepath_edit, save_row = self._folder_row(self._default_savepath, "Folder for mnist_conv.pt")
+        self.data_dir_edit, data_row = self._folder_row(self._default_data_dir, "Folder of the MNIST files (fetched there when missing)")
+
+        form = QFormLayout()
+        form.addRow("Learning rate", self.lr_edit)
+        form.addRow("Epochs", self.epochs_spin)
+        form.addRow("Batch size", self.batch_spin)
+        form.addRow("Noise std", self.noise_spin)
+        form.addRow("Seed", self.seed_spin)
+        form.addRow("Device", self.device_combo)
+        form.addRow("Save folder", save_row)
+        form.addRow("Data folder", data_row)
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #d0342c")
+        self.error_label.hide()
+
+        self.train_button = QPushButton("Train")
+        self.pause_button = QPushButton("Pause")
+        self.stop_button = QPushButton("Stop")
+        for button, keys, tip in (
+            (self.train_button, "Ctrl+Return", "Start training with these settings"),
+            (self.pause_button, "Ctrl+P", "Pause or resume between batches"),
+            (self.stop_button, "Ctrl+.", "Stop after the current batch; the best model stays saved"),
+        ):
+            button.setShortcut(QKeySequence(keys))
+            button.setToolTip(f"{tip} ({QKeySequence(keys).toString(QKeySequence.SequenceFormat.NativeText)})")
+        self.train_button.clicked.connect(self.train_requested)
+        self.pause_button.clicked.connect(self.pause_toggled)
+        self.stop_button.clicked.connect(self.stop_requested)
+        buttons = QHBoxLayout()
+        for button in (self.train_button, self.pause_button, self.stop_button):
+            buttons.addWidget(button)
+
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setTextVisible(True)
+        self.progress_bar.setFormat("Idle")
+        self.progress_bar.setValue(0)
+        self.progress_detail = QLabel()  # images/s and time left, too long for the bar itself
+        self.progress_detail.setWordWrap(True)
+
+        box = QGroupBox("Training")
+        inner = QVBoxLayout(box)
+        inner.addLayout(form)
+        inner.addWidget(self.error_label)
+        inner.addLayout(buttons)
+        inner.addWidget(self.progress_bar)
+        inner.addWidget(self.progress_detail)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(box)
+        self._fields = [self.lr_edit, self.epochs_spin, self.batch_spin, self.noise_spin, self.seed_spin,
+                        self.device_combo, self.savepath_edit, self.data_dir_edit, *self._browse_buttons]
+        self.set_state("idle")
+
+    def _folder_row(self, default: Path, tip: str) -> tuple[QLineEdit, QWidget]:
+        edit = QLineEdit(str(default))
+        edit.setToolTip(tip)
+        browse = QPushButton("Browse…")
+        browse.setToolTip(tip)
+        browse.clicked.connect(lambda: self._on_browse(edit))
+        self._browse_buttons.append(browse)
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(edit, 1)
+        layout.addWidget(browse)
+        return edit, row
+
+    def _on_browse(self, edit: QLineEdit) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose a folder", edit.text())
+        if folder:
+            edit.setText(folder)
+
+    # -- state -------------------------------------------------------------------------------
+    def set_state(self, state: str) -> None:
+        """'idle', 'running' or 'paused': buttons enabled only where they make sense, fields locked while training."""
+        idle = state == "idle"
+        for field in self._fields:
+            field.setEnabled(idle)
+        self.train_button.setEnabled(idle)
+        self.pause_button.setEnabled(not idle)
+        self.stop_button.setEnabled(not idle)
+        self.pause_button.setText("Resume" if state == "paused" else "Pause")
+
+    def show_error(self, message: str | None) -> None:
+        self.error_label.setText(message or "")
+        self.error_label.setVisible(bool(message))
+
+    # -- values ------------------------------------------------------------------------------
+    def config(self) -> TrainConfig:
+        """The fields as a TrainConfig; ConfigError with a one-line reason when a field cannot work."""
+        try:
+            lr = float(self.lr_edit.text().replace(",", "."))
+        except ValueError:
+            raise ConfigError(f"learning rate must be a positive number, not {self.lr_edit.text()!r}") from None
+        savepath = self.savepath_edit.text().strip()
+        if not savepath:
+            raise ConfigError("choose a save folder")
+        config = TrainConfig(
+            lr=lr, epochs=self.epochs_spin.value(), batch_size=self.batch_spin.value(),
+            noise_std=self.noise_spin.value(),
+            seed=None if self.seed_spin.value() == NO_SEED else self.seed_spin.value(),
+            device=self.device_combo.currentData(), savepath=savepath,
+        )
+        validate_config(config)
+        if config.device == "cuda" and not cuda_available():
+            raise ConfigError("CUDA was asked for, but torch finds no CUDA device here")
+        return config
+
+    def data_dir(self) -> Path:
+        return Path(self.data_dir_edit.text().strip() or self._default_data_dir)
+
+    def set_progress(self, fraction: float | None, text: str, detail: str = "") -> None:
+        self.progress_detail.setText(detail)
+        if fraction is None:
+            self.progress_bar.setRange(0, 0)  # busy indicator
+        else:
+            self.progress_bar.setRange(0, 1000)
+            self.progress_bar.setValue(round(1000 * fraction))
+        self.progress_bar.setFormat(text)
+
+    # -- settings ----------------------------------------------------------------------------
+    def save_settings(self, settings: QSettings) -> None:
+        settings.beginGroup("training")
+        settings.setValue("lr", self.lr_edit.text())
+        settings.setValue("epochs", self.epochs_spin.value())
+        settings.setValue("batch_size", self.batch_spin.value())
+        settings.setValue("noise_std", self.noise_spin.value())
+        settings.setValue("seed", self.seed_spin.value())
+        settings.setValue("device", self.device_combo.currentData())
+        settings.setValue("savepath", self.savepath_edit.text())
+        settings.setValue("data_dir", self.data_dir_edit.text())
+        settings.endGroup()
+
+    def load_settings(self, settings: QSettings) -> None:
+        settings.beginGroup("training")
+        try:
+            self.lr_edit.setText(str(settings.value("lr", self.lr_edit.text())))
+            self.epochs_spin.setValue(int(settings.value("epochs", self.epochs_spin.value())))
+            self.batch_spin.setValue(int(settings.value("batch_size", self.batch_spin.value())))
+            self.noise_spin.setValue(float(settings.value("noise_std", self.noise_spin.value())))
+            self.seed_spin.setValue(int(settings.value("seed", self.seed_spin.value())))
+            index = self.device_combo.findData(settings.value("device", "auto"))
+            if index >= 0 and self.device_combo.model().item(index).isEnabled():
+                self.device_combo.setCurrentIndex(index)
+            self.savepath_edit.setText(str(settings.value("savepath", self.savepath_edit.text())))
+            self.data_dir_edit.setText(str(settings.value("data_dir", self.data_dir_edit.text())))
+        except (TypeError, ValueError):
+            pass  # a damaged settings file: keep the defaults
+        finally:
+            settings.endGroup()

@@ -1,0 +1,131 @@
+"""Predictor: probabilities of the right shape, its own copy of the weights, checkpoints good and bad."""
+
+from importlib import resources
+
+import numpy as np
+import pytest
+import torch
+
+from idx_files import write_tiny_mnist
+from mnistconv.core.checkpoint import save_checkpoint
+from mnistconv.core.config import TrainConfig
+from mnistconv.core.data import load_mnist
+from mnistconv.core.errors import CheckpointError
+from mnistconv.core.model import build_model
+from mnistconv.core.predict import Predictor
+from mnistconv.core.train import train
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """The tiny synthetic data and a checkpoint trained on it, made once for this module."""
+    folder = tmp_path_factory.mktemp("predict")
+    data = load_mnist(write_tiny_mnist(folder / "data"), "cpu")
+    config = TrainConfig(epochs=2, batch_size=64, seed=0, device="cpu", savepath=str(folder / "run"),
+                         progress_interval_s=0, target_accuracy=1.01)
+    list(train(config, data))
+    return data, folder / "run" / "mnist_conv.pt"
+
+
+@pytest.fixture
+def untrained():
+    torch.manual_seed(0)
+    return Predictor.from_model(build_model(), name="untrained")
+
+
+def test_single_image_and_batch_give_n_by_10_probabilities(untrained):
+    rng = np.random.default_rng(0)
+    single = untrained.predict(rng.random((28, 28), dtype=np.float32))
+    batch = untrained.predict(rng.random((5, 28, 28)))  # float64 is fine too
+    assert single.shape == (1, 10) and batch.shape == (5, 10)
+    for probabilities in (single, batch):
+        assert probabilities.dtype == np.float32
+        assert (probabilities >= 0).all()
+        np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_batch_rows_match_single_predictions(untrained):
+    images = np.random.default_rng(1).random((3, 28, 28), dtype=np.float32)
+    batch = untrained.predict(images)
+    for image, row in zip(images, batch):
+        np.testing.assert_allclose(untrained.predict(image)[0], row, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(784,), (28, 27), (2, 1, 28, 28), (4, 28, 28, 3), ()])
+def test_wrong_shapes_are_refused(untrained, shape):
+    with pytest.raises(ValueError, match=r"\(28, 28\) image or an \(N, 28, 28\) batch"):
+        untrained.predict(np.zeros(shape, dtype=np.float32))
+
+
+def test_uint8_images_are_refused_rather_than_misread(untrained):
+    with pytest.raises(ValueError, match="float images in \\[0, 1\\]"):
+        untrained.predict(np.zeros((28, 28), dtype=np.uint8))
+
+
+def test_from_model_keeps_its_own_copy():
+    torch.manual_seed(0)
+    model = build_model()
+    predictor = Predictor.from_model(model, name="copy", accuracy=0.5)
+    image = np.random.default_rng(2).random((28, 28), dtype=np.float32)
+    before = predictor.predict(image)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.mul_(-3.0).add_(0.1)
+    model.train()
+    np.testing.assert_array_equal(predictor.predict(image), before)
+    assert predictor.model is not model
+    assert not predictor.model.training
+    assert not any(p.requires_grad for p in predictor.model.parameters())
+    assert model.training and all(p.requires_grad for p in model.parameters())  # the original is untouched
+    assert predictor.device == torch.device("cpu")
+    assert predictor.describe() == "copy — 50.00 % test accuracy"
+
+
+def test_checkpoint_round_trip_names_and_accuracy(tmp_path):
+    torch.manual_seed(0)
+    model = build_model()
+    path = save_checkpoint(tmp_path / "mnist_conv.pt", model, epoch=1, accuracy=0.9924, lr=3e-3, hyperparameters={})
+    predictor = Predictor.from_checkpoint(path, device="cpu")
+    assert predictor.name == str(path)
+    assert predictor.accuracy == pytest.approx(0.9924)
+    assert predictor.device == torch.device("cpu")
+    assert predictor.describe() == f"{path} — 99.24 % test accuracy"
+    image = np.random.default_rng(3).random((28, 28), dtype=np.float32)
+    expected = torch.softmax(model.eval()(torch.from_numpy(image)[None, None]), dim=1).detach().numpy()
+    np.testing.assert_allclose(predictor.predict(image), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("content", [None, b"", b"not a checkpoint at all"], ids=["missing", "empty", "garbage"])
+def test_from_checkpoint_on_a_bad_file_raises_checkpoint_error(tmp_path, content):
+    path = tmp_path / "mnist_conv.pt"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(CheckpointError, match="mnist_conv.pt"):
+        Predictor.from_checkpoint(path, device="cpu")
+
+
+def test_trained_predictor_reads_the_tiny_test_digits(tiny):
+    data, path = tiny
+    predictor = Predictor.from_checkpoint(path, device="cpu")
+    images = data.test_images[:, 0].numpy()
+    labels = data.test_labels.numpy()
+    predicted = predictor.predict(images).argmax(axis=1)
+    assert (predicted == labels).mean() >= 0.95
+    assert predictor.accuracy is not None and predictor.accuracy >= 0.95
+
+
+def test_missing_bundled_model_is_a_checkpoint_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(resources, "files", lambda package: tmp_path)
+    with pytest.raises(CheckpointError, match="bundled model .* is missing"):
+        Predictor.bundled(device="cpu")
+
+
+def test_bundled_model_loads_and_predicts():
+    if not (resources.files("mnistconv.resources") / "mnist_conv.pt").is_file():
+        pytest.skip("resources/mnist_conv.pt has not been generated yet (scripts/make_bundled_model.py)")
+    predictor = Predictor.bundled(device="cpu")
+    assert predictor.name == "bundled model"
+    assert predictor.describe().startswith("bundled model — ")
+    probabilities = predictor.predict(np.zeros((28, 28), dtype=np.float32))
+    assert probabilities.shape == (1, 10)
+    np.testing.assert_allclose(probabilities.sum(), 1.0, rtol=1e-5)

@@ -1,0 +1,149 @@
+"""to_mnist: crop, fit the longer side to 20 px, centre the mass at (14, 14), as MNIST was made."""
+
+import numpy as np
+import pytest
+
+from idx_files import synthetic_digits
+from mnistconv.core.preprocess import to_mnist
+
+
+def centre_of_mass(image):
+    rows, cols = np.indices(image.shape)
+    total = image.sum()
+    return (rows * image).sum() / total, (cols * image).sum() / total
+
+
+def extent(image, level=0.05):
+    """(height, width) of the box holding every pixel brighter than level."""
+    rows = np.flatnonzero((image > level).any(axis=1))
+    cols = np.flatnonzero((image > level).any(axis=0))
+    return rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+
+
+def seven(canvas_shape=(280, 280), top=40, left=60, size=160, width=18):
+    """A crude '7' drawn in uint8 on a black canvas: a bar and a slanted stroke."""
+    image = np.zeros(canvas_shape, dtype=np.uint8)
+    image[top : top + width, left : left + size] = 255
+    for row in range(top, top + size):
+        col = left + size - (row - top) // 2
+        image[row, max(col - width, 0) : col] = 255
+    return image
+
+
+@pytest.mark.parametrize("image", [
+    seven(),
+    seven().astype(np.float64) / 255,
+    np.random.default_rng(0).integers(0, 256, size=(50, 70), dtype=np.uint8),
+    np.random.default_rng(1).random((300, 17), dtype=np.float32),
+], ids=["uint8", "float64", "noise-uint8", "noise-float32"])
+def test_output_is_28x28_float32_in_unit_range(image):
+    out = to_mnist(image)
+    assert out.shape == (28, 28)
+    assert out.dtype == np.float32
+    assert 0.0 <= out.min() and out.max() <= 1.0
+    assert out.max() > 0.5
+
+
+def test_uint8_and_float_inputs_agree():
+    image = seven()
+    expected = to_mnist(image)
+    np.testing.assert_allclose(to_mnist(image.astype(np.float32) / 255), expected, atol=1e-6)
+    np.testing.assert_allclose(to_mnist(image.astype(np.float64) / 255), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("image", [
+    np.zeros((280, 280), dtype=np.uint8),
+    np.zeros((28, 28), dtype=np.float32),
+    np.full((100, 100), 0.02),  # below the ink threshold everywhere
+    np.zeros((0, 0)),
+], ids=["zeros-uint8", "zeros-float", "faint", "zero-size"])
+def test_no_ink_gives_zeros(image):
+    out = to_mnist(image)
+    assert out.shape == (28, 28) and out.dtype == np.float32
+    assert not out.any()
+
+
+@pytest.mark.parametrize("top, left", [(0, 0), (500 - 120, 400 - 90), (10, 300)])
+def test_digit_in_a_corner_comes_out_centred_and_20_px(top, left):
+    image = seven(canvas_shape=(500, 400), top=top, left=left, size=90, width=12)
+    out = to_mnist(image)
+    com_row, com_col = centre_of_mass(out)
+    assert abs(com_row - 14) <= 1 and abs(com_col - 14) <= 1
+    assert max(extent(out)) == 20
+
+
+def test_where_the_digit_sits_does_not_matter():
+    outputs = [to_mnist(seven(canvas_shape=(400, 400), top=t, left=l)) for t, l in [(0, 0), (37, 101), (200, 220)]]
+    for out in outputs[1:]:
+        np.testing.assert_array_equal(out, outputs[0])
+
+
+def test_tall_thin_one_keeps_its_aspect_ratio():
+    image = np.zeros((280, 280), dtype=np.uint8)
+    image[40:240, 130:150] = 255  # 200 × 20: a '1'
+    out = to_mnist(image)
+    assert extent(out) == (20, 2)
+    com_row, com_col = centre_of_mass(out)
+    assert abs(com_row - 14) <= 0.5 and abs(com_col - 14) <= 0.5
+
+
+def test_small_scribble_is_enlarged_to_20_px():
+    image = np.zeros((280, 280), dtype=np.float32)
+    image[100:106, 200:204] = 1.0  # 6 × 4
+    out = to_mnist(image)
+    height, width = extent(out)
+    assert height == 20 and width in (13, 14)
+
+
+def test_synthetic_digit_blobs_are_placed_like_mnist():
+    images, labels = synthetic_digits(20, seed=3)
+    seen = set()
+    for image, label in zip(images, labels):
+        clean = np.where(image >= 180, image, 0).astype(np.uint8)  # the 8×6 blob without its noise
+        out = to_mnist(clean)
+        com_row, com_col = centre_of_mass(out)
+        assert abs(com_row - 14) <= 0.5 and abs(com_col - 14) <= 0.5
+        assert extent(out) == (20, 15)
+        # With the noise left in, a higher threshold finds the same blob: same place, same size.
+        noisy = to_mnist(image, threshold=0.3)
+        assert extent(noisy, level=0.4) == (20, 15)
+        np.testing.assert_allclose(centre_of_mass(noisy), centre_of_mass(out), atol=1.0)
+        seen.add(int(label))
+    assert len(seen) > 5  # blobs from many places in the field all end up in the middle
+
+
+def test_a_digit_scaled_up_reads_the_same():
+    images, _ = synthetic_digits(5, seed=4)
+    clean = np.where(images[0] >= 180, images[0], 0).astype(np.uint8)
+    big = np.kron(clean, np.ones((10, 10), dtype=np.uint8))  # 280 × 280, as if drawn on the canvas
+    np.testing.assert_allclose(to_mnist(big), to_mnist(clean), atol=0.15)
+
+
+def test_mass_far_off_centre_is_clipped_at_the_edge_not_an_error():
+    image = np.zeros((200, 400), dtype=np.uint8)
+    image[:, :100] = 255  # a heavy block on the left ...
+    image[90:110, 100:] = 255  # ... with a long thin tail to the right
+    out = to_mnist(image)
+    assert out.shape == (28, 28)
+    assert out[:, -1].max() > 0.3  # the tail runs off the right edge
+    assert abs(centre_of_mass(out)[1] - 14) <= 1
+
+
+@pytest.mark.parametrize("bad", [
+    np.zeros(784),
+    np.zeros((28, 28, 3)),
+    np.zeros((1, 28, 28)),
+    np.float32(1.0),
+], ids=["1-D", "RGB", "batch", "scalar"])
+def test_non_2d_input_is_refused(bad):
+    with pytest.raises(ValueError, match="2-D grayscale image"):
+        to_mnist(bad)
+
+
+def test_nan_and_non_numeric_input_are_refused():
+    image = np.zeros((28, 28))
+    image[3, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        to_mnist(image)
+    with pytest.raises(ValueError, match="numeric"):
+        to_mnist(np.full((4, 4), "x"))

@@ -1,0 +1,169 @@
+"""ConfusionMatrixView and its gallery, on a small synthetic test set whose answers we know."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+
+from mnistconv.gui.confusion import ConfusionMatrixView, MisclassifiedGallery, thumbnail
+
+N = 50
+
+
+def confusion_of(labels, predictions):
+    confusion = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(confusion, (labels, predictions), 1)
+    return confusion
+
+
+@pytest.fixture
+def test_set():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(N, 28, 28), dtype=np.uint8)
+    labels = np.arange(N) % 10
+    predictions = labels.copy()
+    predictions[[3, 13, 23]] = 8  # three 3s read as 8
+    predictions[7] = 1  # one 7 read as 1
+    return images, labels, predictions
+
+
+@pytest.fixture
+def view(qtbot, test_set):
+    widget = ConfusionMatrixView()
+    qtbot.addWidget(widget)
+    widget.resize(900, 500)
+    widget.show()
+    qtbot.waitExposed(widget)
+    images, labels, _ = test_set
+    widget.set_test_set(images, labels)
+    return widget
+
+
+def cell(view, true, predicted, role=Qt.ItemDataRole.DisplayRole):
+    return view.table.model().index(true, predicted).data(role)
+
+
+def click_cell(qtbot, view, true, predicted):
+    table = view.table
+    rect = table.visualRect(table.model().index(true, predicted))
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+
+def test_cells_show_the_counts(view, test_set):
+    _, labels, predictions = test_set
+    confusion = confusion_of(labels, predictions)
+    view.set_results(3, confusion, predictions)
+
+    for true in range(10):
+        for predicted in range(10):
+            assert cell(view, true, predicted) == str(confusion[true, predicted])
+            assert view.count(true, predicted) == confusion[true, predicted]
+    assert view.count(3, 8) == 3 and view.count(3, 3) == 2
+    assert view.caption.text() == "Epoch 3: 92.00 % of 50 test digits correct"
+    model = view.table.model()
+    for orientation in (Qt.Orientation.Horizontal, Qt.Orientation.Vertical):
+        assert [model.headerData(d, orientation) for d in range(10)] == [str(d) for d in range(10)]
+
+
+def test_diagonal_and_error_cells_are_coloured_differently(view, test_set):
+    _, labels, predictions = test_set
+    view.set_results(1, confusion_of(labels, predictions), predictions)
+
+    background = lambda r, c: QColor(cell(view, r, c, Qt.ItemDataRole.BackgroundRole))  # noqa: E731
+    assert background(0, 0) != background(3, 8)
+    assert background(3, 8).red() > background(3, 8).green()  # an error: red
+    assert background(0, 0).green() > background(0, 0).red()  # correct: green
+    assert cell(view, 0, 1, Qt.ItemDataRole.BackgroundRole) is None  # no errors: plain
+
+
+def test_clicking_an_error_cell_shows_exactly_its_images(qtbot, view, test_set):
+    _, labels, predictions = test_set
+    view.set_results(1, confusion_of(labels, predictions), predictions)
+
+    with qtbot.waitSignal(view.cell_activated, timeout=1000) as blocker:
+        click_cell(qtbot, view, 3, 8)
+
+    assert blocker.args == [3, 8]
+    expected = np.flatnonzero((labels == 3) & (predictions == 8)).tolist()
+    assert view.gallery.indices() == expected == [3, 13, 23]
+    assert view.gallery.title.text() == "True 3 → predicted 8: 3 images"
+    tooltip = view.gallery.list.model().index(0, 0).data(Qt.ItemDataRole.ToolTipRole)
+    assert tooltip == "test #3: true 3, predicted 8"
+
+
+def test_clicking_a_diagonal_cell_shows_correct_ones(qtbot, view, test_set):
+    _, labels, predictions = test_set
+    view.set_results(1, confusion_of(labels, predictions), predictions)
+
+    with qtbot.waitSignal(view.cell_activated, timeout=1000) as blocker:
+        click_cell(qtbot, view, 0, 0)
+
+    assert blocker.args == [0, 0]
+    assert view.gallery.indices() == [0, 10, 20, 30, 40]
+
+
+def test_new_results_refresh_the_shown_cell(qtbot, view, test_set):
+    _, labels, predictions = test_set
+    view.set_results(1, confusion_of(labels, predictions), predictions)
+    click_cell(qtbot, view, 3, 8)
+
+    better = predictions.copy()
+    better[[3, 13]] = 3
+    with qtbot.assertNotEmitted(view.cell_activated):
+        view.set_results(2, confusion_of(labels, better), better)
+
+    assert view.gallery.indices() == [23]
+    assert view.gallery.title.text() == "True 3 → predicted 8: 1 image"
+
+
+def test_clicking_before_any_results_does_nothing(qtbot, view):
+    with qtbot.assertNotEmitted(view.cell_activated):
+        click_cell(qtbot, view, 3, 8)
+    assert view.gallery.indices() == []
+
+
+def test_clear_empties_matrix_and_gallery(qtbot, view, test_set):
+    _, labels, predictions = test_set
+    view.set_results(1, confusion_of(labels, predictions), predictions)
+    click_cell(qtbot, view, 3, 8)
+
+    view.clear()
+
+    assert all(cell(view, r, c) is None for r in range(10) for c in range(10))
+    assert view.count(3, 8) is None
+    assert view.gallery.indices() == []
+    assert "Epoch" not in view.caption.text()
+
+
+def test_results_without_a_test_set_still_count(qtbot):
+    view = ConfusionMatrixView()
+    qtbot.addWidget(view)
+    labels = np.arange(20) % 10
+    view.set_results(1, confusion_of(labels, labels), labels)
+    view._on_cell_clicked(view.table.model().index(4, 4))  # the slot behind a click
+
+    assert view.gallery.indices() == []
+    assert view.gallery.title.text().startswith("True 4 → predicted 4: 2 images")
+
+
+def test_gallery_caps_the_thumbnails(qtbot):
+    gallery = MisclassifiedGallery()
+    qtbot.addWidget(gallery)
+    images = np.zeros((500, 28, 28), dtype=np.uint8)
+    gallery.show_images(1, 1, range(500), images)
+
+    assert gallery.indices() == list(range(MisclassifiedGallery.MAX_THUMBNAILS))
+    assert gallery.title.text() == "True 1 → predicted 1: 500 images (showing the first 200)"
+
+
+def test_thumbnails_are_doubled_nearest_neighbour_from_float_or_uint8(qtbot, view):
+    image = np.zeros((28, 28), dtype=np.uint8)
+    image[0, 0] = 255
+    for source in (image, image.astype(np.float32) / 255):
+        view.set_test_set(source[None], np.array([5]))
+        pixmap = thumbnail(view._images[0])
+        assert (pixmap.width(), pixmap.height()) == (56, 56)
+        qimage = pixmap.toImage()
+        assert [qimage.pixelColor(x, y).value() for x, y in ((0, 0), (1, 1), (2, 2))] == [255, 255, 0]

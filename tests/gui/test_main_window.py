@@ -1,0 +1,195 @@
+"""The main window, driven as a person would: fields, Train / Pause / Stop, models, settings."""
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QMessageBox
+
+from mnistconv.core import checkpoint, events
+from mnistconv.core.model import build_model
+from idx_files import write_tiny_mnist
+from mnistconv.gui.main_window import MainWindow
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path):
+    """A window with its own settings file, pointed at the tiny data set and a temporary save folder.
+
+    Ten of the 200 test digits are mislabelled, so accuracy stays under the 99.9 % early exit."""
+    data_dir = write_tiny_mnist(tmp_path / "data", wrong_test_labels=10)
+
+    def make(**field_values):
+        settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(settings=settings)
+        qtbot.addWidget(window)
+        panel = window.panel
+        panel.savepath_edit.setText(str(tmp_path / "models"))
+        panel.data_dir_edit.setText(str(data_dir))
+        panel.epochs_spin.setValue(field_values.get("epochs", 3))
+        panel.batch_spin.setValue(field_values.get("batch_size", 64))
+        panel.seed_spin.setValue(field_values.get("seed", 0))
+        panel.device_combo.setCurrentIndex(panel.device_combo.findData("cpu"))
+        if "lr" in field_values:
+            panel.lr_edit.setText(field_values["lr"])
+        window.show()
+        return window
+
+    return make
+
+
+def buttons(window):
+    p = window.panel
+    return (p.train_button.isEnabled(), p.pause_button.isEnabled(), p.stop_button.isEnabled())
+
+
+def click(qtbot, button):
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def test_train_runs_to_the_end_and_updates_everything(qtbot, make_window, tmp_path):
+    window = make_window(epochs=3)
+    assert buttons(window) == (True, False, False)
+    assert window.panel.lr_edit.text() == "0.003" and window.panel.noise_spin.value() == pytest.approx(0.1)
+    running_states = []
+    window.trainer.batch_progress.connect(lambda _: running_states.append((buttons(window), window.panel.lr_edit.isEnabled())))
+    with qtbot.waitSignal(window.trainer.finished, timeout=120_000) as finished:
+        click(qtbot, window.panel.train_button)
+        assert buttons(window) == (False, True, True)
+    assert finished.args[0].reason == "completed"
+    assert running_states and all(state == ((False, True, True), False) for state in running_states)
+    assert buttons(window) == (True, False, False) and window.panel.lr_edit.isEnabled()
+    assert list(window.plots.accuracy_curve.xData) == [1, 2, 3]
+    saved = tmp_path / "models" / "mnist_conv.pt"
+    assert saved.is_file()
+    assert window.sketchpad.predictor.name == str(saved)  # switched to the new best model
+    assert "test accuracy" in window.model_label.text()
+    assert any("[3]: Test accuracy:" in line for line in window.log.lines())
+    assert window.confusion.gallery is not None
+
+
+def test_lr_drop_adds_one_marker(qtbot, make_window):
+    window = make_window()
+    window.plots.reset()
+    # The window reacts to the trainer's signals, whoever emits them.
+    window.trainer.lr_dropped.emit(events.LrDropped(epoch=6, old_lr=3e-3, new_lr=3e-4))
+    assert len(window.plots.markers("lr_drop")) == 1
+    assert "dropping learning rate to 0.0003" in window.log.lines()[-1]
+
+
+def test_stop_works_and_train_can_start_again(qtbot, make_window):
+    window = make_window(epochs=50)
+
+    def stop_once(progress):
+        if window.panel.stop_button.isEnabled():
+            click(qtbot, window.panel.stop_button)
+
+    window.trainer.batch_progress.connect(stop_once)
+    with qtbot.waitSignal(window.trainer.finished, timeout=120_000) as finished:
+        click(qtbot, window.panel.train_button)
+    assert finished.args[0].reason == "stopped"
+    assert buttons(window) == (True, False, False)
+    window.trainer.batch_progress.disconnect(stop_once)
+    window.panel.epochs_spin.setValue(1)
+    with qtbot.waitSignal(window.trainer.finished, timeout=120_000) as finished:
+        click(qtbot, window.panel.train_button)
+    assert finished.args[0].reason == "completed"
+    assert list(window.plots.accuracy_curve.xData) == [1]  # fresh plots for the new run
+
+
+def test_pause_and_resume_buttons(qtbot, make_window):
+    window = make_window(epochs=2)
+    paused = []
+
+    def pause_once(progress):
+        if not paused:
+            paused.append(True)
+            click(qtbot, window.panel.pause_button)
+
+    window.trainer.batch_progress.connect(pause_once)
+    click(qtbot, window.panel.train_button)
+    qtbot.waitUntil(window.trainer.is_paused, timeout=60_000)
+    assert window.panel.pause_button.text() == "Resume"
+    assert buttons(window) == (False, True, True)
+    with qtbot.waitSignal(window.trainer.finished, timeout=120_000) as finished:
+        click(qtbot, window.panel.pause_button)
+        assert window.panel.pause_button.text() == "Pause"
+    assert finished.args[0].reason == "completed"
+
+
+def test_closing_mid_training_stops_the_thread(qtbot, make_window, tmp_path):
+    window = make_window(epochs=50)
+    with qtbot.waitSignal(window.trainer.epoch_finished, timeout=120_000):
+        click(qtbot, window.panel.train_button)
+    window.close()
+    assert not window.trainer.is_running()
+    checkpoint.load_checkpoint(tmp_path / "models" / "mnist_conv.pt")  # intact
+    assert not list((tmp_path / "models").glob("*.partial"))
+
+
+@pytest.mark.parametrize("lr, reason", [("0", "learning rate"), ("", "learning rate")])
+def test_bad_learning_rate_is_refused_in_the_window(qtbot, make_window, lr, reason):
+    window = make_window(lr=lr)
+    click(qtbot, window.panel.train_button)
+    assert not window.trainer.is_running()
+    assert window.panel.error_label.isVisible() and reason in window.panel.error_label.text()
+
+
+def test_batch_size_larger_than_the_data_fails_with_a_dialog(qtbot, make_window):
+    window = make_window(batch_size=1000)
+    with qtbot.waitSignal(window.trainer.finished, timeout=60_000):
+        click(qtbot, window.panel.train_button)
+    assert window.dialogs and "larger than the 512 training images" in window.dialogs[-1].text()
+    assert buttons(window) == (True, False, False)  # still usable
+
+
+def test_missing_data_is_a_readable_dialog(qtbot, make_window, tmp_path, no_network_acquisition):
+    window = make_window()
+    window.panel.data_dir_edit.setText(str(tmp_path / "empty"))
+    with qtbot.waitSignal(window.trainer.finished, timeout=60_000):
+        click(qtbot, window.panel.train_button)
+    assert window.dialogs and "Could not fetch MNIST" in window.dialogs[-1].text()
+    assert window.dialogs[-1].icon() == QMessageBox.Icon.Critical
+    assert buttons(window) == (True, False, False)
+
+
+def test_open_model_loads_a_checkpoint_and_a_bad_file_keeps_the_current(qtbot, make_window, tmp_path):
+    window = make_window()
+    good = checkpoint.save_checkpoint(tmp_path / "good.pt", build_model(), epoch=4, accuracy=0.98, lr=3e-3, hyperparameters={})
+    assert window.load_model_file(good)
+    assert window.sketchpad.predictor.name == str(good)
+    assert "98.00" in window.model_label.text()
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a model")
+    assert not window.load_model_file(bad)
+    assert window.sketchpad.predictor.name == str(good)
+    assert window.dialogs and "not a loadable checkpoint" in window.dialogs[-1].text()
+
+
+def test_dropping_a_pt_file_loads_it(qtbot, make_window, tmp_path):
+    window = make_window()
+    path = checkpoint.save_checkpoint(tmp_path / "dropped.pt", build_model(), epoch=1, accuracy=0.5, lr=3e-3, hyperparameters={})
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    drop = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(drop)
+    assert window.sketchpad.predictor.name == str(path)
+
+
+def test_settings_persist(qtbot, make_window, tmp_path):
+    window = make_window()
+    window.panel.lr_edit.setText("0.001")
+    window.panel.epochs_spin.setValue(7)
+    window.panel.noise_spin.setValue(0.2)
+    window.resize(790, 590)  # the offscreen screen is 800×600
+    size = window.size()
+    window.close()
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    restored = MainWindow(settings=settings)
+    qtbot.addWidget(restored)
+    assert restored.panel.lr_edit.text() == "0.001"
+    assert restored.panel.epochs_spin.value() == 7
+    assert restored.panel.noise_spin.value() == pytest.approx(0.2)
+    assert restored.panel.savepath_edit.text() == str(tmp_path / "models")
+    # The offscreen screen (800×600) is narrower than the window's minimum width, so only the height can round-trip exactly.
+    assert settings.value("window/geometry") is not None
+    assert restored.size().height() == size.height() == 590

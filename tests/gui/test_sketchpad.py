@@ -1,0 +1,272 @@
+"""The sketchpad, driven with raw mouse events (qtbot.mouseMove carries no button state)."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QInputDevice, QMouseEvent, QPointingDevice, QTabletEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from mnistconv.gui.sketchpad import DrawingCanvas, Sketchpad
+
+FIXED = np.array([[0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.6, 0.08, 0.04]], dtype=np.float32)
+
+
+class FakePredictor:
+    """Records what it is asked to read and always answers FIXED."""
+
+    def __init__(self, answer=FIXED, error=None):
+        self.answer = answer
+        self.error = error
+        self.images = []
+
+    def predict(self, images):
+        self.images.append(np.array(images))
+        if self.error is not None:
+            raise self.error
+        return self.answer
+
+    def describe(self):
+        return "fake model"
+
+
+def send_mouse(widget, kind, x, y, button, buttons):
+    position = QPointF(x, y)
+    event = QMouseEvent(kind, position, widget.mapToGlobal(position), button, buttons, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, event)
+
+
+def draw(canvas, points):
+    """A stroke through `points` (widget coordinates), pressed, dragged with the left button, released."""
+    left = Qt.MouseButton.LeftButton
+    (x, y), *rest = points
+    send_mouse(canvas, QEvent.Type.MouseButtonPress, x, y, left, left)
+    for x, y in rest:
+        send_mouse(canvas, QEvent.Type.MouseMove, x, y, Qt.MouseButton.NoButton, left)
+    send_mouse(canvas, QEvent.Type.MouseButtonRelease, x, y, left, Qt.MouseButton.NoButton)
+
+
+def line(start, end, steps=20):
+    return [(start[0] + (end[0] - start[0]) * t, start[1] + (end[1] - start[1]) * t) for t in np.linspace(0, 1, steps)]
+
+
+def centre_of_mass(image):
+    rows, cols = np.indices(image.shape)
+    return (rows * image).sum() / image.sum(), (cols * image).sum() / image.sum()
+
+
+@pytest.fixture
+def make_pad(qtbot):
+    made = []  # qtbot holds widgets weakly; a test keeping only pad.canvas must not lose the pad
+
+    def make(predictor=None):
+        pad = Sketchpad(predictor)
+        qtbot.addWidget(pad)
+        made.append(pad)
+        pad.show()
+        qtbot.waitExposed(pad)
+        return pad
+
+    return make
+
+
+@pytest.fixture
+def focused_canvas(qtbot, make_pad):
+    """A shown, active sketchpad whose canvas has the keyboard focus (shortcuts need an active window)."""
+    pad = make_pad()
+    pad.activateWindow()
+    qtbot.waitActive(pad)
+    pad.canvas.setFocus()
+    qtbot.waitUntil(pad.canvas.hasFocus, timeout=2000)
+    return pad.canvas
+
+
+def test_a_dragged_stroke_leaves_ink_only_where_it_went(qtbot, make_pad):
+    canvas = make_pad().canvas
+    assert canvas.ink().shape == (280, 280) and canvas.ink().dtype == np.float32
+    assert not canvas.ink().any()
+    with qtbot.waitSignal(canvas.ink_changed, timeout=1000):
+        draw(canvas, line((50, 100), (200, 100)))
+    ink = canvas.ink()
+    assert ink[95:106, 60:190].min() > 0.5  # along the stroke, well inside the 18-px pen
+    assert ink.max() <= 1.0
+    assert not ink[:85].any() and not ink[116:].any()  # nothing beyond the pen's half-width
+    assert not ink[:, :35].any() and not ink[:, 216:].any()
+    assert len(canvas.strokes()) == 1
+
+
+def test_moves_without_the_button_held_draw_nothing(qtbot, make_pad):
+    canvas = make_pad().canvas
+    for x, y in line((20, 20), (250, 250)):
+        send_mouse(canvas, QEvent.Type.MouseMove, x, y, Qt.MouseButton.NoButton, Qt.MouseButton.NoButton)
+    assert canvas.is_empty() and not canvas.ink().any()
+
+
+def test_a_click_leaves_a_round_dot(qtbot, make_pad):
+    canvas = make_pad().canvas
+    draw(canvas, [(140, 140)])
+    ink = canvas.ink()
+    assert ink[140, 140] > 0.9
+    rows, cols = np.nonzero(ink > 0.5)
+    assert 14 <= rows.max() - rows.min() + 1 <= 20 and 14 <= cols.max() - cols.min() + 1 <= 20
+
+
+def test_a_finger_draws_one_stroke(qtbot, make_pad):
+    canvas = make_pad().canvas
+    finger = QTest.createTouchDevice()
+    # Points are in the coordinates of the widget passed to press/move/release (else the window's).
+    QTest.touchEvent(canvas, finger).press(0, QPoint(50, 100), canvas).commit()
+    for x in range(60, 210, 10):
+        QTest.touchEvent(canvas, finger).move(0, QPoint(x, 100), canvas).commit()
+    QTest.touchEvent(canvas, finger).release(0, QPoint(200, 100), canvas).commit()
+    assert len(canvas.strokes()) == 1  # accepted touches are not drawn a second time as mouse events
+    assert canvas.ink()[95:106, 60:190].min() > 0.5
+
+
+def test_a_tablet_pen_draws_one_stroke(qtbot, make_pad):
+    canvas = make_pad().canvas
+    pen = QPointingDevice("test pen", 1, QInputDevice.DeviceType.Stylus, QPointingDevice.PointerType.Pen,
+                          QInputDevice.Capability.Position | QInputDevice.Capability.Pressure, 1, 3)
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+
+    def send(kind, y, button, buttons):
+        position = QPointF(140, y)
+        QApplication.sendEvent(canvas, QTabletEvent(
+            kind, pen, position, canvas.mapToGlobal(position), 0.5, 0.0, 0.0, 0.0, 0.0, 0.0,
+            Qt.KeyboardModifier.NoModifier, button, buttons))
+
+    send(QEvent.Type.TabletPress, 40, left, left)
+    for y in range(50, 240, 10):
+        send(QEvent.Type.TabletMove, y, none, left)
+    send(QEvent.Type.TabletRelease, 240, left, none)
+    assert len(canvas.strokes()) == 1
+    assert canvas.ink()[50:230, 135:146].min() > 0.5
+
+
+def test_clear_empties_the_canvas(qtbot, make_pad):
+    canvas = make_pad().canvas
+    draw(canvas, line((50, 50), (200, 200)))
+    with qtbot.waitSignal(canvas.ink_changed, timeout=1000):
+        canvas.clear_action.trigger()
+    assert canvas.is_empty() and not canvas.ink().any()
+
+
+def test_undo_removes_only_the_last_stroke(qtbot, make_pad):
+    canvas = make_pad().canvas
+    draw(canvas, line((40, 60), (240, 60)))
+    draw(canvas, line((40, 220), (240, 220)))
+    assert canvas.ink()[220, 140] > 0.5
+    with qtbot.waitSignal(canvas.ink_changed, timeout=1000):
+        canvas.undo_action.trigger()
+    ink = canvas.ink()
+    assert ink[60, 140] > 0.5  # the first stroke stays
+    assert not ink[150:].any()  # the second is gone
+    assert len(canvas.strokes()) == 1
+
+
+def test_escape_clears_and_ctrl_z_undoes(qtbot, focused_canvas):
+    canvas = focused_canvas
+    draw(canvas, line((40, 60), (240, 60)))
+    draw(canvas, line((40, 220), (240, 220)))
+    qtbot.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(canvas.strokes()) == 1 and not canvas.ink()[150:].any()
+    qtbot.keyClick(canvas, Qt.Key.Key_Escape)
+    assert canvas.is_empty() and not canvas.ink().any()
+    draw(canvas, line((40, 60), (240, 60)))
+    qtbot.keyClick(canvas, Qt.Key.Key_Delete)
+    assert canvas.is_empty()
+
+
+def test_actions_show_their_shortcuts_and_follow_the_drawing(qtbot, make_pad):
+    canvas = make_pad().canvas
+    assert "Esc" in canvas.clear_action.toolTip()
+    assert "Z" in canvas.undo_action.toolTip()
+    assert not canvas.clear_action.isEnabled() and not canvas.undo_action.isEnabled()
+    draw(canvas, line((40, 60), (240, 60)))
+    assert canvas.clear_action.isEnabled() and canvas.undo_action.isEnabled()
+
+
+def test_ink_changed_arrives_while_drawing_not_only_at_the_end(qtbot, make_pad):
+    canvas = make_pad().canvas
+    changes = []
+    canvas.ink_changed.connect(lambda: changes.append(len(canvas.strokes()[0][0]) if canvas.strokes() else 0))
+    left = Qt.MouseButton.LeftButton
+    send_mouse(canvas, QEvent.Type.MouseButtonPress, 50, 50, left, left)
+    send_mouse(canvas, QEvent.Type.MouseMove, 100, 50, Qt.MouseButton.NoButton, left)
+    assert len(changes) == 2  # press and move, before any release
+    send_mouse(canvas, QEvent.Type.MouseButtonRelease, 100, 50, left, Qt.MouseButton.NoButton)
+    assert len(changes) == 3
+
+
+def test_a_larger_canvas_hands_out_the_same_280_px_ink(qtbot):
+    small, large = DrawingCanvas(), DrawingCanvas(side=560)
+    for canvas in (small, large):
+        qtbot.addWidget(canvas)
+    draw(small, line((50, 100), (200, 100)))
+    draw(large, line((100, 200), (400, 200)))
+    assert large.ink().shape == (280, 280)
+    np.testing.assert_allclose(large.ink(), small.ink(), atol=0.02)
+
+
+def test_fake_predictor_gets_a_centred_28x28_image_and_the_bars_show_its_answer(qtbot, make_pad):
+    fake = FakePredictor()
+    pad = make_pad(fake)
+    assert pad.predictor is fake
+    with qtbot.waitSignal(pad.prediction_updated, timeout=2000) as blocker:
+        draw(pad.canvas, line((20, 20), (20, 120)))  # a '1' in the top-left corner
+    np.testing.assert_array_equal(blocker.args[0], FIXED[0])
+    image = fake.images[-1]
+    assert image.shape == (28, 28) and image.dtype == np.float32
+    com_row, com_col = centre_of_mass(image)
+    assert abs(com_row - 14) <= 1 and abs(com_col - 14) <= 1
+    np.testing.assert_array_equal(pad.probabilities(), FIXED[0])
+    assert [bar.value() for bar in pad.bars] == [round(1000 * p) for p in FIXED[0]]
+    assert pad.digit_label.text() == "7"
+    assert "60.0 %" in pad.confidence_label.text()
+    np.testing.assert_array_equal(pad.network_input(), image)
+    assert pad.preview_label.pixmap().width() >= 112
+
+
+def test_a_fast_stroke_is_read_a_few_times_not_once_per_point(qtbot, make_pad):
+    fake = FakePredictor()
+    pad = make_pad(fake)
+    with qtbot.waitSignal(pad.prediction_updated, timeout=2000):
+        draw(pad.canvas, line((20, 20), (250, 250), steps=200))
+    qtbot.wait(100)  # no further prediction is due; let a stray one show itself
+    assert len(fake.images) == 1
+
+
+def test_empty_canvas_asks_for_no_prediction(qtbot, make_pad):
+    fake = FakePredictor()
+    pad = make_pad(fake)
+    assert pad.probabilities() is None
+    assert "Draw a digit" in pad.digit_label.text()
+    with qtbot.waitSignal(pad.prediction_updated, timeout=2000):
+        draw(pad.canvas, line((50, 50), (50, 200)))
+    calls = len(fake.images)
+    with qtbot.assertNotEmitted(pad.prediction_updated, wait=100):
+        pad.canvas.clear()
+    assert len(fake.images) == calls
+    assert pad.probabilities() is None
+    assert [bar.value() for bar in pad.bars] == [0] * 10
+    assert "Draw a digit" in pad.digit_label.text()
+    assert pad.network_input() is None
+
+
+def test_set_predictor_reads_what_is_already_drawn(qtbot, make_pad):
+    pad = make_pad()
+    draw(pad.canvas, line((50, 50), (50, 200)))
+    qtbot.waitUntil(lambda: "No model" in pad.digit_label.text(), timeout=2000)
+    assert pad.probabilities() is None
+    fake = FakePredictor()
+    with qtbot.waitSignal(pad.prediction_updated, timeout=2000):
+        pad.set_predictor(fake)
+    assert pad.predictor is fake and len(fake.images) == 1
+
+
+def test_a_failing_predictor_shows_its_message(qtbot, make_pad):
+    pad = make_pad(FakePredictor(error=RuntimeError("weights on fire")))
+    draw(pad.canvas, line((50, 50), (50, 200)))
+    qtbot.waitUntil(lambda: "weights on fire" in pad.digit_label.text(), timeout=2000)
+    assert pad.probabilities() is None
+    assert [bar.value() for bar in pad.bars] == [0] * 10
