@@ -17,6 +17,7 @@ from .config import CHECKPOINT_NAME, TrainConfig, validate_config
 from .data import load_mnist, resolve_data_dir
 from .device import DEVICE_CHOICES, describe_device, resolve_device
 from .errors import ConfigError, MnistConvError
+from .presets import PRESETS, preset_config
 from .train import TrainingControl, evaluate_saved_model, train
 
 EXIT_FAILED = 1
@@ -72,11 +73,17 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 def train_parser() -> argparse.ArgumentParser:
     defaults = TrainConfig()
-    parser = argparse.ArgumentParser(prog="mnistconv-train", description="Train the seed's MNIST ConvNet.")
-    parser.add_argument("--epochs", type=_positive_int, default=defaults.epochs)
-    parser.add_argument("--lr", type=_positive_float, default=defaults.lr, help="Adam learning rate")
-    parser.add_argument("--batch-size", type=_positive_int, default=defaults.batch_size)
-    parser.add_argument("--noise-std", type=_non_negative_float, default=defaults.noise_std, help="gaussian noise added to each batch")
+    parser = argparse.ArgumentParser(
+        prog="mnistconv-train", description="Train the seed's MNIST ConvNet.",
+        epilog="Presets: " + "; ".join(f"{p.name}: {p.summary}" for p in PRESETS.values()),
+    )
+    parser.add_argument("--preset", choices=list(PRESETS), default="seed", help="starting settings (default: seed)")
+    # None means "as the preset says"; the help shows the seed's values.
+    parser.add_argument("--epochs", type=_positive_int, default=None, help=f"(seed: {defaults.epochs})")
+    parser.add_argument("--lr", type=_positive_float, default=None, help=f"Adam learning rate (seed: {defaults.lr:g})")
+    parser.add_argument("--batch-size", type=_positive_int, default=None, help=f"(seed: {defaults.batch_size})")
+    parser.add_argument("--noise-std", type=_non_negative_float, default=None,
+                        help=f"gaussian noise added to each batch (seed: {defaults.noise_std:g})")
     parser.add_argument("--seed", type=_seed, default=None, help="make the run repeatable")
     _add_common(parser)
     return parser
@@ -123,9 +130,10 @@ def _fail(prog: str, message: str, code: int = EXIT_FAILED) -> int:
 
 def train_main(argv: Sequence[str] | None = None) -> int:
     args = train_parser().parse_args(argv)
-    config = TrainConfig(
-        lr=args.lr, epochs=args.epochs, batch_size=args.batch_size, noise_std=args.noise_std,
-        seed=args.seed, device=args.device, savepath=args.savepath,
+    given = {"lr": args.lr, "epochs": args.epochs, "batch_size": args.batch_size, "noise_std": args.noise_std}
+    config = preset_config(
+        args.preset, seed=args.seed, device=args.device, savepath=args.savepath,
+        **{name: value for name, value in given.items() if value is not None},
     )
     out = sys.stdout
     try:

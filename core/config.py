@@ -9,6 +9,7 @@ from .device import DEVICE_CHOICES
 from .errors import ConfigError
 
 CHECKPOINT_NAME = "mnist_conv.pt"
+LR_SCHEDULES = ("plateau", "onecycle")
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,11 @@ class TrainConfig:
     min_lr: float = 1e-6
     target_accuracy: float = 0.999
     converge_patience: int = 10
+    # Beyond the seed (used by presets): "plateau" is the seed's LR rule above; "onecycle" ramps the
+    # LR up to `lr` and anneals it over the run, per batch, and turns the plateau drops off.
+    lr_schedule: str = "plateau"
+    label_smoothing: float = 0.0
+    shuffle: bool = False  # the seed visits the same minibatches in the same order every epoch
     # How the loop runs, not what it computes.
     eval_batch_size: int = 1000
     progress_interval_s: float = 0.1
@@ -56,5 +62,9 @@ def validate_config(config: TrainConfig, train_size: int | None = None) -> None:
         raise ConfigError(f"seed must be a whole number ≥ 0, not {config.seed!r}")
     if config.device not in DEVICE_CHOICES:
         raise ConfigError(f"device must be one of {', '.join(DEVICE_CHOICES)}, not {config.device!r}")
+    if config.lr_schedule not in LR_SCHEDULES:
+        raise ConfigError(f"LR schedule must be one of {', '.join(LR_SCHEDULES)}, not {config.lr_schedule!r}")
+    if not 0 <= config.label_smoothing < 1:
+        raise ConfigError(f"label smoothing must be in [0, 1), not {config.label_smoothing!r}")
     if config.eval_batch_size < 1:
         raise ConfigError(f"evaluation batch size must be ≥ 1, not {config.eval_batch_size!r}")

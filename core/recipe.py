@@ -36,14 +36,19 @@ def decide_after_epoch(state: ScheduleState, epoch: int, accuracy: float, rules)
     """Apply the seed's rules to the test accuracy of (1-based) `epoch`.
 
     `rules` carries lr_drop_patience, lr_drop_factor, min_lr, target_accuracy and converge_patience
-    (a TrainConfig does).
+    (a TrainConfig does). Under a one-cycle schedule (rules.lr_schedule == "onecycle") the schedule
+    owns the learning rate and the plateau drop is off; the other rules still apply.
     """
     save = accuracy >= state.best_accuracy
     if save:
         state = replace(state, best_accuracy=accuracy, last_improvement=epoch)
     if accuracy >= rules.target_accuracy:
         return EpochDecision(state, save=save, early_exit=True)
-    lr_dropped = epoch - state.last_improvement >= rules.lr_drop_patience and state.lr > rules.min_lr
+    lr_dropped = (
+        getattr(rules, "lr_schedule", "plateau") == "plateau"
+        and epoch - state.last_improvement >= rules.lr_drop_patience
+        and state.lr > rules.min_lr
+    )
     if lr_dropped:
         # After dropping the LR, give it a few epochs to improve.
         state = replace(state, lr=state.lr / rules.lr_drop_factor, last_improvement=epoch)

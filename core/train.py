@@ -68,6 +68,35 @@ def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
         group["lr"] = lr
 
 
+def current_lr(optimizer: torch.optim.Optimizer) -> float:
+    return float(optimizer.param_groups[0]["lr"])
+
+
+class NoiseSource:
+    """The seed's augmentation, x + std·N(0, 1), with the noise drawn many batches at a time:
+    one large randn costs much less than many small ones."""
+
+    def __init__(self, std: float, image_shape, generator: torch.Generator, images_per_draw: int):
+        self.std = std
+        self.image_shape = tuple(image_shape)
+        self.generator = generator
+        self.images_per_draw = images_per_draw
+        self.buffer: torch.Tensor | None = None
+        self.offset = 0
+
+    def add_to(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.std:
+            return x
+        n = len(x)
+        if self.buffer is None or self.offset + n > len(self.buffer):
+            shape = (max(n, self.images_per_draw), *self.image_shape)
+            self.buffer = torch.randn(shape, generator=self.generator, device=x.device, dtype=x.dtype).mul_(self.std)
+            self.offset = 0
+        chunk = self.buffer[self.offset : self.offset + n]
+        self.offset += n
+        return x + chunk
+
+
 def checkpoint_path(config: TrainConfig) -> Path:
     return Path(config.savepath) / CHECKPOINT_NAME
 
@@ -82,14 +111,19 @@ def train(config: TrainConfig, data: MnistData, control: TrainingControl | None 
     # channels_last: PyTorch's CPU convolutions and max-pool are several times faster in NHWC.
     model = (model or build_model()).to(device, memory_format=torch.channels_last)
     optimizer = make_optimizer(model, config.lr)
-    noise = torch.Generator(device=device)
-    noise.manual_seed(config.seed if config.seed is not None else int(torch.randint(0, 2**62, ()).item()))
+    generator = torch.Generator(device=device)
+    generator.manual_seed(config.seed if config.seed is not None else int(torch.randint(0, 2**62, ()).item()))
 
     images, labels = data.train_images, data.train_labels
     n_train = len(labels)
     # The seed's minibatches: 1:N in order, partitioned by batch size, the last one shorter.
     starts = range(0, n_train, config.batch_size)
     batches = len(starts)
+    scheduler = (
+        torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=config.epochs * batches)
+        if config.lr_schedule == "onecycle" else None
+    )
+    noise = NoiseSource(config.noise_std, images.shape[1:], generator, images_per_draw=16 * config.batch_size)
     save_to = checkpoint_path(config)
     schedule = ScheduleState(lr=config.lr)
     best_epoch = 0
@@ -108,6 +142,7 @@ def train(config: TrainConfig, data: MnistData, control: TrainingControl | None 
 
     for epoch in range(1, config.epochs + 1):
         model.train()
+        order = torch.randperm(n_train, generator=generator, device=device) if config.shuffle else None
         epoch_start = last_report = time.perf_counter()
         loss_sum = torch.zeros((), device=device)
         reported_sum = 0.0
@@ -121,15 +156,19 @@ def train(config: TrainConfig, data: MnistData, control: TrainingControl | None 
                 yield events.Stopped(epoch=epoch, batch=batch_index)
                 yield finished("stopped", epoch - 1)
                 return
-            x = images[start : start + config.batch_size]
-            y = labels[start : start + config.batch_size]
-            if config.noise_std:
-                x = x + config.noise_std * torch.randn(x.shape, generator=noise, device=device, dtype=x.dtype)
-            x = x.contiguous(memory_format=torch.channels_last)
-            loss = F.cross_entropy(model(x), y)
+            if order is None:
+                x = images[start : start + config.batch_size]
+                y = labels[start : start + config.batch_size]
+            else:
+                picked = order[start : start + config.batch_size]
+                x, y = images[picked], labels[picked]
+            x = noise.add_to(x).contiguous(memory_format=torch.channels_last)
+            loss = F.cross_entropy(model(x), y, label_smoothing=config.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
             loss_sum += loss.detach()
 
             now = time.perf_counter()
@@ -154,7 +193,7 @@ def train(config: TrainConfig, data: MnistData, control: TrainingControl | None 
 
         result = evaluate(model, data.test_images, data.test_labels, config.eval_batch_size)
         yield events.EpochFinished(
-            epoch=epoch, test_accuracy=result.accuracy, train_loss=train_loss, lr=schedule.lr,
+            epoch=epoch, test_accuracy=result.accuracy, train_loss=train_loss, lr=current_lr(optimizer),
             seconds=time.perf_counter() - epoch_start, images_per_s=n_train / max(train_seconds, 1e-9),
             predictions=result.predictions, confusion=result.confusion,
         )

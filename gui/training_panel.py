@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 from mnistconv.core.config import TrainConfig, validate_config
 from mnistconv.core.device import cuda_available
 from mnistconv.core.errors import ConfigError
+from mnistconv.core.presets import PRESETS, preset_config
 
 NO_SEED = -1  # the seed field's "random" value
 
@@ -29,6 +30,13 @@ class TrainingPanel(QWidget):
         self._default_data_dir = Path(default_data_dir)
         self._browse_buttons: list[QPushButton] = []
         defaults = TrainConfig()
+
+        self.preset_combo = QComboBox()
+        for preset in PRESETS.values():
+            self.preset_combo.addItem(preset.title, preset.name)
+        self.preset_summary = QLabel()
+        self.preset_summary.setWordWrap(True)
+        self.preset_summary.setStyleSheet("color: palette(placeholder-text)")
 
         self.lr_edit = QLineEdit(f"{defaults.lr:g}")
         validator = QDoubleValidator(1e-9, 10.0, 12, self)
@@ -53,6 +61,8 @@ class TrainingPanel(QWidget):
         self.data_dir_edit, data_row = self._folder_row(self._default_data_dir, "Folder of the MNIST files (fetched there when missing)")
 
         form = QFormLayout()
+        form.addRow("Preset", self.preset_combo)
+        form.addRow(self.preset_summary)
         form.addRow("Learning rate", self.lr_edit)
         form.addRow("Epochs", self.epochs_spin)
         form.addRow("Batch size", self.batch_spin)
@@ -100,7 +110,9 @@ class TrainingPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(box)
-        self._fields = [self.lr_edit, self.epochs_spin, self.batch_spin, self.noise_spin, self.seed_spin,
+        self.preset_combo.currentIndexChanged.connect(self._on_preset_changed)
+        self._show_preset_summary()
+        self._fields = [self.preset_combo, self.lr_edit, self.epochs_spin, self.batch_spin, self.noise_spin, self.seed_spin,
                         self.device_combo, self.savepath_edit, self.data_dir_edit, *self._browse_buttons]
         self.set_state("idle")
 
@@ -117,6 +129,21 @@ class TrainingPanel(QWidget):
         layout.addWidget(edit, 1)
         layout.addWidget(browse)
         return edit, row
+
+    def preset_name(self) -> str:
+        return self.preset_combo.currentData()
+
+    def _show_preset_summary(self) -> None:
+        self.preset_summary.setText(PRESETS[self.preset_name()].summary)
+
+    def _on_preset_changed(self) -> None:
+        """Fill the fields with the chosen preset's values; they stay editable."""
+        config = PRESETS[self.preset_name()].config
+        self.lr_edit.setText(f"{config.lr:g}")
+        self.epochs_spin.setValue(config.epochs)
+        self.batch_spin.setValue(config.batch_size)
+        self.noise_spin.setValue(config.noise_std)
+        self._show_preset_summary()
 
     def _on_browse(self, edit: QLineEdit) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose a folder", edit.text())
@@ -148,7 +175,8 @@ class TrainingPanel(QWidget):
         savepath = self.savepath_edit.text().strip()
         if not savepath:
             raise ConfigError("choose a save folder")
-        config = TrainConfig(
+        config = preset_config(
+            self.preset_name(),
             lr=lr, epochs=self.epochs_spin.value(), batch_size=self.batch_spin.value(),
             noise_std=self.noise_spin.value(),
             seed=None if self.seed_spin.value() == NO_SEED else self.seed_spin.value(),
@@ -174,6 +202,7 @@ class TrainingPanel(QWidget):
     # -- settings ----------------------------------------------------------------------------
     def save_settings(self, settings: QSettings) -> None:
         settings.beginGroup("training")
+        settings.setValue("preset", self.preset_name())
         settings.setValue("lr", self.lr_edit.text())
         settings.setValue("epochs", self.epochs_spin.value())
         settings.setValue("batch_size", self.batch_spin.value())
@@ -187,6 +216,9 @@ class TrainingPanel(QWidget):
     def load_settings(self, settings: QSettings) -> None:
         settings.beginGroup("training")
         try:
+            index = self.preset_combo.findData(settings.value("preset", self.preset_name()))
+            if index >= 0:
+                self.preset_combo.setCurrentIndex(index)  # fills the fields; saved values follow
             self.lr_edit.setText(str(settings.value("lr", self.lr_edit.text())))
             self.epochs_spin.setValue(int(settings.value("epochs", self.epochs_spin.value())))
             self.batch_spin.setValue(int(settings.value("batch_size", self.batch_spin.value())))

@@ -83,3 +83,14 @@ def test_test_with_a_foreign_file(tmp_path, capsys, tiny_mnist_dir):
     code = cli.test_main(["--savepath", str(tmp_path), "--data-dir", str(tiny_mnist_dir), "--device", "cpu"])
     assert code == 1
     assert "not a loadable checkpoint" in capsys.readouterr().err
+
+
+def test_fast_preset_from_the_command_line(tiny_mnist_dir, tmp_path, capsys):
+    code = cli.train_main(["--preset", "fast", "--epochs", "2", "--batch-size", "64", "--seed", "0", "--device", "cpu",
+                           "--data-dir", str(tiny_mnist_dir), "--savepath", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0
+    saved = torch.load(tmp_path / "mnist_conv.pt", weights_only=True)
+    assert saved["hyperparameters"]["lr_schedule"] == "onecycle"
+    assert saved["hyperparameters"]["epochs"] == 2  # explicit values override the preset
+    assert "[1]: Test accuracy" in out

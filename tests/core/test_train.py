@@ -145,3 +145,35 @@ def test_trains_on_cuda(tmp_path, tiny_mnist_dir):
     data = load_mnist(tiny_mnist_dir, "cuda")
     run = list(train(tiny_config(tmp_path, device="cuda", epochs=2), data))
     assert run[0].device.startswith("CUDA") and run[-1].reason == "completed"
+
+
+def test_onecycle_owns_the_lr_and_turns_plateau_drops_off(tmp_path, tiny_data):
+    config = tiny_config(tmp_path, epochs=6, lr=1e-2, lr_schedule="onecycle", lr_drop_patience=1, label_smoothing=0.1, shuffle=True)
+    run = list(train(config, tiny_data))
+    assert not [e for e in run if isinstance(e, events.LrDropped)]
+    lrs = [e.lr for e in run if isinstance(e, events.EpochFinished)]
+    assert max(lrs) <= 1e-2 and lrs[-1] < 1e-4 < max(lrs)  # annealed to near zero at the end
+    assert run[-1].reason == "completed" and run[-1].best_accuracy > 0.9
+
+
+def test_shuffled_runs_repeat_with_a_seed_and_differ_from_the_seed_order(tmp_path, tiny_data):
+    def losses(**overrides):
+        run = train(tiny_config(tmp_path / str(len(overrides)), epochs=1, **overrides), tiny_data)
+        return [e.loss for e in run if isinstance(e, events.BatchProgress)]
+
+    shuffled = losses(shuffle=True)
+    assert shuffled == losses(shuffle=True, seed=0)
+    assert shuffled != losses()
+
+
+def test_noise_source_draws_in_bulk_with_the_right_scale():
+    from mnistconv.core.train import NoiseSource
+
+    generator = torch.Generator().manual_seed(0)
+    source = NoiseSource(0.1, (1, 28, 28), generator, images_per_draw=1000)
+    zeros = torch.zeros(128, 1, 28, 28)
+    draws = [source.add_to(zeros) for _ in range(20)]  # 2,560 images: three bulk draws
+    stacked = torch.cat(draws)
+    assert abs(float(stacked.std()) - 0.1) < 0.005 and abs(float(stacked.mean())) < 0.005
+    assert not torch.equal(draws[0], draws[1])
+    assert NoiseSource(0.0, (1, 28, 28), generator, 10).add_to(zeros) is zeros

@@ -193,3 +193,17 @@ def test_settings_persist(qtbot, make_window, tmp_path):
     # The offscreen screen (800×600) is narrower than the window's minimum width, so only the height can round-trip exactly.
     assert settings.value("window/geometry") is not None
     assert restored.size().height() == size.height() == 590
+
+
+def test_choosing_the_fast_preset_fills_the_fields_and_trains_with_it(qtbot, make_window, tmp_path):
+    window = make_window()
+    panel = window.panel
+    panel.preset_combo.setCurrentIndex(panel.preset_combo.findData("fast"))
+    assert panel.lr_edit.text() == "0.01" and panel.epochs_spin.value() == 3
+    assert "One-cycle" in panel.preset_summary.text()
+    panel.epochs_spin.setValue(1)
+    config = panel.config()
+    assert config.lr_schedule == "onecycle" and config.label_smoothing == 0.1 and config.epochs == 1
+    panel.preset_combo.setCurrentIndex(panel.preset_combo.findData("seed"))
+    assert panel.lr_edit.text() == "0.003" and panel.epochs_spin.value() == 20
+    assert panel.config().lr_schedule == "plateau"

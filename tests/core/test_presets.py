@@ -1,0 +1,23 @@
+import pytest
+
+from mnistconv.core.config import TrainConfig, validate_config
+from mnistconv.core.presets import PRESETS, preset_config
+
+
+def test_seed_preset_is_the_seed_recipe():
+    assert PRESETS["seed"].config == TrainConfig()
+    config = PRESETS["seed"].config
+    assert (config.lr, config.epochs, config.batch_size, config.noise_std) == (3e-3, 20, 128, 0.1)
+    assert (config.lr_schedule, config.label_smoothing, config.shuffle) == ("plateau", 0.0, False)
+
+
+def test_fast_preset_keeps_the_architecture_and_changes_the_schedule():
+    fast = preset_config("fast", seed=1)
+    validate_config(fast)
+    assert fast.lr_schedule == "onecycle" and fast.label_smoothing > 0 and fast.shuffle
+    assert fast.seed == 1
+
+
+def test_unknown_preset():
+    with pytest.raises(KeyError, match="unknown preset"):
+        preset_config("turbo")
