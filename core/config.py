@@ -33,6 +33,7 @@ class TrainConfig:
     lr_schedule: str = "plateau"
     label_smoothing: float = 0.0
     shuffle: bool = False  # the seed visits the same minibatches in the same order every epoch
+    augment: bool = False  # random affine, stroke thickness and elastic distortion (core.augment)
     # How the loop runs, not what it computes.
     eval_batch_size: int = 1000
     progress_interval_s: float = 0.1

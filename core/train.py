@@ -16,6 +16,7 @@ import torch
 from torch.nn import functional as F
 
 from . import checkpoint, events
+from .augment import AugmentSettings, augment_batch
 from .config import CHECKPOINT_NAME, TrainConfig, validate_config
 from .data import MnistData
 from .device import describe_device
@@ -23,6 +24,10 @@ from .errors import CheckpointError
 from .evaluate import evaluate
 from .model import ConvNet, build_model, parameter_count
 from .recipe import ScheduleState, decide_after_epoch, has_nan_parameters
+
+
+# Half of each batch distorted: the model keeps seeing clean MNIST digits too.
+AUGMENT = AugmentSettings(p=0.5)
 
 
 class TrainingControl:
@@ -162,6 +167,8 @@ def train(config: TrainConfig, data: MnistData, control: TrainingControl | None 
             else:
                 picked = order[start : start + config.batch_size]
                 x, y = images[picked], labels[picked]
+            if config.augment:
+                x = augment_batch(x, generator, AUGMENT)
             x = noise.add_to(x).contiguous(memory_format=torch.channels_last)
             loss = F.cross_entropy(model(x), y, label_smoothing=config.label_smoothing)
             optimizer.zero_grad(set_to_none=True)

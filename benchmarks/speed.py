@@ -1,0 +1,230 @@
+"""Speed of mnistconv against a straight port of the seed, measured in one run on one machine.
+
+    python benchmarks/speed.py [--data-dir DIR] [--skip-gui]
+
+Writes the "speed" section of benchmarks/RESULTS.md. On a 2-core CPU it takes about 6 minutes:
+- training: the baseline (benchmarks/baseline.py) and the project interleaved epoch by epoch,
+  2 epochs on each of seeds 0 and 1, so both sides see the same machine state; ms per batch and
+  s per epoch, and the accuracies side by side;
+- test-set evaluation, 5 times each side;
+- time to first ≥ 99.0 % test accuracy: the seed recipe (seed 0) and the fast preset (seeds 0–2);
+- peak memory of one training epoch, each side in a fresh process;
+- the GUI figures from benchmarks/gui_timings.py (start-up, drawing-to-bars latency, single-image
+  prediction latency, event-loop gaps during a training epoch), run as a subprocess.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import baseline  # noqa: E402
+from results_file import machine_description, write_section  # noqa: E402
+
+from mnistconv.core import events  # noqa: E402
+from mnistconv.core.acquire import ensure_mnist  # noqa: E402
+from mnistconv.core.config import TrainConfig  # noqa: E402
+from mnistconv.core.data import load_mnist, resolve_data_dir  # noqa: E402
+from mnistconv.core.evaluate import evaluate  # noqa: E402
+from mnistconv.core.model import build_model  # noqa: E402
+from mnistconv.core.presets import preset_config  # noqa: E402
+from mnistconv.core.train import TrainingControl, train  # noqa: E402
+
+SEEDS = (0, 1)
+EPOCHS_PER_SEED = 2
+
+
+def project_epochs(data, seed: int, savepath: str):
+    """The project's loop as epoch-sized steps: dicts shaped like baseline.train_epochs'."""
+    config = TrainConfig(seed=seed, device="cpu", savepath=savepath, epochs=EPOCHS_PER_SEED, progress_interval_s=0.0)
+    marks = [0.0]
+    for event in train(config, data):
+        if isinstance(event, events.BatchProgress):
+            marks.append(event.seconds)
+        elif isinstance(event, events.EpochFinished):
+            train_seconds = marks[-1]
+            yield {"epoch": event.epoch, "accuracy": event.test_accuracy, "train_seconds": train_seconds,
+                   "eval_seconds": event.seconds - train_seconds, "batch_seconds": list(np.diff(marks))}
+            marks = [0.0]
+
+
+def interleaved_training(data) -> dict:
+    sides = {"baseline": [], "project": []}
+    with tempfile.TemporaryDirectory() as savepath:
+        for seed in SEEDS:
+            runs = {"baseline": baseline.train_epochs(data, EPOCHS_PER_SEED, seed),
+                    "project": project_epochs(data, seed, savepath)}
+            for _ in range(EPOCHS_PER_SEED):
+                for side, run in runs.items():
+                    epoch = next(run)
+                    epoch["seed"] = seed
+                    sides[side].append(epoch)
+                    print(f"  {side:8} seed {seed} epoch {epoch['epoch']}: {epoch['accuracy']:.4f} "
+                          f"{epoch['train_seconds']:.1f} s", file=sys.stderr, flush=True)
+    return sides
+
+
+def spread(values) -> str:
+    values = sorted(values)
+    return f"{statistics.median(values):.2f} (min {values[0]:.2f}, max {values[-1]:.2f})"
+
+
+def evaluation_times(data, repeats: int = 5) -> dict:
+    seed_net = baseline.SeedNet()
+    ours = build_model().to(memory_format=torch.channels_last)
+    times = {"baseline": [], "project": []}
+    for _ in range(repeats):
+        start = time.perf_counter()
+        baseline.accuracy(seed_net, data.test_images, data.test_labels)
+        times["baseline"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        evaluate(ours, data.test_images, data.test_labels)
+        times["project"].append(time.perf_counter() - start)
+    return times
+
+
+def time_to_99(data, config: TrainConfig) -> tuple[float | None, int | None, float]:
+    """Seconds from the start of training (data already loaded) to the first epoch at ≥ 99.0 %."""
+    control = TrainingControl()
+    start = time.perf_counter()
+    best = 0.0
+    for event in train(config, data, control):
+        if isinstance(event, events.EpochFinished):
+            best = max(best, event.test_accuracy)
+            print(f"  {config.lr_schedule} seed {config.seed} epoch {event.epoch}: {event.test_accuracy:.4f}", file=sys.stderr, flush=True)
+            if event.test_accuracy >= 0.99:
+                elapsed = time.perf_counter() - start
+                control.request_stop()
+                return elapsed, event.epoch, event.test_accuracy
+    return None, None, best
+
+
+def peak_memory(side: str, data_dir: Path) -> float:
+    """Peak RSS in MB of a fresh process that loads the data and trains one epoch."""
+    result = subprocess.run([sys.executable, __file__, "--memory-child", side, "--data-dir", str(data_dir)],
+                            capture_output=True, text=True, check=True)
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+def memory_child(side: str, data_dir: Path) -> None:
+    data = load_mnist(data_dir, "cpu")
+    if side == "baseline":
+        next(baseline.train_epochs(data, 1, seed=0))
+    else:
+        with tempfile.TemporaryDirectory() as savepath:
+            list(train(TrainConfig(epochs=1, seed=0, device="cpu", savepath=savepath), data))
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def gui_timings(data_dir: Path) -> dict | None:
+    result = subprocess.run([sys.executable, str(HERE / "gui_timings.py"), "--data-dir", str(data_dir)],
+                            capture_output=True, text=True, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    if result.returncode != 0:
+        print(result.stderr, file=sys.stderr)
+        return None
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def report(sides, evals, seed99, fast99, memory, gui) -> str:
+    b, p = sides["baseline"], sides["project"]
+    b_batch = [1000 * s for e in b for s in e["batch_seconds"]]
+    p_batch = [1000 * s for e in p for s in e["batch_seconds"]]
+    b_epoch = [e["train_seconds"] for e in b]
+    p_epoch = [e["train_seconds"] for e in p]
+    ratio = statistics.median(b_epoch) / statistics.median(p_epoch)
+    lines = [
+        "## Speed: the project against a straight port of the seed",
+        "",
+        f"`python benchmarks/speed.py` on {dt.date.today()}; machine: {machine_description()}; "
+        f"1-minute load average at the end {os.getloadavg()[0]:.1f}.",
+        "",
+        "### Training (seed recipe, CPU; baseline and project interleaved epoch by epoch)",
+        "",
+        "| | baseline | project |",
+        "|---|---:|---:|",
+        f"| ms per batch, median (min, max) | {spread(b_batch)} | {spread(p_batch)} |",
+        f"| s per epoch of training, median (min, max) | {spread(b_epoch)} | {spread(p_epoch)} |",
+        f"| test-set evaluation, s, median (min, max) of {len(evals['project'])} | {spread(evals['baseline'])} | {spread(evals['project'])} |",
+        f"| peak memory of one training epoch, MB (fresh process) | {memory['baseline']:.0f} | {memory['project']:.0f} |",
+        "",
+        f"Training speed: the project is **{ratio:.2f}×** the baseline (median epoch {statistics.median(p_epoch):.2f} s "
+        f"against {statistics.median(b_epoch):.2f} s); evaluation {statistics.median(evals['baseline']) / statistics.median(evals['project']):.1f}× faster.",
+        "",
+        "Same recipe, same accuracies within seed noise:",
+        "",
+        "| seed | epoch | baseline | project |",
+        "|---:|---:|---:|---:|",
+    ]
+    lines += [f"| {x['seed']} | {x['epoch']} | {x['accuracy']:.4f} | {y['accuracy']:.4f} |" for x, y in zip(b, p)]
+    lines += ["", "### Time to first ≥ 99.0 % test accuracy (training and evaluation, data loaded)", "",
+              "| run | seconds | epoch | accuracy then |", "|---|---:|---:|---:|"]
+    for name, (seconds, epoch, acc) in [("seed recipe, seed 0", seed99)] + [(f"fast preset, seed {s}", r) for s, r in fast99.items()]:
+        lines.append(f"| {name} | {seconds:.1f} | {epoch} | {acc:.4f} |" if seconds is not None else f"| {name} | not reached | | best {acc:.4f} |")
+    if gui:
+        lines += ["", "### The app", "", "| figure | value |", "|---|---:|"]
+        lines += [f"| {name} | {value} |" for name, value in gui_rows(gui)]
+    return "\n".join(lines)
+
+
+def gui_rows(gui: dict) -> list[tuple[str, str]]:
+    rows = []
+    if "startup" in gui:
+        s = gui["startup"]
+        rows.append(("start-up to a shown window, s, median (min, max)", f"{s['median_s']:.2f} ({s['min_s']:.2f}, {s['max_s']:.2f})"))
+    if "canvas_latency" in gui:
+        c = gui["canvas_latency"]
+        rows.append(("single-image prediction, ms, median / p99 of 1,000", f"{c['predict_ms']['median']:.3f} / {c['predict_ms']['p99']:.3f}"))
+        rows.append(("canvas → preprocessing → prediction → bars (work), ms, median / p99", f"{c['work_ms']['median']:.2f} / {c['work_ms']['p99']:.2f}"))
+        rows.append((f"mouse move → bars updated, incl. the {c.get('throttle_ms', '?')} ms throttle, ms, median / p99",
+                     f"{c['event_to_bars_ms']['median']:.1f} / {c['event_to_bars_ms']['p99']:.1f}"))
+    if "gaps" in gui:
+        g = gui["gaps"]
+        t, idle = g["training"], g["idle"]
+        rows.append(("event-loop gap between 10 ms ticks during one training epoch, ms: p99 / longest",
+                     f"{t['p99_gap_ms']:.1f} / {t['longest_gap_ms']:.1f}"))
+        rows.append(("the same, idle window, ms: p99 / longest", f"{idle['p99_gap_ms']:.1f} / {idle['longest_gap_ms']:.1f}"))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir")
+    parser.add_argument("--skip-gui", action="store_true")
+    parser.add_argument("--memory-child", choices=["baseline", "project"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    data_dir = ensure_mnist(resolve_data_dir(args.data_dir))
+    if args.memory_child:
+        memory_child(args.memory_child, data_dir)
+        return
+    data = load_mnist(data_dir, "cpu")
+    print("training, interleaved", file=sys.stderr)
+    sides = interleaved_training(data)
+    evals = evaluation_times(data)
+    print("time to 99 %", file=sys.stderr)
+    with tempfile.TemporaryDirectory() as savepath:
+        seed99 = time_to_99(data, TrainConfig(seed=0, device="cpu", savepath=savepath))
+        fast99 = {seed: time_to_99(data, preset_config("fast", seed=seed, device="cpu", savepath=savepath)) for seed in (0, 1, 2)}
+    memory = {side: peak_memory(side, data_dir) for side in ("baseline", "project")}
+    gui = None if args.skip_gui else gui_timings(data_dir)
+    text = report(sides, evals, seed99, fast99, memory, gui)
+    write_section("speed", text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
