@@ -15,6 +15,11 @@ SIDE = 28  # the field
 BOX = 20  # the longer side of the digit in it
 CENTRE = 14.0  # where the centre of mass goes, in pixel-index coordinates (as MNIST's own digits sit)
 INK_THRESHOLD = 0.1  # fainter than this (on 0..1) is background when finding the digit's bounding box
+# What a person draws, beyond MNIST's own recipe:
+SPECK_FRACTION = 0.03  # a separate blob with less than this share of the ink is a stray dot, not the digit
+STROKE_RANGE = (1.5, 4.0)  # MNIST strokes are about 2–3 px wide in the 28×28 field; outside this, normalise
+STROKE_TARGET = 2.5
+WORK_BOX = 4 * BOX
 
 
 def to_mnist(image: np.ndarray, *, threshold: float = INK_THRESHOLD) -> np.ndarray:
@@ -36,10 +41,15 @@ def to_mnist(image: np.ndarray, *, threshold: float = INK_THRESHOLD) -> np.ndarr
     rows = np.flatnonzero(mask.any(axis=1))
     if rows.size == 0:
         return out
+    ink, mask = _drop_specks(ink, mask)
+    rows = np.flatnonzero(mask.any(axis=1))
     cols = np.flatnonzero(mask.any(axis=0))
     digit = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-
-    digit = _fit_box(digit)
+    # Stroke width is judged and adjusted at 4× the final size, whatever size the drawing was;
+    # a drawing whose strokes are already MNIST-like is scaled once, straight from the original.
+    work = _fit_box(digit, WORK_BOX)
+    adjusted = _normalise_stroke(work)
+    digit = _fit_box(digit if adjusted is work else adjusted)
     total = float(digit.sum())
     if total <= 0.0:
         return out
@@ -67,10 +77,83 @@ def _as_unit_float(image: np.ndarray) -> np.ndarray:
     return np.clip(image.astype(np.float32, copy=False), 0.0, 1.0)
 
 
-def _fit_box(digit: np.ndarray) -> np.ndarray:
-    """Scale so the longer side is BOX px, keeping the aspect ratio; bilinear with anti-aliasing."""
+def _drop_specks(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Remove separate blobs holding under SPECK_FRACTION of the ink (a stray dot far from the digit).
+
+    Blobs are found on a coarse grid (8×8 cells), which joins strokes that nearly touch and keeps
+    the flood fill cheap; a digit drawn in several strokes keeps every stroke of any size.
+    """
+    cell = 8
+    height, width = mask.shape
+    padded = np.zeros((-(-height // cell) * cell, -(-width // cell) * cell), dtype=bool)
+    padded[:height, :width] = mask
+    coarse = padded.reshape(padded.shape[0] // cell, cell, padded.shape[1] // cell, cell).any(axis=(1, 3))
+    labels = _label(coarse)
+    count = int(labels.max())
+    if count <= 1:
+        return ink, mask
+    fine = np.kron(labels, np.ones((cell, cell), dtype=labels.dtype))[:height, :width]
+    fine = np.where(mask, fine, 0)
+    mass = np.bincount(fine.ravel(), weights=ink.ravel(), minlength=count + 1)[1:]
+    keep = mass >= SPECK_FRACTION * mass.sum()
+    kept = np.concatenate([[False], keep])[fine]
+    return np.where(kept, ink, 0.0).astype(np.float32), kept
+
+
+def _label(grid: np.ndarray) -> np.ndarray:
+    """4-connected component labels (1, 2, …) of a small boolean grid, by flood fill."""
+    labels = np.zeros(grid.shape, dtype=np.int32)
+    current = 0
+    for start in zip(*np.nonzero(grid)):
+        if labels[start]:
+            continue
+        current += 1
+        labels[start] = current
+        stack = [start]
+        while stack:
+            y, x = stack.pop()
+            for ny, nx in ((y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)):
+                if 0 <= ny < grid.shape[0] and 0 <= nx < grid.shape[1] and grid[ny, nx] and not labels[ny, nx]:
+                    labels[ny, nx] = current
+                    stack.append((ny, nx))
+    return labels
+
+
+def stroke_width(mask: np.ndarray) -> float:
+    """Mean stroke width in pixels of a binary drawing: area over half the boundary length."""
+    area = int(mask.sum())
+    if area == 0:
+        return 0.0
+    padded = np.pad(mask, 1)
+    interior = padded[1:-1, 1:-1] & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
+    boundary = area - int(interior.sum())
+    return 2.0 * area / max(boundary, 1)
+
+
+def _normalise_stroke(digit: np.ndarray) -> np.ndarray:
+    """Thicken hair-thin strokes and thin very thick ones so that, once scaled to the 20 px box,
+    they are about as wide as MNIST's pen (dilation / erosion with a max-pool before scaling)."""
+    scale = BOX / max(digit.shape)
+    width = stroke_width(digit >= 0.5) * scale  # as it would be in the 28×28 field
+    low, high = STROKE_RANGE
+    if low <= width <= high or width == 0:
+        return digit
+    radius = int(round(abs(STROKE_TARGET - width) / scale / 2))
+    if radius < 1:
+        return digit
+    tensor = torch.from_numpy(np.ascontiguousarray(digit))[None, None]
+    kernel = 2 * radius + 1
+    if width < low:
+        tensor = F.max_pool2d(tensor, kernel, stride=1, padding=radius)
+    else:
+        tensor = -F.max_pool2d(-tensor, kernel, stride=1, padding=radius)
+    return tensor[0, 0].numpy()
+
+
+def _fit_box(digit: np.ndarray, box: int = BOX) -> np.ndarray:
+    """Scale so the longer side is `box` px, keeping the aspect ratio; bilinear with anti-aliasing."""
     height, width = digit.shape
-    scale = BOX / max(height, width)
+    scale = box / max(height, width)
     size = (max(1, int(height * scale + 0.5)), max(1, int(width * scale + 0.5)))
     if size == (height, width):
         return digit

@@ -61,11 +61,10 @@ class TrainingControl:
 
 
 def make_optimizer(model: torch.nn.Module, lr: float) -> torch.optim.Adam:
-    # Flux's ADAM defaults match torch's (betas 0.9/0.999, eps 1e-8). The fused kernel is the fastest.
-    try:
-        return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
-    except (RuntimeError, TypeError):
-        return torch.optim.Adam(model.parameters(), lr=lr)
+    # Flux's ADAM defaults match torch's (betas 0.9/0.999, eps 1e-8). On CUDA the fused kernel is
+    # fastest; on the CPU it is about ten times slower than foreach for these 8 small tensors.
+    on_cuda = next(model.parameters()).is_cuda
+    return torch.optim.Adam(model.parameters(), lr=lr, fused=on_cuda, foreach=not on_cuda)
 
 
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:

@@ -147,3 +147,53 @@ def test_nan_and_non_numeric_input_are_refused():
         to_mnist(image)
     with pytest.raises(ValueError, match="numeric"):
         to_mnist(np.full((4, 4), "x"))
+
+
+# What people draw on the canvas, beyond MNIST's own recipe.
+
+def _stroke_width_in_field(out):
+    from mnistconv.core.preprocess import stroke_width
+
+    return stroke_width(out >= 0.5)
+
+
+def _ring(thickness: int, radius: int = 90, size: int = 280) -> np.ndarray:
+    yy, xx = np.mgrid[:size, :size]
+    distance = np.hypot(yy - size / 2, xx - size / 2)
+    return (np.abs(distance - radius) <= thickness / 2).astype(np.float32)
+
+
+@pytest.mark.parametrize("thickness", [2, 60])
+def test_hair_thin_and_very_thick_strokes_come_out_mnist_wide(thickness):
+    out = to_mnist(_ring(thickness))
+    assert 1.2 <= _stroke_width_in_field(out) <= 4.5
+    assert out[14, 14] < 0.5  # the 0 keeps its hole
+
+
+def test_a_normal_stroke_is_left_alone():
+    out = to_mnist(_ring(20))
+    assert 1.5 <= _stroke_width_in_field(out) <= 4.0
+    assert extent(out) == (20, 20)
+
+
+def test_a_stray_dot_far_from_the_digit_is_ignored():
+    image = np.zeros((280, 280), dtype=np.float32)
+    image[40:240, 130:150] = 1.0  # a '1'
+    clean = to_mnist(image)
+    image[10:16, 260:266] = 1.0  # a speck in the corner
+    np.testing.assert_allclose(to_mnist(image), clean, atol=1e-6)
+
+
+def test_a_digit_in_two_separate_strokes_keeps_both():
+    image = np.zeros((280, 280), dtype=np.float32)
+    image[60:220, 100:116] = 1.0  # the stem of a 4 ...
+    image[60:150, 170:186] = 1.0  # ... and its separate right arm
+    out = to_mnist(image)
+    assert extent(out)[1] > 10  # both strokes are in the box
+
+
+def test_ink_touching_the_border_is_fine():
+    image = np.zeros((100, 100), dtype=np.float32)
+    image[0:100, 0:12] = 1.0  # a 1 along the left edge, top to bottom
+    out = to_mnist(image)
+    assert extent(out)[0] == 20 and abs(centre_of_mass(out)[1] - 14) <= 1
