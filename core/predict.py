@@ -78,6 +78,14 @@ class Predictor:
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         """(28, 28) or (N, 28, 28) floats in [0, 1] → (N, 10) float32 softmax probabilities."""
+        batch = torch.from_numpy(self._as_batch(images))
+        with torch.inference_mode():
+            logits = self.model(batch.to(self.device))
+            return torch.softmax(logits.float(), dim=1).cpu().numpy()
+
+    @staticmethod
+    def _as_batch(images: np.ndarray) -> np.ndarray:
+        """A checked float32 (N, 1, 28, 28) copy of a (28, 28) image or an (N, 28, 28) batch."""
         array = np.asarray(images)
         if array.ndim == 2:
             array = array[None]
@@ -88,10 +96,22 @@ class Predictor:
         if not np.issubdtype(array.dtype, np.floating):
             # uint8 0–255 images would pass silently and read as nonsense; to_mnist makes the floats.
             raise ValueError(f"predict needs float images in [0, 1] (e.g. from to_mnist), not dtype {array.dtype}")
-        batch = torch.tensor(array, dtype=torch.float32)[:, None]  # a copy: the caller's array stays theirs
-        with torch.inference_mode():
-            logits = self.model(batch.to(self.device))
-            return torch.softmax(logits.float(), dim=1).cpu().numpy()
+        return np.array(array, dtype=np.float32)[:, None]  # a copy: the caller's array stays theirs
+
+    def saliency(self, image: np.ndarray, target: int | None = None) -> np.ndarray:
+        """Which pixels drove the prediction: |input × gradient| of the target class's logit (the
+        predicted class by default), scaled to [0, 1], as a (28, 28) float32 array."""
+        batch = self._as_batch(image)
+        if batch.shape[0] != 1:
+            raise ValueError(f"saliency needs one (28, 28) image, not shape {np.shape(image)}")
+        x = torch.from_numpy(batch).to(self.device).requires_grad_(True)
+        with torch.enable_grad():
+            logits = self.model(x)
+            chosen = int(logits.argmax()) if target is None else int(target)
+            (grad,) = torch.autograd.grad(logits[0, chosen], x)
+        heat = (grad * x).abs()[0, 0].detach().cpu().numpy()
+        peak = float(heat.max())
+        return (heat / peak if peak > 0 else heat).astype(np.float32)
 
     def describe(self) -> str:
         """A one-line label: 'bundled model — 99.24 % test accuracy'."""

@@ -16,6 +16,7 @@ from PySide6.QtGui import (
     QAction, QColor, QFont, QFontMetrics, QImage, QKeySequence, QPainter, QPainterPath, QPen, QPixmap,
 )
 from PySide6.QtWidgets import (
+    QCheckBox,
     QGridLayout, QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QToolButton, QVBoxLayout, QWidget,
 )
 
@@ -27,6 +28,8 @@ MIN_STEP = 1.0  # logical px; closer points add nothing but work
 PREDICT_INTERVAL_MS = 30
 PREVIEW_SIDE = 112  # the 28×28 network input, shown 4× with nearest-neighbour scaling
 BAR_STEPS = 1000  # progress-bar resolution for a probability
+# Below this top probability the reading is flagged: scribbles and letters still get *some* digit.
+LOW_CONFIDENCE = 0.6
 
 
 class PredictorLike(Protocol):
@@ -283,6 +286,10 @@ class Sketchpad(QWidget):
         self.preview_label.setFixedSize(PREVIEW_SIDE, PREVIEW_SIDE)
         self.preview_label.setStyleSheet("background: black")
         self.preview_label.setToolTip("What the network sees: the drawing cropped, scaled to 20 px and centred in 28×28")
+        self.saliency_check = QCheckBox("Show what drove it")
+        self.saliency_check.setToolTip("Tint the pixels that pushed the network towards its answer (input × gradient)")
+        self.saliency_check.toggled.connect(self._on_saliency_toggled)
+        self._saliency: np.ndarray | None = None
 
         self.bars: list[QProgressBar] = []
         bar_grid = QGridLayout()
@@ -310,6 +317,7 @@ class Sketchpad(QWidget):
         right.addWidget(self.digit_label)
         right.addWidget(self.confidence_label)
         right.addWidget(self.preview_label, 0, Qt.AlignmentFlag.AlignHCenter)
+        right.addWidget(self.saliency_check, 0, Qt.AlignmentFlag.AlignHCenter)
         right.addLayout(bar_grid)
         right.addStretch(1)
         layout = QHBoxLayout(self)
@@ -339,6 +347,14 @@ class Sketchpad(QWidget):
         """The probabilities the bars show, or None when there is no prediction."""
         return None if self._probabilities is None else self._probabilities.copy()
 
+    def is_unsure(self) -> bool:
+        """True while the shown reading's confidence is under LOW_CONFIDENCE."""
+        return self._probabilities is not None and float(self._probabilities.max()) < LOW_CONFIDENCE
+
+    def saliency(self) -> np.ndarray | None:
+        """The (28, 28) saliency tinting the preview, or None when the overlay is off or empty."""
+        return None if self._saliency is None else self._saliency.copy()
+
     def network_input(self) -> np.ndarray | None:
         """The 28×28 image of the last prediction (shown in the preview), or None."""
         return None if self._network_input is None else self._network_input.copy()
@@ -365,7 +381,22 @@ class Sketchpad(QWidget):
             self._show_nothing(f"Could not read the digit: {exc}", keep_preview=True)
             return
         self._show_prediction(probabilities[0])
+        self._update_saliency()
         self.prediction_updated.emit(self.probabilities())
+
+    def _on_saliency_toggled(self) -> None:
+        self._update_saliency()
+
+    def _update_saliency(self) -> None:
+        self._saliency = None
+        wanted = self.saliency_check.isChecked() and self._probabilities is not None
+        if wanted and hasattr(self._predictor, "saliency"):
+            try:
+                self._saliency = self._predictor.saliency(self._network_input, int(self._probabilities.argmax()))
+            except Exception:  # noqa: BLE001 - the overlay is a nicety; the reading stands without it
+                self._saliency = None
+        if self._network_input is not None:
+            self._show_preview(self._network_input)
 
     # -- display --------------------------------------------------------------------------------
     def _show_prediction(self, probabilities: np.ndarray) -> None:
@@ -373,12 +404,19 @@ class Sketchpad(QWidget):
         digit = int(probabilities.argmax())
         self.digit_label.setFont(self._digit_font)
         self.digit_label.setText(str(digit))
-        self.confidence_label.setText(f"{100 * float(probabilities[digit]):.1f} % confident")
+        confidence = float(probabilities[digit])
+        if confidence < LOW_CONFIDENCE:
+            self.confidence_label.setText(f"Not sure — is this a digit? ({100 * confidence:.0f} % a {digit})")
+            self.confidence_label.setStyleSheet("color: #c77c02; font-weight: bold")
+        else:
+            self.confidence_label.setText(f"{100 * confidence:.1f} % confident")
+            self.confidence_label.setStyleSheet("")
         for bar, value in zip(self.bars, probabilities):
             bar.setValue(round(float(value) * BAR_STEPS))
 
     def _show_nothing(self, message: str, keep_preview: bool = False) -> None:
         self._probabilities = None
+        self._saliency = None
         self.digit_label.setFont(self._hint_font)
         self.digit_label.setText(message)
         self.confidence_label.clear()
@@ -391,7 +429,14 @@ class Sketchpad(QWidget):
     def _show_preview(self, image: np.ndarray) -> None:
         self._network_input = image
         pixels = np.ascontiguousarray(np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8))
-        preview = QImage(pixels.data, 28, 28, 28, QImage.Format.Format_Grayscale8).copy()  # own the bytes
+        if self._saliency is not None:
+            # Grey drawing with the saliency in red on top.
+            heat = np.clip(self._saliency * 255 + 0.5, 0, 255).astype(np.uint8)
+            rgb = np.stack([np.maximum(pixels // 2, heat), pixels // 2, pixels // 2], axis=-1)
+            rgb = np.ascontiguousarray(rgb)
+            preview = QImage(rgb.data, 28, 28, 28 * 3, QImage.Format.Format_RGB888).copy()
+        else:
+            preview = QImage(pixels.data, 28, 28, 28, QImage.Format.Format_Grayscale8).copy()  # own the bytes
         ratio = self.devicePixelRatioF()
         side = round(PREVIEW_SIDE * ratio)  # device pixels, so HiDPI screens get crisp blocks too
         pixmap = QPixmap.fromImage(preview.scaled(side, side, Qt.AspectRatioMode.IgnoreAspectRatio,

@@ -129,3 +129,19 @@ def test_bundled_model_loads_and_predicts():
     probabilities = predictor.predict(np.zeros((28, 28), dtype=np.float32))
     assert probabilities.shape == (1, 10)
     np.testing.assert_allclose(probabilities.sum(), 1.0, rtol=1e-5)
+
+
+def test_saliency_marks_the_ink_that_drove_the_prediction():
+    from mnistconv.core.model import build_model
+    from mnistconv.core.predict import Predictor
+
+    torch.manual_seed(0)
+    predictor = Predictor.from_model(build_model(), device="cpu")
+    image = np.zeros((28, 28), np.float32)
+    image[4:24, 12:16] = 1.0
+    heat = predictor.saliency(image)
+    assert heat.shape == (28, 28) and heat.dtype == np.float32
+    assert float(heat.max()) == pytest.approx(1.0)
+    assert float(heat[image == 0].max()) == 0.0  # input × gradient: no ink, no credit
+    with pytest.raises(ValueError):
+        predictor.saliency(np.zeros((2, 28, 28), np.float32))

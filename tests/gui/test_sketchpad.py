@@ -270,3 +270,37 @@ def test_a_failing_predictor_shows_its_message(qtbot, make_pad):
     qtbot.waitUntil(lambda: "weights on fire" in pad.digit_label.text(), timeout=2000)
     assert pad.probabilities() is None
     assert [bar.value() for bar in pad.bars] == [0] * 10
+
+
+def test_low_confidence_is_flagged(qtbot, make_pad):
+    unsure = np.full((1, 10), 0.05, dtype=np.float32)
+    unsure[0, 3] = 0.55
+    pad = make_pad(FakePredictor(answer=unsure))
+    with qtbot.waitSignal(pad.prediction_updated, timeout=2000):
+        draw(pad.canvas, line((40, 40), (200, 200)))
+    assert pad.is_unsure()
+    assert "Not sure — is this a digit?" in pad.confidence_label.text() and "55 % a 3" in pad.confidence_label.text()
+    pad.set_predictor(FakePredictor())  # FIXED: 60 % a 7
+    qtbot.waitUntil(lambda: not pad.is_unsure(), timeout=2000)
+    assert "confident" in pad.confidence_label.text()
+
+
+def test_saliency_overlay_tints_the_preview_where_the_ink_is(qtbot, make_pad):
+    import torch
+
+    from mnistconv.core.model import build_model
+    from mnistconv.core.predict import Predictor
+
+    torch.manual_seed(0)
+    pad = make_pad(Predictor.from_model(build_model(), device="cpu"))
+    with qtbot.waitSignal(pad.prediction_updated, timeout=2000):
+        draw(pad.canvas, line((140, 40), (140, 240)))
+    assert pad.saliency() is None  # off by default
+    pad.saliency_check.setChecked(True)
+    heat = pad.saliency()
+    assert heat is not None and heat.shape == (28, 28)
+    assert float(heat[pad.network_input() == 0].max()) == 0.0 and float(heat.max()) == pytest.approx(1.0)
+    preview = pad.preview_label.pixmap().toImage()
+    assert not preview.isGrayscale()  # red tint on grey
+    pad.saliency_check.setChecked(False)
+    assert pad.saliency() is None
