@@ -1,6 +1,6 @@
-"""Regenerate resources/mnist_conv.pt: the seed recipe, trained by the project's own code on real MNIST.
+"""Regenerate resources/mnist_conv.pt: a preset, trained by the project's own code on real MNIST.
 
-    python scripts/make_bundled_model.py [--data-dir DIR] [--seed 0] [--device auto]
+    python scripts/make_bundled_model.py [--preset robust] [--data-dir DIR] [--seed 0] [--device auto] [--out PATH]
 
 The best checkpoint of the run (saved by the recipe's own rule) becomes the bundled model, after it
 is reloaded and re-measured on the test set.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from mnistconv.core import events
 from mnistconv.core.acquire import ensure_mnist
-from mnistconv.core.config import TrainConfig
+from mnistconv.core.presets import PRESETS, preset_config
 from mnistconv.core.data import load_mnist, resolve_data_dir
 from mnistconv.core.device import resolve_device
 from mnistconv.core.train import evaluate_saved_model, train
@@ -28,10 +28,12 @@ def main() -> None:
     parser.add_argument("--data-dir")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--preset", default="robust", choices=list(PRESETS))
+    parser.add_argument("--out", type=Path, default=BUNDLED)
     args = parser.parse_args()
     data = load_mnist(ensure_mnist(resolve_data_dir(args.data_dir)), resolve_device(args.device))
     with tempfile.TemporaryDirectory() as savepath:
-        config = TrainConfig(seed=args.seed, device=args.device, savepath=savepath)
+        config = preset_config(args.preset, seed=args.seed, device=args.device, savepath=savepath)
         for event in train(config, data):
             if isinstance(event, events.EpochFinished):
                 print(f"[{event.epoch}]: Test accuracy: {event.test_accuracy:.4f}", flush=True)
@@ -39,8 +41,8 @@ def main() -> None:
                 if event.checkpoint is None:
                     raise SystemExit(f"training ended ({event.reason}) without a saved model")
                 accuracy, saved = evaluate_saved_model(event.checkpoint, data)
-                shutil.copyfile(event.checkpoint, BUNDLED)
-                print(f"Bundled {BUNDLED}: epoch {saved.epoch}, test accuracy {accuracy:.4f}")
+                shutil.copyfile(event.checkpoint, args.out)
+                print(f"Wrote {args.out} ({args.preset} preset, seed {args.seed}): epoch {saved.epoch}, test accuracy {accuracy:.4f}")
 
 
 if __name__ == "__main__":
