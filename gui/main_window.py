@@ -218,6 +218,7 @@ class MainWindow(QMainWindow):
             return
         self.panel.show_error(None)
         self.plots.reset()
+        self.plots.set_epoch_span(config.epochs)
         self.confusion.clear()
         self._epochs = config.epochs
         self.log.add(f"Loading data set from {self.panel.data_dir()}")
