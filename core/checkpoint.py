@@ -166,7 +166,10 @@ def _load_failure_reason(exc: Exception) -> str:
     if found:
         return f"it holds Python objects ({found.group(1)}) that could run code; nothing was run"
     lines = [line for line in text.strip().splitlines() if line.strip() and "weights_only" not in line.lower()]
-    return (lines[0] if lines else "not a torch file")[:200]
+    # torch's own words ("Unsupported operand 149", "[Errno 22] Invalid argument", "…failed finding
+    # central directory. This is an internal miniz error…") mean little alone: say what they mean.
+    detail = (lines[0] if lines else type(exc).__name__).split(". ")[0].strip()[:160]
+    return f"it is damaged, cut short or not a PyTorch file ({detail})"
 
 
 def _check_weights(path: Path, architecture: dict, state: dict) -> None:

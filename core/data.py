@@ -74,13 +74,23 @@ def _candidate_dirs(data_dir: Path) -> list[Path]:
     return [raw_dir(data_dir), Path(data_dir)]
 
 
+def _is_file(path: Path) -> bool:
+    """Path.is_file, except that a folder it cannot look into is a DataError, not a PermissionError.
+
+    (pathlib answers False only for absent paths; EACCES, ENAMETOOLONG and the like propagate.)"""
+    try:
+        return path.is_file()
+    except OSError as exc:
+        raise DataError(f"{path.parent}: cannot read the folder ({exc.strerror or exc})") from exc
+
+
 def find_file(data_dir: Path, name: str) -> Path | None:
     """The IDX file `name` in the data folder, unpacking `name.gz` beside it if only that exists."""
     for folder in _candidate_dirs(data_dir):
-        if (folder / name).is_file():
+        if _is_file(folder / name):
             return folder / name
     for folder in _candidate_dirs(data_dir):
-        if (folder / f"{name}.gz").is_file():
+        if _is_file(folder / f"{name}.gz"):
             return _gunzip(folder / f"{name}.gz")
     return None
 
@@ -90,7 +100,7 @@ def missing_files(data_dir: Path) -> list[str]:
 
 
 def _present(data_dir: Path, name: str) -> bool:
-    return any((d / name).is_file() or (d / f"{name}.gz").is_file() for d in _candidate_dirs(data_dir))
+    return any(_is_file(d / name) or _is_file(d / f"{name}.gz") for d in _candidate_dirs(data_dir))
 
 
 def _gunzip(gz_path: Path) -> Path:
