@@ -333,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"One MainWindow (offscreen{', hidden while predicting' if args.hidden else ''}), "
         f"{report.predictions:,} live sketchpad predictions in all and "
-        f"{args.runs} training runs of {args.epochs} epochs (batch {args.batch_size}) on {data_text}; "
+        f"{args.runs} training runs of {args.epochs} epoch{'s' if args.epochs != 1 else ''} (batch {args.batch_size}) on {data_text}; "
         "runs 2 onwards with drawing going on while they train. RSS after each phase:",
         "",
         report.table(),
