@@ -20,6 +20,7 @@ from .config import TrainConfig
 from .data import MnistData, load_mnist
 from .device import resolve_device
 from .errors import MnistConvError
+from .priority import lower_this_threads_priority
 from .train import TrainingControl, train
 
 
@@ -38,6 +39,7 @@ class _TrainingThread(QThread):
     def run(self) -> None:
         trainer = self.trainer
         finished = None
+        lower_this_threads_priority()  # the window stays smooth; training takes the cycles left over
         try:
             data = self._data()
             for event in train(self.config, data, self.control):
