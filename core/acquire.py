@@ -19,9 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from torchvision.datasets import MNIST
-from torchvision.datasets.utils import check_integrity
-
 from . import data
 from .errors import AcquireError, DataError
 
@@ -155,6 +152,8 @@ def fetch_from_torchvision_mirrors(
     target: Path, progress: ProgressCallback, mirrors: list[str] | None = None, resources=None
 ) -> None:
     """Download the gzip files from torchvision's mirrors, check their MD5 and unpack them."""
+    from torchvision.datasets import MNIST  # imported here: torchvision adds 1.5 s to the app's start-up
+
     mirrors = MNIST.mirrors if mirrors is None else mirrors
     resources = MNIST.resources if resources is None else resources
     for filename, md5 in resources:
@@ -172,6 +171,8 @@ def fetch_from_torchvision_mirrors(
 
 
 def _download(url: str, path: Path, md5: str, progress: ProgressCallback) -> None:
+    from torchvision.datasets.utils import check_integrity
+
     if check_integrity(str(path), md5):
         return
     partial = path.with_name(path.name + ".partial")

@@ -23,8 +23,11 @@ def main(argv: list[str] | None = None) -> int:
     # Imported after the QApplication exists: pyqtgraph reads the palette when it loads.
     from .main_window import MainWindow
 
+    from mnistconv.core.data import import_reader_in_background
+
     window = MainWindow()
     window.show()
+    import_reader_in_background()
     return app.exec()
 
 
