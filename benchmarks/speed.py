@@ -5,8 +5,10 @@
 Writes the "speed" section of benchmarks/RESULTS.md. On a 2-core CPU it takes about 6 minutes:
 - training: the baseline (benchmarks/baseline.py) and the project interleaved epoch by epoch,
   2 epochs on each of seeds 0 and 1, so both sides see the same machine state; ms per batch and
-  s per epoch, and the accuracies side by side;
-- test-set evaluation, 5 times each side;
+  s per epoch, and the accuracies side by side. Each side runs in a worker process of its own
+  (started by this one, which hands out the epochs in turn): the project changes process-wide
+  settings (glibc's allocator thresholds) that would otherwise speed up the baseline too;
+- test-set evaluation, 5 times each side, in the same two workers;
 - time to first ≥ 99.0 % test accuracy: the seed recipe (seed 0) and the fast preset (seeds 0–2);
 - peak memory of one training epoch, each side in a fresh process;
 - the GUI figures from benchmarks/gui_timings.py (start-up, drawing-to-bars latency, single-image
@@ -62,39 +64,75 @@ def project_epochs(data, seed: int, savepath: str):
             marks = [0.0]
 
 
-def interleaved_training(data) -> dict:
-    sides = {"baseline": [], "project": []}
+class EpochWorker:
+    """One side of the comparison in a process of its own, driven a line at a time."""
+
+    def __init__(self, side: str, seed: int, data_dir: Path):
+        self.side = side
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--epoch-worker", side, "--seed", str(seed), "--data-dir", str(data_dir)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+
+    def ask(self, command: str) -> dict:
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the {self.side} worker ended early (status {self.process.wait()})")
+        return json.loads(line)
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait()
+
+
+def epoch_worker(side: str, seed: int, data_dir: Path) -> None:
+    """Answer "epoch" with the next epoch's figures and "eval" with one timed evaluation."""
+    data = load_mnist(data_dir, "cpu")
     with tempfile.TemporaryDirectory() as savepath:
-        for seed in SEEDS:
-            runs = {"baseline": baseline.train_epochs(data, EPOCHS_PER_SEED, seed),
-                    "project": project_epochs(data, seed, savepath)}
+        epochs = baseline.train_epochs(data, EPOCHS_PER_SEED, seed) if side == "baseline" else project_epochs(data, seed, savepath)
+        seed_net, ours = baseline.SeedNet(), build_model().to(memory_format=torch.channels_last)
+        for command in sys.stdin:
+            if command.strip() == "epoch":
+                answer = next(epochs)
+            else:
+                start = time.perf_counter()
+                if side == "baseline":
+                    baseline.accuracy(seed_net, data.test_images, data.test_labels)
+                else:
+                    evaluate(ours, data.test_images, data.test_labels)
+                answer = {"seconds": time.perf_counter() - start}
+            print(json.dumps(answer, default=float), flush=True)
+
+
+def interleaved_training(data_dir: Path, eval_repeats: int = 5) -> tuple[dict, dict]:
+    """Per-epoch figures of both sides, then their evaluation times, taken in turns."""
+    sides = {"baseline": [], "project": []}
+    evals = {"baseline": [], "project": []}
+    for seed in SEEDS:
+        workers = [EpochWorker(side, seed, data_dir) for side in sides]
+        try:
             for _ in range(EPOCHS_PER_SEED):
-                for side, run in runs.items():
-                    epoch = next(run)
+                for worker in workers:
+                    epoch = worker.ask("epoch")
                     epoch["seed"] = seed
-                    sides[side].append(epoch)
-                    print(f"  {side:8} seed {seed} epoch {epoch['epoch']}: {epoch['accuracy']:.4f} "
+                    sides[worker.side].append(epoch)
+                    print(f"  {worker.side:8} seed {seed} epoch {epoch['epoch']}: {epoch['accuracy']:.4f} "
                           f"{epoch['train_seconds']:.1f} s", file=sys.stderr, flush=True)
-    return sides
+            if seed == SEEDS[-1]:
+                for _ in range(eval_repeats):
+                    for worker in workers:
+                        evals[worker.side].append(worker.ask("eval")["seconds"])
+        finally:
+            for worker in workers:
+                worker.close()
+    return sides, evals
 
 
 def spread(values) -> str:
     values = sorted(values)
     return f"{statistics.median(values):.2f} (min {values[0]:.2f}, max {values[-1]:.2f})"
-
-
-def evaluation_times(data, repeats: int = 5) -> dict:
-    seed_net = baseline.SeedNet()
-    ours = build_model().to(memory_format=torch.channels_last)
-    times = {"baseline": [], "project": []}
-    for _ in range(repeats):
-        start = time.perf_counter()
-        baseline.accuracy(seed_net, data.test_images, data.test_labels)
-        times["baseline"].append(time.perf_counter() - start)
-        start = time.perf_counter()
-        evaluate(ours, data.test_images, data.test_labels)
-        times["project"].append(time.perf_counter() - start)
-    return times
 
 
 def time_to_99(data, config: TrainConfig) -> tuple[float | None, int | None, float]:
@@ -174,6 +212,8 @@ def report(sides, evals, seed99, fast99, memory, gui) -> str:
         "",
         "### Training (seed recipe, CPU; baseline and project interleaved epoch by epoch)",
         "",
+        "Each side trains in a worker process of its own, the two taking turns epoch by epoch.",
+        "",
         "| | baseline | project |",
         "|---|---:|---:|",
         f"| ms per batch, median (min, max) | {spread(b_batch)} | {spread(p_batch)} |",
@@ -226,15 +266,19 @@ def main() -> None:
     parser.add_argument("--data-dir")
     parser.add_argument("--skip-gui", action="store_true")
     parser.add_argument("--memory-child", choices=["baseline", "project"], help=argparse.SUPPRESS)
+    parser.add_argument("--epoch-worker", choices=["baseline", "project"], help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     data_dir = ensure_mnist(resolve_data_dir(args.data_dir))
     if args.memory_child:
         memory_child(args.memory_child, data_dir)
         return
-    data = load_mnist(data_dir, "cpu")
+    if args.epoch_worker:
+        epoch_worker(args.epoch_worker, args.seed, data_dir)
+        return
     print("training, interleaved", file=sys.stderr)
-    sides = interleaved_training(data)
-    evals = evaluation_times(data)
+    sides, evals = interleaved_training(data_dir)
+    data = load_mnist(data_dir, "cpu")
     print("time to 99 %", file=sys.stderr)
     with tempfile.TemporaryDirectory() as savepath:
         seed99 = time_to_99(data, TrainConfig(seed=0, device="cpu", savepath=savepath))
