@@ -25,44 +25,27 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
-    return value
+def _bounded(kind: type, lowest: float, strict: bool, requirement: str):
+    """An argparse type: `kind` parsed from the text, finite, and above `lowest` (or at least it)."""
+    noun = "number" if kind is float else "whole number"
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a {noun}: {text!r}") from None
+        in_range = value > lowest if strict else value >= lowest  # False for NaN, too
+        if not in_range or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"must be {requirement}, not {text}")
+        return value
+
+    return parse
 
 
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a number ≥ 0, not {text}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be ≥ 1, not {text}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be ≥ 0, not {text}")
-    return value
+_positive_float = _bounded(float, 0, strict=True, requirement="a positive number")
+_non_negative_float = _bounded(float, 0, strict=False, requirement="a number ≥ 0")
+_positive_int = _bounded(int, 1, strict=False, requirement="≥ 1")
+_seed = _bounded(int, 0, strict=False, requirement="≥ 0")
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
