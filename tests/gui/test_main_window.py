@@ -7,34 +7,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from mnistconv.core import checkpoint, events
 from mnistconv.core.model import build_model
-from idx_files import write_tiny_mnist
 from mnistconv.gui.main_window import MainWindow
-
-
-@pytest.fixture
-def make_window(qtbot, tmp_path):
-    """A window with its own settings file, pointed at the tiny data set and a temporary save folder.
-
-    Ten of the 200 test digits are mislabelled, so accuracy stays under the 99.9 % early exit."""
-    data_dir = write_tiny_mnist(tmp_path / "data", wrong_test_labels=10)
-
-    def make(**field_values):
-        settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-        window = MainWindow(settings=settings)
-        qtbot.addWidget(window)
-        panel = window.panel
-        panel.savepath_edit.setText(str(tmp_path / "models"))
-        panel.data_dir_edit.setText(str(data_dir))
-        panel.epochs_spin.setValue(field_values.get("epochs", 3))
-        panel.batch_spin.setValue(field_values.get("batch_size", 64))
-        panel.seed_spin.setValue(field_values.get("seed", 0))
-        panel.device_combo.setCurrentIndex(panel.device_combo.findData("cpu"))
-        if "lr" in field_values:
-            panel.lr_edit.setText(field_values["lr"])
-        window.show()
-        return window
-
-    return make
 
 
 def buttons(window):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import builtins
 import errno
+import functools
 import os
 import pickle
 import select
@@ -20,46 +21,22 @@ from pathlib import Path
 
 import pytest
 import torch
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from idx_files import write_tiny_mnist
 from mnistconv.core import checkpoint
 from mnistconv.core import train as train_module
 from mnistconv.core.errors import ConfigError
 from mnistconv.core.model import build_model
 from mnistconv.gui import training_panel
-from mnistconv.gui.main_window import MainWindow
 
 LONG = 120_000  # ms: generous, the CPU may be shared
 
 
 @pytest.fixture
-def make_window(qtbot, tmp_path):
-    """A window with its own settings file, the tiny data set and a temporary save folder.
-
-    `mislabelled` test digits keep accuracy under the 99.9 % early exit (0: an early exit comes fast)."""
-
-    def make(epochs=2, batch_size=64, lr=None, mislabelled=10):
-        data_dir = tmp_path / f"data-{mislabelled}"
-        if not data_dir.exists():
-            write_tiny_mnist(data_dir, wrong_test_labels=mislabelled)
-        settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-        window = MainWindow(settings=settings)
-        qtbot.addWidget(window)
-        panel = window.panel
-        panel.savepath_edit.setText(str(tmp_path / "models"))
-        panel.data_dir_edit.setText(str(data_dir))
-        panel.epochs_spin.setValue(epochs)
-        panel.batch_spin.setValue(batch_size)
-        panel.seed_spin.setValue(0)
-        panel.device_combo.setCurrentIndex(panel.device_combo.findData("cpu"))
-        if lr is not None:
-            panel.lr_edit.setText(lr)
-        window.show()
-        return window
-
-    return make
+def make_window(make_window):
+    """tests/gui/conftest.py's factory, two epochs unless a test asks for more."""
+    return functools.partial(make_window, epochs=2)
 
 
 def click(qtbot, button):
