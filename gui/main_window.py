@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QStandardPaths, Qt
+from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget,
@@ -280,9 +280,14 @@ class MainWindow(QMainWindow):
     def _on_new_best_saved(self, e: events.NewBestSaved) -> None:
         self.plots.mark_event("new_best", e.epoch)
         self.log.add(f" -> New best accuracy! Saving model out to {e.path}", "success")
+        # On the next turn of the event loop: the epoch's results arrive together, and loading the
+        # model with them would hold the window for all of it at once.
+        QTimer.singleShot(0, self, lambda path=e.path: self._sketch_with_saved_model(path))
+
+    def _sketch_with_saved_model(self, path: Path) -> None:
         try:
             # A fresh copy of the weights from the saved file: never the model being trained.
-            self.set_predictor(Predictor.from_checkpoint(e.path, device=SKETCHPAD_DEVICE))
+            self.set_predictor(Predictor.from_checkpoint(path, device=SKETCHPAD_DEVICE))
         except CheckpointError as exc:
             self.log.add(f"Could not load the new model for the sketchpad: {exc}", "error")
 

@@ -34,7 +34,8 @@ def test_train_runs_to_the_end_and_updates_everything(qtbot, make_window, tmp_pa
     assert list(window.plots.accuracy_curve.xData) == [1, 2, 3]
     saved = tmp_path / "models" / "mnist_conv.pt"
     assert saved.is_file()
-    assert window.sketchpad.predictor.name == str(saved)  # switched to the new best model
+    # Switched to the new best model, on the event loop's next turn.
+    qtbot.waitUntil(lambda: window.sketchpad.predictor.name == str(saved), timeout=5_000)
     assert "test accuracy" in window.model_label.text()
     assert any("[3]: Test accuracy:" in line for line in window.log.lines())
     assert window.confusion.gallery is not None
