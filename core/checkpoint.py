@@ -74,6 +74,7 @@ def save_checkpoint(path: Path, model: ConvNet, *, epoch: int, accuracy: float, 
     temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_abandoned_partials(path)
         with open(temporary, "wb") as f:
             torch.save(payload, f)
             f.flush()
@@ -87,6 +88,24 @@ def save_checkpoint(path: Path, model: ConvNet, *, epoch: int, accuracy: float, 
             pass
         raise CheckpointError(f"Could not save {path}: {_describe_os_error(exc)}") from exc
     return path
+
+
+def _remove_abandoned_partials(path: Path) -> None:
+    """Delete the temporary files of saves whose process was killed mid-write (POSIX: a pid that
+    no longer runs). A live process's file, or one whose pid was reused, is left alone."""
+    if os.name != "posix":
+        return  # os.kill(pid, 0) would be a Ctrl-C event on Windows
+    prefix, suffix = f".{path.name}.", ".partial"
+    for partial in path.parent.glob(f"{prefix}*{suffix}"):
+        pid = partial.name[len(prefix) : -len(suffix)]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            partial.unlink(missing_ok=True)
+        except OSError:
+            pass  # alive, under another user
 
 
 def _fsync_folder(folder: Path) -> None:

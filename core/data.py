@@ -10,7 +10,6 @@ from __future__ import annotations
 import gzip
 import importlib
 import os
-import shutil
 import struct
 import sys
 import threading
@@ -26,6 +25,8 @@ IMAGE_FILES = {"train": "train-images-idx3-ubyte", "test": "t10k-images-idx3-uby
 LABEL_FILES = {"train": "train-labels-idx1-ubyte", "test": "t10k-labels-idx1-ubyte"}
 ALL_FILES = (IMAGE_FILES["train"], LABEL_FILES["train"], IMAGE_FILES["test"], LABEL_FILES["test"])
 FULL_COUNTS = {"train": 60_000, "test": 10_000}
+# The largest MNIST file, the training images, is 47 MB unpacked.
+MAX_UNPACKED_BYTES = 64 << 20
 
 IMAGE_MAGIC = 0x00000803  # unsigned bytes, 3 dimensions
 LABEL_MAGIC = 0x00000801  # unsigned bytes, 1 dimension
@@ -109,8 +110,17 @@ def _gunzip(gz_path: Path) -> Path:
     partial = target.with_name(target.name + ".partial")
     try:
         with gzip.open(gz_path, "rb") as source, open(partial, "wb") as sink:
-            shutil.copyfileobj(source, sink, length=1 << 20)
+            written = 0
+            while chunk := source.read(1 << 20):
+                written += len(chunk)
+                if written > MAX_UNPACKED_BYTES:  # a few KB of gzip can unpack to gigabytes
+                    raise DataError(f"{gz_path}: unpacks to more than {MAX_UNPACKED_BYTES >> 20} MB, "
+                                    "far more than any MNIST file: not an MNIST file")
+                sink.write(chunk)
         os.replace(partial, target)
+    except DataError:
+        partial.unlink(missing_ok=True)
+        raise
     except (OSError, EOFError, zlib.error) as exc:
         partial.unlink(missing_ok=True)
         raise DataError(f"{gz_path}: not a readable gzip file ({exc})") from exc

@@ -132,6 +132,8 @@ class QtTrainer(QObject):
     def start(self, config: TrainConfig, data_dir: str | Path) -> None:
         if self.is_running():
             raise RuntimeError("training is already running")
+        if self._thread is not None:
+            self._thread.deleteLater()  # the previous run's thread has ended; do not keep one per run
         self._control = TrainingControl()
         self._thread = _TrainingThread(self, config, Path(data_dir), self._control)
         self._thread.start()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import html
 
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
+
+MAX_LINES = 5000  # the oldest lines go, in the widget and in lines()
 
 COLOURS = {"info": None, "warning": "#c77c02", "error": "#d0342c", "success": "#2e8b57"}
 
@@ -14,9 +17,9 @@ class EventLog(QPlainTextEdit):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setReadOnly(True)
-        self.setMaximumBlockCount(5000)
+        self.setMaximumBlockCount(MAX_LINES)
         self.setPlaceholderText("Training events appear here.")
-        self._lines: list[str] = []
+        self._lines: collections.deque[str] = collections.deque(maxlen=MAX_LINES)
 
     def add(self, text: str, level: str = "info") -> None:
         stamp = dt.datetime.now().strftime("%H:%M:%S")

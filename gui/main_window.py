@@ -55,6 +55,7 @@ class MainWindow(QMainWindow):
         self.dialogs: list[QMessageBox] = []
         self._batches = 0
         self._epochs = 0
+        self._save_failure_shown = False  # one dialog per run: a read-only folder fails every epoch
         self._menu_actions: dict[QWidget, QAction] = {}
 
         self.panel = TrainingPanel(default_savepath(), resolve_data_dir())
@@ -221,6 +222,7 @@ class MainWindow(QMainWindow):
         self.plots.set_epoch_span(config.epochs)
         self.confusion.clear()
         self._epochs = config.epochs
+        self._save_failure_shown = False
         self.log.add(f"Loading data set from {self.panel.data_dir()}")
         self.panel.set_progress(None, "Loading data…")
         self._set_panel_state("running")
@@ -293,6 +295,10 @@ class MainWindow(QMainWindow):
 
     def _on_save_failed(self, e: events.SaveFailed) -> None:
         self.log.add(f" -> Could not save the model: {e.message}", "error")
+        if self._save_failure_shown:
+            self.statusBar().showMessage(f"Could not save the model again (epoch {e.epoch}); see the log", 10_000)
+            return
+        self._save_failure_shown = True
         self.show_message(QMessageBox.Icon.Warning, "Could not save the model",
                           f"{e.message}\n\nTraining goes on; the previous saved model is untouched.")
 

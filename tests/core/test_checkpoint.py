@@ -156,3 +156,20 @@ def test_newer_format_version_is_refused(tmp_path):
     torch.save(payload, path)
     with pytest.raises(CheckpointError, match="format"):
         checkpoint.load_checkpoint(path)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="pids are checked with os.kill(pid, 0)")
+def test_a_save_deletes_partial_files_of_dead_processes_only(tmp_path):
+    import subprocess
+    import sys
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    abandoned = tmp_path / f".mnist_conv.pt.{gone.pid}.partial"
+    in_progress = tmp_path / f".mnist_conv.pt.{os.getppid()}.partial"  # a process that is running
+    unrelated = tmp_path / ".other.pt.123.partial"
+    for file in (abandoned, in_progress, unrelated):
+        file.write_bytes(b"half a checkpoint")
+    save(tmp_path / "mnist_conv.pt")
+    assert not abandoned.exists()
+    assert in_progress.exists() and unrelated.exists()

@@ -140,3 +140,14 @@ def test_data_dir_precedence(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     if os.name == "posix" and not str(data.user_cache_dir()).startswith(str(Path.home() / "Library")):
         assert data.resolve_data_dir() == tmp_path / "cache" / "mnistconv"
+
+
+def test_gzip_that_unpacks_far_beyond_any_mnist_file_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "MAX_UNPACKED_BYTES", 1 << 20)  # the real limit is 64 MB
+    folder = write_tiny_mnist(tmp_path, gz=True)
+    bomb = folder / "MNIST" / "raw" / f"{TRAIN_NAMES[0]}.gz"
+    bomb.write_bytes(gzip.compress(bytes(3 << 20)))  # 3 MB of zeros in about 3 KB
+    assert bomb.stat().st_size < 10_000
+    with pytest.raises(DataError, match="unpacks to more than 1 MB"):
+        data.load_mnist(folder)
+    assert not list(bomb.parent.glob("*.partial")) and not bomb.with_suffix("").exists()

@@ -113,3 +113,14 @@ def test_train_again_after_stop(qtbot, trainer, tiny_mnist_dir, tmp_path):
     with qtbot.waitSignal(trainer.finished, timeout=60_000) as finished:
         trainer.start(config(tmp_path, epochs=1), tiny_mnist_dir)
     assert finished.args[0].reason == "completed"
+
+
+def test_a_new_run_lets_the_previous_runs_thread_go(qtbot, trainer, tiny_mnist_dir, tmp_path):
+    from PySide6.QtCore import QThread
+
+    for _ in range(3):
+        with qtbot.waitSignal(trainer.finished, timeout=60_000):
+            trainer.start(config(tmp_path, epochs=1), tiny_mnist_dir)
+        qtbot.wait(10)  # deleteLater is carried out by the event loop
+    # Only the last run's thread is still a child: long sessions do not pile them up.
+    assert len(trainer.findChildren(QThread)) == 1
