@@ -21,15 +21,17 @@ canvas_latency (--only latency)
     In this process: a shown Sketchpad reading with Predictor.bundled(device="cpu"), and a "2"
     drawn with raw mouse events (press, moves, release sent with QApplication.sendEvent, as
     tests/gui/test_sketchpad.py does).
-    - work_ms: the update path that runs when the sketchpad's throttle timer fires, called
-      directly 200 times (after 20 untimed calls): canvas.ink() -> to_mnist -> predict -> digit
-      label, confidence, ten bars and the 28x28 preview set. parts_ms splits it (medians).
-      Widgets repaint later, in the next paint pass, which is not included.
-    - event_to_bars_ms: the digit drawn again, one mouse-move event at a time: from just before a
-      move is sent (with the throttle timer idle) until `prediction_updated` is emitted, running
-      the event loop (QEventLoop) in between. This includes the throttle interval (throttle_ms,
-      read from the sketchpad's timer), so it is about throttle_ms + work_ms + event-loop latency:
-      the longest a user waits for the bars after moving the pen.
+    - work_ms: the sketchpad's update path (Sketchpad.read_drawing), called directly 200 times
+      (after 20 untimed calls): canvas.ink() -> to_mnist -> predict -> digit label, confidence,
+      ten bars and the 28x28 preview set. parts_ms splits it (medians). Widgets repaint later, in
+      the next paint pass, which is not included.
+    - event_to_bars_ms: the digit drawn again, one mouse-move event at a time, each after the
+      throttle's interval has passed: from just before a move is sent until `prediction_updated`
+      is emitted (the first change after a pause is read at once).
+    - stroke_to_bars_ms: the digit drawn again as a continuous stroke, a move every
+      STROKE_STEP_MS ms from a timer (a 200 Hz mouse): for each move, the time until the next
+      `prediction_updated` that read it. While moves keep coming they are read once per throttle
+      interval (throttle_ms), so this is what a user sees while drawing.
     - predict_ms: Predictor.predict on one (28, 28) float32 image, 1,000 calls after 20 warm-up
       calls (the torch thread count is in meta).
     Figures are median and p99 (linear interpolation).
@@ -87,6 +89,7 @@ STARTUP_RUNS = 5
 SHOWN = "WINDOW-SHOWN"  # the startup child's line, followed by its JSON stamps
 WORK_REPEATS = 200
 WORK_WARMUP = 20
+STROKE_STEP_MS = 5
 PREDICT_REPEATS = 1000
 PREDICT_WARMUP = 20
 TICK_MS = 10
@@ -253,11 +256,11 @@ def measure_canvas_latency() -> dict:
     image = pad.network_input()
 
     for _ in range(WORK_WARMUP):
-        pad._on_predict_timeout()
+        pad.read_drawing()
     work = []
     for _ in range(WORK_REPEATS):
         start = time.perf_counter()
-        pad._on_predict_timeout()
+        pad.read_drawing()
         work.append(1000 * (time.perf_counter() - start))
 
     def median_ms(function, repeats: int = WORK_REPEATS) -> float:
@@ -278,23 +281,52 @@ def measure_canvas_latency() -> dict:
         "show_prediction": median_ms(lambda: pad._show_prediction(probabilities)),
     }
 
-    # The same digit again, timing each mouse move until the bars are set.
+    # The same digit again, one move at a time after a pause: each move until the bars are set.
     canvas.clear()
     settle()
     send(QEvent.Type.MouseButtonPress, *points[0], left, left)
-    wait_for_prediction()
     settle()
     latency = []
     for x, y in points[1:]:
         settle()
+        received.clear()
         start = time.perf_counter()
         send(QEvent.Type.MouseMove, x, y, no_button, left)
-        done = wait_for_prediction()
+        done = received[0] if received else wait_for_prediction()  # read at once, or by the timer
         if done is None:
             raise RuntimeError("no prediction within 2 s of a mouse move")
         latency.append(1000 * (done - start))
     send(QEvent.Type.MouseButtonRelease, *points[-1], left, no_button)
-    wait_for_prediction()
+    settle()
+
+    # The same digit as one continuous stroke, a move every STROKE_STEP_MS from a timer.
+    pad.prediction_updated.disconnect(on_prediction)
+    canvas.clear()
+    settle()
+    moves: list[float] = []
+    readings: list[float] = []
+    pad.prediction_updated.connect(lambda _: readings.append(time.perf_counter()))
+    pending = list(points[1:])
+    mover = QTimer(interval=STROKE_STEP_MS)
+    mover.setTimerType(Qt.TimerType.PreciseTimer)
+
+    def next_move() -> None:
+        if not pending:
+            mover.stop()
+            send(QEvent.Type.MouseButtonRelease, *points[-1], left, no_button)
+            QTimer.singleShot(200, loop.quit)  # the last readings come within an interval
+            return
+        moves.append(time.perf_counter())
+        send(QEvent.Type.MouseMove, *pending.pop(0), no_button, left)
+
+    send(QEvent.Type.MouseButtonPress, *points[0], left, left)
+    mover.timeout.connect(next_move)
+    mover.start()
+    loop.exec()
+    after = np.searchsorted(np.asarray(readings), np.asarray(moves))  # first reading at or after each move
+    if after.max() >= len(readings):
+        raise RuntimeError("a move of the stroke was never read")
+    stroke = [1000 * (readings[i] - t) for i, t in zip(after, moves)]
 
     for _ in range(PREDICT_WARMUP):
         predictor.predict(image)
@@ -309,6 +341,7 @@ def measure_canvas_latency() -> dict:
         "work_ms": median_p99(work),
         "parts_ms": {name: round(value, 4) for name, value in parts.items()},
         "event_to_bars_ms": median_p99(latency),
+        "stroke_to_bars_ms": {**median_p99(stroke), "max": float(np.max(stroke)), "moves": len(moves), "readings": len(readings)},
         "predict_ms": median_p99(predict),
         "drawn_digit": 2,
         "read_as": read_as,

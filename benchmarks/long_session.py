@@ -11,8 +11,8 @@ use grows by less than 50 MB after the first run, and that no QThread or QTimer 
 the end. Without --data-dir the runs use synthetic MNIST-format files (tests/idx_files.py)
 in a temporary folder. Figures go to stdout and to the "long-session" section of RESULTS.md.
 
-The sketchpad's 30 ms prediction throttle is set to 0 here so that 10,000 predictions take
-seconds rather than five minutes of waiting; the prediction path itself is unchanged.
+The sketchpad's 12 ms prediction throttle is set to 0 here so that 10,000 predictions take
+seconds rather than minutes of waiting; the prediction path itself is unchanged.
 tests/gui/test_long_session.py runs a short version of this in the test suite.
 """
 

@@ -7,7 +7,7 @@ from PySide6.QtGui import QInputDevice, QMouseEvent, QPointingDevice, QTabletEve
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from mnistconv.gui.sketchpad import DrawingCanvas, Sketchpad
+from mnistconv.gui.sketchpad import PREDICT_INTERVAL_MS, DrawingCanvas, Sketchpad
 
 FIXED = np.array([[0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.6, 0.08, 0.04]], dtype=np.float32)
 
@@ -227,13 +227,26 @@ def test_fake_predictor_gets_a_centred_28x28_image_and_the_bars_show_its_answer(
     assert pad.preview_label.pixmap().width() >= 112
 
 
-def test_a_fast_stroke_is_read_a_few_times_not_once_per_point(qtbot, make_pad):
+def test_a_fast_stroke_is_read_at_its_start_and_once_more_not_once_per_point(qtbot, make_pad):
     fake = FakePredictor()
     pad = make_pad(fake)
+    draw(pad.canvas, line((20, 20), (250, 250), steps=200))  # 200 moves with no event loop between
+    assert len(fake.images) == 1  # the first change is read at once; the rest wait for the interval
     with qtbot.waitSignal(pad.prediction_updated, timeout=2000):
-        draw(pad.canvas, line((20, 20), (250, 250), steps=200))
+        pass
     qtbot.wait(100)  # no further prediction is due; let a stray one show itself
-    assert len(fake.images) == 1
+    assert len(fake.images) == 2
+    np.testing.assert_array_equal(fake.images[-1], pad.network_input())  # the whole stroke was read
+
+
+def test_moves_after_a_pause_are_read_at_once(qtbot, make_pad):
+    fake = FakePredictor()
+    pad = make_pad(fake)
+    draw(pad.canvas, line((20, 20), (120, 120)))
+    qtbot.wait(3 * PREDICT_INTERVAL_MS)
+    before = len(fake.images)
+    draw(pad.canvas, line((120, 120), (200, 60)))
+    assert len(fake.images) == before + 1  # no waiting for a timer
 
 
 def test_empty_canvas_asks_for_no_prediction(qtbot, make_pad):
