@@ -2,7 +2,7 @@
 
     python benchmarks/speed.py [--data-dir DIR] [--skip-gui]
 
-Writes the "speed" section of benchmarks/RESULTS.md. On a 2-core CPU it takes about 6 minutes:
+Writes the "speed" section of benchmarks/RESULTS.md. On a 2-core CPU it takes about 7 minutes:
 - training: the baseline (benchmarks/baseline.py) and the project interleaved epoch by epoch,
   2 epochs on each of seeds 0 and 1, so both sides see the same machine state; ms per batch and
   s per epoch, and the accuracies side by side. Each side runs in a worker process of its own
