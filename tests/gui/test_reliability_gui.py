@@ -51,6 +51,7 @@ def idle(window) -> bool:
 def run_to_end(qtbot, window):
     with qtbot.waitSignal(window.trainer.finished, timeout=LONG) as finished:
         click(qtbot, window.panel.train_button)
+    qtbot.wait(1)  # the switch to the run's last saved model comes on the event loop's next turn
     return finished.args[0]
 
 
