@@ -20,10 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv if argv is None else argv)
     app.setApplicationDisplayName("mnistconv")
     app.setWindowIcon(app_icon())
+    from mnistconv.core.data import import_reader_in_background
+
     # Imported after the QApplication exists: pyqtgraph reads the palette when it loads.
     from .main_window import MainWindow
-
-    from mnistconv.core.data import import_reader_in_background
 
     window = MainWindow()
     window.show()
