@@ -21,6 +21,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from call_times import call_times_ms  # noqa: E402
 from results_file import machine_description, write_section  # noqa: E402
 
 from mnistconv.core import events  # noqa: E402
@@ -54,13 +55,7 @@ def fast_to_99(data, seed: int) -> tuple[float | None, float]:
 def prediction_latency(calls: int = 1000) -> tuple[float, float]:
     predictor = Predictor.bundled(device="cuda")
     image = np.random.default_rng(0).random((28, 28), dtype=np.float32)
-    for _ in range(50):
-        predictor.predict(image)
-    times = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        predictor.predict(image)
-        times.append(1000 * (time.perf_counter() - start))
+    times = call_times_ms(lambda: predictor.predict(image), calls, warmup=50)
     return statistics.median(times), float(np.percentile(times, 99))
 
 

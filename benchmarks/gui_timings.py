@@ -80,6 +80,8 @@ from pathlib import Path
 
 import numpy as np
 
+from call_times import call_times_ms  # beside this script
+
 # Every Qt in this script (this process and the children, which inherit the environment) is offscreen.
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
@@ -255,21 +257,10 @@ def measure_canvas_latency() -> dict:
     read_as = int(pad.probabilities().argmax())
     image = pad.network_input()
 
-    for _ in range(WORK_WARMUP):
-        pad.read_drawing()
-    work = []
-    for _ in range(WORK_REPEATS):
-        start = time.perf_counter()
-        pad.read_drawing()
-        work.append(1000 * (time.perf_counter() - start))
+    work = call_times_ms(pad.read_drawing, WORK_REPEATS, WORK_WARMUP)
 
-    def median_ms(function, repeats: int = WORK_REPEATS) -> float:
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            function()
-            times.append(1000 * (time.perf_counter() - start))
-        return statistics.median(times)
+    def median_ms(function) -> float:
+        return statistics.median(call_times_ms(function, WORK_REPEATS))
 
     ink = canvas.ink()
     probabilities = predictor.predict(image)[0]
@@ -328,13 +319,7 @@ def measure_canvas_latency() -> dict:
         raise RuntimeError("a move of the stroke was never read")
     stroke = [1000 * (readings[i] - t) for i, t in zip(after, moves)]
 
-    for _ in range(PREDICT_WARMUP):
-        predictor.predict(image)
-    predict = []
-    for _ in range(PREDICT_REPEATS):
-        start = time.perf_counter()
-        predictor.predict(image)
-        predict.append(1000 * (time.perf_counter() - start))
+    predict = call_times_ms(lambda: predictor.predict(image), PREDICT_REPEATS, PREDICT_WARMUP)
 
     result = {
         "throttle_ms": pad._timer.interval(),
