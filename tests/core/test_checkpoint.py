@@ -1,6 +1,5 @@
 """Checkpoints: round trip, atomic writes, and foreign files that must be refused without running code."""
 
-import io
 import os
 import pickle
 import zipfile

@@ -2,7 +2,6 @@
 
 import gzip
 import os
-import struct
 from pathlib import Path
 
 import numpy as np
