@@ -281,7 +281,11 @@ class Sketchpad(QWidget):
         self.digit_label.setMinimumHeight(QFontMetrics(self._digit_font).height())
         self.confidence_label = QLabel()
         self.confidence_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.confidence_label.setMinimumHeight(QFontMetrics(self.font()).height())
+        # Wrapped in a fixed two-line box: the text changes with every reading, and a label that
+        # asked for the width of its longest text would push the whole window's layout around.
+        self.confidence_label.setWordWrap(True)
+        self.confidence_label.setFixedHeight(2 * QFontMetrics(self.font()).lineSpacing())
+        self._unsure_shown = False
         self.preview_label = QLabel()
         self.preview_label.setFixedSize(PREVIEW_SIDE, PREVIEW_SIDE)
         self.preview_label.setStyleSheet("background: black")
@@ -292,7 +296,9 @@ class Sketchpad(QWidget):
         self._saliency: np.ndarray | None = None
 
         self.bars: list[QProgressBar] = []
-        bar_grid = QGridLayout()
+        self._bar_box = QWidget()
+        bar_grid = QGridLayout(self._bar_box)
+        bar_grid.setContentsMargins(0, 0, 0, 0)
         bar_grid.setVerticalSpacing(2)
         for digit in range(10):
             bar = QProgressBar()
@@ -318,7 +324,7 @@ class Sketchpad(QWidget):
         right.addWidget(self.confidence_label)
         right.addWidget(self.preview_label, 0, Qt.AlignmentFlag.AlignHCenter)
         right.addWidget(self.saliency_check, 0, Qt.AlignmentFlag.AlignHCenter)
-        right.addLayout(bar_grid)
+        right.addWidget(self._bar_box)
         right.addStretch(1)
         layout = QHBoxLayout(self)
         layout.addLayout(left)
@@ -399,6 +405,7 @@ class Sketchpad(QWidget):
         self._update_saliency()
 
     def _update_saliency(self) -> None:
+        shown_before = self._saliency is not None
         self._saliency = None
         wanted = self.saliency_check.isChecked() and self._probabilities is not None
         if wanted and hasattr(self._predictor, "saliency"):
@@ -406,36 +413,50 @@ class Sketchpad(QWidget):
                 self._saliency = self._predictor.saliency(self._network_input, int(self._probabilities.argmax()))
             except Exception:  # noqa: BLE001 - the overlay is a nicety; the reading stands without it
                 self._saliency = None
-        if self._network_input is not None:
+        # Without an overlay before or now, the preview read_drawing just showed is already right.
+        if self._network_input is not None and (shown_before or self._saliency is not None):
             self._show_preview(self._network_input)
 
     # -- display --------------------------------------------------------------------------------
     def _show_prediction(self, probabilities: np.ndarray) -> None:
         self._probabilities = probabilities
         digit = int(probabilities.argmax())
-        self.digit_label.setFont(self._digit_font)
-        self.digit_label.setText(str(digit))
+        self._set_digit_text(str(digit), self._digit_font)
         confidence = float(probabilities[digit])
-        if confidence < LOW_CONFIDENCE:
+        unsure = confidence < LOW_CONFIDENCE
+        if unsure != self._unsure_shown:  # a style sheet change restyles the label: only on a switch
+            self._unsure_shown = unsure
+            self.confidence_label.setStyleSheet("color: #c77c02; font-weight: bold" if unsure else "")
+        if unsure:
             self.confidence_label.setText(f"Not sure — is this a digit? ({100 * confidence:.0f} % a {digit})")
-            self.confidence_label.setStyleSheet("color: #c77c02; font-weight: bold")
         else:
             self.confidence_label.setText(f"{100 * confidence:.1f} % confident")
-            self.confidence_label.setStyleSheet("")
-        for bar, value in zip(self.bars, probabilities):
-            bar.setValue(round(float(value) * BAR_STEPS))
+        self._set_bars(probabilities)
 
     def _show_nothing(self, message: str, keep_preview: bool = False) -> None:
         self._probabilities = None
         self._saliency = None
-        self.digit_label.setFont(self._hint_font)
-        self.digit_label.setText(message)
+        self._set_digit_text(message, self._hint_font)
         self.confidence_label.clear()
-        for bar in self.bars:
-            bar.setValue(0)
+        self._set_bars(np.zeros(len(self.bars)))
         if not keep_preview:
             self._network_input = None
             self.preview_label.clear()
+
+    def _set_digit_text(self, text: str, font: QFont) -> None:
+        if self.digit_label.font() != font:  # a font change re-lays out the window: only on a switch
+            self.digit_label.setFont(font)
+        self.digit_label.setText(text)
+
+    def _set_bars(self, probabilities: np.ndarray) -> None:
+        # QProgressBar.setValue repaints the window at once, every bar on its own; with updates
+        # off, the ten new values are painted together in the next paint pass.
+        self._bar_box.setUpdatesEnabled(False)
+        try:
+            for bar, value in zip(self.bars, probabilities):
+                bar.setValue(round(float(value) * BAR_STEPS))
+        finally:
+            self._bar_box.setUpdatesEnabled(True)
 
     def _show_preview(self, image: np.ndarray) -> None:
         self._network_input = image

@@ -317,3 +317,26 @@ def test_saliency_overlay_tints_the_preview_where_the_ink_is(qtbot, make_pad):
     assert not preview.isGrayscale()  # red tint on grey
     pad.saliency_check.setChecked(False)
     assert pad.saliency() is None
+
+
+def test_readings_leave_the_window_layout_alone(qtbot, make_window):
+    """A reading changes the sketchpad's texts and bars; the panes beside it must not move.
+
+    The unsure message is much wider than "97.3 % confident": were the label to ask for its
+    width, every switch between the two would resize the plots and repaint the whole window."""
+    unsure = np.full((1, 10), 0.05, dtype=np.float32)
+    unsure[0, 3] = 0.55
+    window = make_window()
+    qtbot.waitExposed(window)
+    pad = window.sketchpad
+    pad.set_predictor(FakePredictor())
+    with qtbot.waitSignal(pad.prediction_updated, timeout=2000):
+        draw(pad.canvas, line((40, 40), (200, 200)))
+    qtbot.wait(50)  # let any layout request run
+    sizes = window.splitter.sizes()
+    for answer in (unsure, FIXED, unsure):
+        with qtbot.waitSignal(pad.prediction_updated, timeout=2000):
+            pad.set_predictor(FakePredictor(answer=answer))
+        qtbot.wait(50)
+        assert window.splitter.sizes() == sizes
+    assert pad.is_unsure() and "55 % a 3" in pad.confidence_label.text()
