@@ -1,6 +1,6 @@
 """How the mnistconv app feels: start-up, drawing-to-bars latency, and event-loop stalls while training.
 
-    python benchmarks/gui_timings.py --data-dir DIR [--only startup,latency,gaps]
+    python benchmarks/gui_timings.py --data-dir DIR [--only startup,latency,gaps,drawing]
 
 Prints progress on stderr and ONE JSON object as the last line of stdout (benchmarks/speed.py runs
 this script as a subprocess and reads that line). Qt runs on the offscreen platform throughout, so
@@ -59,6 +59,14 @@ gaps
       overridden in Python, which slows event delivery a little) and lists the kinds of event
       that took over 5 ms: painting (UpdateRequest, Paint), queued calls (MetaCall), layout.
 
+drawing
+    The gaps child again (--draw), and from the trainer's `started` signal to `epoch_finished`
+    a "2" is drawn on the window's sketchpad over and over: one continuous stroke as in
+    stroke_to_bars_ms (a move every STROKE_STEP_MS ms from a timer), the canvas cleared,
+    DRAW_PAUSE_MS ms of pause, the next stroke. drawing.* is stroke_to_bars_ms for every move of
+    the epoch (the last moves, if the epoch ended before they were read, are left out);
+    training.* are the event-loop gaps of that epoch and its seconds.
+
 meta.other_cpu_cores is the CPU time that other processes used while this script ran (all) and
 during each measurement, per second of wall time (from /proc/stat): with 2 cores, a figure well
 above 0.05 means the measurement shared the machine and is inflated. Torch's intra-op pool (2
@@ -86,7 +94,7 @@ from call_times import call_times_ms  # beside this script
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 SCRIPT = Path(__file__).resolve()
-MEASUREMENTS = ("startup", "latency", "gaps")
+MEASUREMENTS = ("startup", "latency", "gaps", "drawing")
 STARTUP_RUNS = 5
 SHOWN = "WINDOW-SHOWN"  # the startup child's line, followed by its JSON stamps
 WORK_REPEATS = 200
@@ -96,6 +104,7 @@ PREDICT_REPEATS = 1000
 PREDICT_WARMUP = 20
 TICK_MS = 10
 IDLE_SECONDS = 3.0
+DRAW_PAUSE_MS = 300  # between two drawings of the digit while training
 WORST_GAPS = 8
 
 
@@ -195,10 +204,87 @@ def digit_two(points: int = WORK_REPEATS + 1) -> list[tuple[float, float]]:
     return list(zip(np.interp(at, length, path[:, 0]), np.interp(at, length, path[:, 1])))
 
 
+def send_mouse(canvas, kind, x: float, y: float, button, buttons) -> None:
+    """One raw mouse event delivered to the sketchpad's canvas, as tests/gui/test_sketchpad.py does."""
+    from PySide6.QtCore import QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    position = QPointF(x, y)
+    event = QMouseEvent(kind, position, canvas.mapToGlobal(position), button, buttons, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(canvas, event)
+
+
+class StrokeDrawer:
+    """Draws `points` on a sketchpad as continuous strokes, a move every STROKE_STEP_MS ms from a
+    timer (a 200 Hz mouse), and notes when each move was sent and when each reading came.
+
+    With `pause_ms` set it clears the canvas and draws the digit again after that pause, until
+    stop(); otherwise it calls `done` once the last readings of its one stroke are in.
+    """
+
+    def __init__(self, pad, points: list[tuple[float, float]], done=None, pause_ms: int | None = None):
+        from PySide6.QtCore import Qt, QTimer
+
+        self.pad, self.points, self.done, self.pause_ms = pad, points, done, pause_ms
+        self.moves: list[float] = []
+        self.readings: list[float] = []
+        self.strokes = 0
+        self.pending: list[tuple[float, float]] = []
+        self.stopped = False
+        pad.prediction_updated.connect(self._read)
+        self.timer = QTimer(interval=STROKE_STEP_MS)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.timeout.connect(self._next_move)
+
+    def _read(self, _probabilities) -> None:
+        self.readings.append(time.perf_counter())
+
+    def _mouse(self, kind, point, button, buttons) -> None:
+        send_mouse(self.pad.canvas, kind, *point, button, buttons)
+
+    def start(self) -> None:
+        from PySide6.QtCore import QEvent, Qt
+
+        if self.stopped:
+            return
+        self.pad.canvas.clear()
+        self.pending = list(self.points[1:])
+        left = Qt.MouseButton.LeftButton
+        self._mouse(QEvent.Type.MouseButtonPress, self.points[0], left, left)
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.stopped = True
+        self.timer.stop()
+
+    def _next_move(self) -> None:
+        from PySide6.QtCore import QEvent, Qt, QTimer
+
+        left, no_button = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+        if self.pending and not self.stopped:
+            self.moves.append(time.perf_counter())
+            self._mouse(QEvent.Type.MouseMove, self.pending.pop(0), no_button, left)
+            return
+        self.timer.stop()
+        self._mouse(QEvent.Type.MouseButtonRelease, self.points[-1], left, no_button)
+        self.strokes += 1
+        if self.pause_ms is not None:
+            QTimer.singleShot(self.pause_ms, self.start)
+        elif self.done is not None:
+            QTimer.singleShot(200, self.done)  # the last readings come within an interval
+
+    def latencies_ms(self) -> list[float]:
+        """For each move, the time until the first reading at or after it (moves never read, at
+        the very end of a run that was stopped, are left out)."""
+        readings = np.asarray(self.readings)
+        after = np.searchsorted(readings, np.asarray(self.moves))
+        return [1000 * (readings[i] - t) for i, t in zip(after, self.moves) if i < len(readings)]
+
+
 def measure_canvas_latency() -> dict:
     import torch
-    from PySide6.QtCore import QEvent, QEventLoop, QPointF, Qt, QTimer
-    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtCore import QEvent, QEventLoop, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
     from mnistconv.core.predict import Predictor
@@ -216,9 +302,7 @@ def measure_canvas_latency() -> dict:
     left, no_button = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
 
     def send(kind, x, y, button, buttons) -> None:
-        position = QPointF(x, y)
-        event = QMouseEvent(kind, position, canvas.mapToGlobal(position), button, buttons, Qt.KeyboardModifier.NoModifier)
-        QApplication.sendEvent(canvas, event)
+        send_mouse(canvas, kind, x, y, button, buttons)
 
     loop = QEventLoop()
     guard = QTimer(singleShot=True, interval=2000)
@@ -294,30 +378,13 @@ def measure_canvas_latency() -> dict:
     pad.prediction_updated.disconnect(on_prediction)
     canvas.clear()
     settle()
-    moves: list[float] = []
-    readings: list[float] = []
-    pad.prediction_updated.connect(lambda _: readings.append(time.perf_counter()))
-    pending = list(points[1:])
-    mover = QTimer(interval=STROKE_STEP_MS)
-    mover.setTimerType(Qt.TimerType.PreciseTimer)
-
-    def next_move() -> None:
-        if not pending:
-            mover.stop()
-            send(QEvent.Type.MouseButtonRelease, *points[-1], left, no_button)
-            QTimer.singleShot(200, loop.quit)  # the last readings come within an interval
-            return
-        moves.append(time.perf_counter())
-        send(QEvent.Type.MouseMove, *pending.pop(0), no_button, left)
-
-    send(QEvent.Type.MouseButtonPress, *points[0], left, left)
-    mover.timeout.connect(next_move)
-    mover.start()
+    drawer = StrokeDrawer(pad, points, done=loop.quit)
+    drawer.start()
     loop.exec()
-    after = np.searchsorted(np.asarray(readings), np.asarray(moves))  # first reading at or after each move
-    if after.max() >= len(readings):
+    stroke = drawer.latencies_ms()
+    if len(stroke) < len(drawer.moves):
         raise RuntimeError("a move of the stroke was never read")
-    stroke = [1000 * (readings[i] - t) for i, t in zip(after, moves)]
+    moves, readings = drawer.moves, drawer.readings
 
     predict = call_times_ms(lambda: predictor.predict(image), PREDICT_REPEATS, PREDICT_WARMUP)
 
@@ -375,8 +442,10 @@ def event_name(value: int) -> str:
     return str(value)
 
 
-def gaps_child(data_dir: Path, timeout_s: float, trace_events: bool = False) -> None:
-    """Train one epoch in the GUI with a 10 ms timer ticking; print the figures as one JSON line."""
+def gaps_child(data_dir: Path, timeout_s: float, trace_events: bool = False, draw: bool = False) -> None:
+    """Train one epoch in the GUI with a 10 ms timer ticking; print the figures as one JSON line.
+
+    With `draw`, a digit is drawn on the window's sketchpad again and again while the epoch runs."""
     from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -444,6 +513,10 @@ def gaps_child(data_dir: Path, timeout_s: float, trace_events: bool = False) -> 
     window.trainer.epoch_finished.connect(epoch_event.append)
     window.trainer.failed.connect(lambda e: failures.append(e.message))
     window.trainer.finished.connect(lambda _: QTimer.singleShot(200, app.quit))
+    drawer = StrokeDrawer(window.sketchpad, digit_two(), pause_ms=DRAW_PAUSE_MS) if draw else None
+    if drawer is not None:
+        window.trainer.started.connect(lambda *_: drawer.start())
+        window.trainer.epoch_finished.connect(lambda *_: drawer.stop())
 
     phase = {}
 
@@ -481,6 +554,10 @@ def gaps_child(data_dir: Path, timeout_s: float, trace_events: bool = False) -> 
         "epoch_seconds_reported": round(epoch_event[0].seconds, 3),
         "test_accuracy": round(epoch_event[0].test_accuracy, 4),
     }
+    if drawer is not None:
+        stroke = drawer.latencies_ms()
+        result["drawing"] = {**median_p99(stroke), "max": round(float(np.max(stroke)), 2), "strokes": drawer.strokes,
+                             "moves": len(drawer.moves), "moves_read": len(stroke), "readings": len(drawer.readings)}
     result["loading"] = {**gap_figures(ticks_between(ticks, phase["clicked"], started)),
                          "seconds": round(started - phase["clicked"], 3)}
     result["after_epoch"] = {**gap_figures(ticks_between(ticks, epoch_done, finished)),
@@ -537,9 +614,10 @@ def gaps_child(data_dir: Path, timeout_s: float, trace_events: bool = False) -> 
     folder.cleanup()
 
 
-def measure_gaps(data_dir: Path, timeout_s: float, trace_events: bool = False) -> dict:
+def measure_gaps(data_dir: Path, timeout_s: float, trace_events: bool = False, draw: bool = False) -> dict:
     command = [sys.executable, str(SCRIPT), "--gaps-child", "--data-dir", str(data_dir), "--timeout", str(timeout_s)]
     command += ["--trace-events"] if trace_events else []
+    command += ["--draw"] if draw else []
     result = subprocess.run(command, stdout=subprocess.PIPE, text=True, timeout=timeout_s + 120)
     lines = result.stdout.strip().splitlines()
     if result.returncode != 0 or not lines:
@@ -578,6 +656,7 @@ def main() -> None:
                         help="gaps: also time every Qt event on the GUI thread and list the slow kinds (adds overhead)")
     parser.add_argument("--startup-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--gaps-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--draw", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.startup_child:
@@ -587,7 +666,7 @@ def main() -> None:
 
     data_dir = resolve_data_dir(args.data_dir)
     if args.gaps_child:
-        gaps_child(data_dir, args.timeout, args.trace_events)
+        gaps_child(data_dir, args.timeout, args.trace_events, args.draw)
         return
 
     wanted = [name.strip() for name in args.only.split(",") if name.strip()]
@@ -611,6 +690,8 @@ def main() -> None:
     run("latency", "canvas_latency", "drawing to bars, in this process", measure_canvas_latency)
     run("gaps", "gaps", f"event-loop gaps: {IDLE_SECONDS:.0f} s idle, then one training epoch on {data_dir}",
         lambda: measure_gaps(data_dir, args.timeout, args.trace_events))
+    run("drawing", "drawing", "drawing on the sketchpad while the window trains one epoch",
+        lambda: measure_gaps(data_dir, args.timeout, args.trace_events, draw=True))
 
     import torch
 

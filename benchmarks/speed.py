@@ -263,8 +263,12 @@ def bars(ratio: float, evals: dict, seed99, fast99: dict, gui: dict | None) -> l
         rows.append(("single image: median ≤ 0.5 ms, p99 ≤ 1 ms", f"{predict['median']:.3f} / {predict['p99']:.3f} ms",
                      predict["median"] <= 0.5 and predict["p99"] <= 1))
         after_pause, stroke = c["event_to_bars_ms"], c["stroke_to_bars_ms"]
-        rows.append(("drawing to updated bars ≤ 16 ms (p99: a move after a pause / while drawing)",
-                     f"{after_pause['p99']:.1f} / {stroke['p99']:.1f} ms", max(after_pause["p99"], stroke["p99"]) <= 16))
+        p99s = [after_pause["p99"], stroke["p99"]]
+        name = "drawing to updated bars ≤ 16 ms (p99: a move after a pause / while drawing"
+        if "drawing" in gui and "drawing" in gui["drawing"]:
+            p99s.append(gui["drawing"]["drawing"]["p99"])
+            name += " / while drawing during training"
+        rows.append((name + ")", " / ".join(f"{value:.1f}" for value in p99s) + " ms", max(p99s) <= 16))
     if gui and "gaps" in gui:
         t = gui["gaps"]["training"]
         rows.append(("event loop during a training epoch: p99 gap ≤ 20 ms, longest ≤ 50 ms",
@@ -293,6 +297,12 @@ def gui_rows(gui: dict) -> list[tuple[str, str]]:
         rows.append(("event-loop gap between 10 ms ticks during one training epoch, ms: p99 / longest",
                      f"{t['p99_gap_ms']:.1f} / {t['longest_gap_ms']:.1f}"))
         rows.append(("the same, idle window, ms: p99 / longest", f"{idle['p99_gap_ms']:.1f} / {idle['longest_gap_ms']:.1f}"))
+    if "drawing" in gui and "drawing" in gui["drawing"]:
+        d, t = gui["drawing"]["drawing"], gui["drawing"]["training"]
+        rows.append((f"drawing the digit again and again during one training epoch ({d['strokes']} strokes, a move every 5 ms) "
+                     "→ bars updated, ms, median / p99 / longest", f"{d['median']:.1f} / {d['p99']:.1f} / {d['max']:.1f}"))
+        rows.append(("event-loop gap during that epoch, ms: p99 / longest", f"{t['p99_gap_ms']:.1f} / {t['longest_gap_ms']:.1f}"))
+        rows.append(("that epoch's seconds (the window's drawing has priority over training)", f"{t['epoch_seconds']:.1f}"))
     return rows
 
 
