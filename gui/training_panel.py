@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Signal
-from PySide6.QtGui import QDoubleValidator, QKeySequence
+from PySide6.QtGui import QDoubleValidator, QFontMetrics, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
     QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget,
@@ -99,6 +99,9 @@ class TrainingPanel(QWidget):
         self.progress_bar.setValue(0)
         self.progress_detail = QLabel()  # images/s and time left, too long for the bar itself
         self.progress_detail.setWordWrap(True)
+        # Two lines kept for it from the start: the text changes with every batch report, and a
+        # label that grew or shrank with it would re-lay out the panel and squeeze the fields above.
+        self.progress_detail.setFixedHeight(2 * QFontMetrics(self.font()).lineSpacing())
 
         box = QGroupBox("Training")
         inner = QVBoxLayout(box)

@@ -181,3 +181,17 @@ def test_choosing_the_fast_preset_fills_the_fields_and_trains_with_it(qtbot, mak
     panel.preset_combo.setCurrentIndex(panel.preset_combo.findData("seed"))
     assert panel.lr_edit.text() == "0.003" and panel.epochs_spin.value() == 20
     assert panel.config().lr_schedule == "plateau"
+
+
+def test_progress_reports_leave_the_panel_layout_alone(qtbot, make_window):
+    """The progress detail changes with every batch report and wraps in a narrow panel: it has its
+    two lines from the start, so the fields above it neither move nor get squeezed."""
+    window = make_window()
+    qtbot.waitExposed(window)
+    panel = window.panel
+    qtbot.wait(50)
+    before = panel.preset_summary.geometry(), panel.lr_edit.geometry(), panel.progress_bar.geometry()
+    for detail in ("Batch 12/469 · 10,493 images/s · 43 s left in this epoch, and some more words to wrap", "Batch 13/469", ""):
+        panel.set_progress(0.5, "Epoch 1/20 · %p%", detail)
+        qtbot.wait(50)
+        assert (panel.preset_summary.geometry(), panel.lr_edit.geometry(), panel.progress_bar.geometry()) == before
