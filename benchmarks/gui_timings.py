@@ -556,6 +556,11 @@ def gaps_child(data_dir: Path, timeout_s: float, trace_events: bool = False, dra
     }
     if drawer is not None:
         stroke = drawer.latencies_ms()
+        if not stroke:
+            result["error"] = "no move of the drawing was read during the epoch"
+            print(json.dumps(result), flush=True)
+            folder.cleanup()
+            return
         result["drawing"] = {**median_p99(stroke), "max": round(float(np.max(stroke)), 2), "strokes": drawer.strokes,
                              "moves": len(drawer.moves), "moves_read": len(stroke), "readings": len(drawer.readings)}
     result["loading"] = {**gap_figures(ticks_between(ticks, phase["clicked"], started)),

@@ -12,7 +12,8 @@ Writes the "speed" section of benchmarks/RESULTS.md. On a 2-core CPU it takes ab
 - time to first ≥ 99.0 % test accuracy: the seed recipe (seed 0) and the fast preset (seeds 0–2);
 - peak memory of one training epoch, each side in a fresh process;
 - the GUI figures from benchmarks/gui_timings.py (start-up, drawing-to-bars latency, single-image
-  prediction latency, event-loop gaps during a training epoch), run as a subprocess.
+  prediction latency, event-loop gaps during a training epoch, and drawing on the sketchpad during
+  another epoch), run as a subprocess.
 """
 
 from __future__ import annotations
