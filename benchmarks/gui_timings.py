@@ -89,6 +89,7 @@ from pathlib import Path
 import numpy as np
 
 from call_times import call_times_ms  # beside this script
+from mouse import send_mouse
 
 # Every Qt in this script (this process and the children, which inherit the environment) is offscreen.
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -202,17 +203,6 @@ def digit_two(points: int = WORK_REPEATS + 1) -> list[tuple[float, float]]:
     length = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(path, axis=0).T))])
     at = np.linspace(0.0, length[-1], points)
     return list(zip(np.interp(at, length, path[:, 0]), np.interp(at, length, path[:, 1])))
-
-
-def send_mouse(canvas, kind, x: float, y: float, button, buttons) -> None:
-    """One raw mouse event delivered to the sketchpad's canvas, as tests/gui/test_sketchpad.py does."""
-    from PySide6.QtCore import QPointF, Qt
-    from PySide6.QtGui import QMouseEvent
-    from PySide6.QtWidgets import QApplication
-
-    position = QPointF(x, y)
-    event = QMouseEvent(kind, position, canvas.mapToGlobal(position), button, buttons, Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(canvas, event)
 
 
 class StrokeDrawer:

@@ -31,7 +31,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))  # idx_files: the synthetic data the tests use
+sys.path.insert(0, str(HERE))  # mouse.py beside this file, also when a test loads it by path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from mouse import send_mouse  # noqa: E402
 
 GROWTH_LIMIT_MB = 50.0
 
@@ -137,13 +140,7 @@ class LongSession:
 
     # -- input ----------------------------------------------------------------------------------
     def _mouse(self, kind, x: float, y: float, button, buttons) -> None:
-        from PySide6.QtCore import QPointF, Qt
-        from PySide6.QtGui import QMouseEvent
-
-        canvas = self.pad.canvas
-        position = QPointF(x, y)
-        event = QMouseEvent(kind, position, canvas.mapToGlobal(position), button, buttons, Qt.KeyboardModifier.NoModifier)
-        self.app.sendEvent(canvas, event)
+        send_mouse(self.pad.canvas, kind, x, y, button, buttons)
 
     def draw_stroke(self) -> None:
         """A short random stroke; the canvas is cleared every eight strokes, as a person would."""
