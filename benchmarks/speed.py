@@ -2,7 +2,8 @@
 
     python benchmarks/speed.py [--data-dir DIR] [--skip-gui]
 
-Writes the "speed" section of benchmarks/RESULTS.md. On a 2-core CPU it takes about 7 minutes:
+Writes the "speed" section of benchmarks/RESULTS.md. On a 2-core CPU it takes about 13 minutes
+(more on a slow day):
 - training: the baseline (benchmarks/baseline.py) and the project interleaved epoch by epoch,
   2 epochs on each of seeds 0 and 1, so both sides see the same machine state; ms per batch and
   s per epoch, and the accuracies side by side. Each side runs in a worker process of its own
@@ -266,8 +267,8 @@ def bars(ratio: float, evals: dict, seed99, fast99: dict, gui: dict | None) -> l
         after_pause, stroke = c["event_to_bars_ms"], c["stroke_to_bars_ms"]
         p99s = [after_pause["p99"], stroke["p99"]]
         name = "drawing to updated bars ≤ 16 ms (p99: a move after a pause / while drawing"
-        if "drawing" in gui and "drawing" in gui["drawing"]:
-            p99s.append(gui["drawing"]["drawing"]["p99"])
+        if (drawing := drawing_figures(gui)) is not None:
+            p99s.append(drawing["drawing"]["p99"])
             name += " / while drawing during training"
         rows.append((name + ")", " / ".join(f"{value:.1f}" for value in p99s) + " ms", max(p99s) <= 16))
     if gui and "gaps" in gui:
@@ -275,6 +276,12 @@ def bars(ratio: float, evals: dict, seed99, fast99: dict, gui: dict | None) -> l
         rows.append(("event loop during a training epoch: p99 gap ≤ 20 ms, longest ≤ 50 ms",
                      f"{t['p99_gap_ms']:.1f} / {t['longest_gap_ms']:.1f} ms", t["p99_gap_ms"] <= 20 and t["longest_gap_ms"] <= 50))
     return rows
+
+
+def drawing_figures(gui: dict) -> dict | None:
+    """gui_timings' drawing-during-training result, or None where it is absent or failed."""
+    drawing = gui.get("drawing")
+    return drawing if drawing is not None and "drawing" in drawing else None
 
 
 def gui_rows(gui: dict) -> list[tuple[str, str]]:
@@ -298,8 +305,8 @@ def gui_rows(gui: dict) -> list[tuple[str, str]]:
         rows.append(("event-loop gap between 10 ms ticks during one training epoch, ms: p99 / longest",
                      f"{t['p99_gap_ms']:.1f} / {t['longest_gap_ms']:.1f}"))
         rows.append(("the same, idle window, ms: p99 / longest", f"{idle['p99_gap_ms']:.1f} / {idle['longest_gap_ms']:.1f}"))
-    if "drawing" in gui and "drawing" in gui["drawing"]:
-        d, t = gui["drawing"]["drawing"], gui["drawing"]["training"]
+    if (drawing := drawing_figures(gui)) is not None:
+        d, t = drawing["drawing"], drawing["training"]
         rows.append((f"drawing the digit again and again during one training epoch ({d['strokes']} strokes, a move every 5 ms) "
                      "→ bars updated, ms, median / p99 / longest", f"{d['median']:.1f} / {d['p99']:.1f} / {d['max']:.1f}"))
         rows.append(("event-loop gap during that epoch, ms: p99 / longest", f"{t['p99_gap_ms']:.1f} / {t['longest_gap_ms']:.1f}"))
