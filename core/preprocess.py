@@ -81,13 +81,13 @@ def _drop_specks(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndar
     """Remove separate blobs holding under SPECK_FRACTION of the ink (a stray dot far from the digit).
 
     Blobs are found on a coarse grid (8×8 cells), which joins strokes that nearly touch and keeps
-    the flood fill cheap; a digit drawn in several strokes keeps every stroke of any size.
+    the labelling cheap; a digit drawn in several strokes keeps every stroke of any size.
     """
-    cell = 8
+    cell = 8  # a cell's row of 8 booleans is one uint64: non-zero where it holds ink
     height, width = mask.shape
     padded = np.zeros((-(-height // cell) * cell, -(-width // cell) * cell), dtype=bool)
     padded[:height, :width] = mask
-    coarse = padded.reshape(padded.shape[0] // cell, cell, padded.shape[1] // cell, cell).any(axis=(1, 3))
+    coarse = (padded.view(np.uint64) != 0).reshape(padded.shape[0] // cell, cell, -1).any(axis=1)
     labels = _label(coarse)
     count = int(labels.max())
     if count <= 1:
@@ -101,21 +101,44 @@ def _drop_specks(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def _label(grid: np.ndarray) -> np.ndarray:
-    """4-connected component labels (1, 2, …) of a small boolean grid, by flood fill."""
+    """4-connected component labels (1, 2, …) of a boolean grid, numbered in row-major order of
+    each component's first cell.
+
+    Works on runs of set cells along each row: two runs on neighbouring rows that overlap belong
+    together (union-find), so the Python loop visits each run, not each cell and its neighbours.
+    """
     labels = np.zeros(grid.shape, dtype=np.int32)
-    current = 0
-    for start in zip(*np.nonzero(grid)):
-        if labels[start]:
-            continue
-        current += 1
-        labels[start] = current
-        stack = [start]
-        while stack:
-            y, x = stack.pop()
-            for ny, nx in ((y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)):
-                if 0 <= ny < grid.shape[0] and 0 <= nx < grid.shape[1] and grid[ny, nx] and not labels[ny, nx]:
-                    labels[ny, nx] = current
-                    stack.append((ny, nx))
+    edges = np.diff(np.pad(grid.astype(np.int8), ((0, 0), (1, 1))), axis=1)
+    # nonzero() goes in row-major order, so the k-th start and the k-th end bound the same run.
+    run_rows, starts = np.nonzero(edges == 1)
+    ends = np.nonzero(edges == -1)[1]  # one past the run's last cell
+    if len(starts) == 0:
+        return labels
+    first_run_of_row = np.searchsorted(run_rows, np.arange(grid.shape[0] + 1)).tolist()
+    starts_list, ends_list = starts.tolist(), ends.tolist()
+    parent = list(range(len(starts_list)))
+
+    def root(run: int) -> int:
+        while parent[run] != run:
+            parent[run] = parent[parent[run]]
+            run = parent[run]
+        return run
+
+    for row in range(grid.shape[0] - 1):
+        # Sweep this row's runs and the next row's together, both sorted by column.
+        above, above_end = first_run_of_row[row], first_run_of_row[row + 1]
+        below, below_end = above_end, first_run_of_row[row + 2]
+        while above < above_end and below < below_end:
+            if starts_list[above] < ends_list[below] and starts_list[below] < ends_list[above]:
+                parent[root(below)] = root(above)
+            if ends_list[above] <= ends_list[below]:
+                above += 1
+            else:
+                below += 1
+    numbers: dict[int, int] = {}
+    run_labels = [numbers.setdefault(root(run), len(numbers) + 1) for run in range(len(parent))]
+    # The set cells in row-major order are the runs' cells, run after run.
+    labels.flat[np.flatnonzero(grid)] = np.repeat(np.asarray(run_labels, dtype=np.int32), ends - starts)
     return labels
 
 

@@ -197,3 +197,55 @@ def test_ink_touching_the_border_is_fine():
     image[0:100, 0:12] = 1.0  # a 1 along the left edge, top to bottom
     out = to_mnist(image)
     assert extent(out)[0] == 20 and abs(centre_of_mass(out)[1] - 14) <= 1
+
+
+def _flood_fill_labels(grid):
+    """Reference 4-connected labelling, one cell at a time, numbered by each component's first cell."""
+    labels = np.zeros(grid.shape, dtype=np.int32)
+    current = 0
+    for start in zip(*np.nonzero(grid)):
+        if labels[start]:
+            continue
+        current += 1
+        labels[start] = current
+        stack = [start]
+        while stack:
+            y, x = stack.pop()
+            for ny, nx in ((y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)):
+                if 0 <= ny < grid.shape[0] and 0 <= nx < grid.shape[1] and grid[ny, nx] and not labels[ny, nx]:
+                    labels[ny, nx] = current
+                    stack.append((ny, nx))
+    return labels
+
+
+def _spiral(side):
+    """A one-cell-wide square spiral: a single component whose runs join only far apart."""
+    grid = np.zeros((side, side), dtype=bool)
+    top, left, bottom, right = 0, 0, side - 1, side - 1
+    while top <= bottom and left <= right:
+        grid[top, left : right + 1] = True
+        grid[top : bottom + 1, right] = True
+        if top + 2 <= bottom:
+            grid[bottom, left : right + 1] = True
+        if left + 2 <= right and top + 2 <= bottom:
+            grid[top + 2 : bottom + 1, left] = True
+        top, left, bottom, right = top + 2, left + 2, bottom - 2, right - 2
+    return grid
+
+
+@pytest.mark.parametrize("grid", [
+    *(np.random.default_rng(seed).random((35, 35)) < density
+      for seed, density in enumerate((0.05, 0.3, 0.45, 0.55, 0.7, 0.95))),
+    np.random.default_rng(9).random((1, 40)) < 0.5,
+    np.random.default_rng(10).random((40, 1)) < 0.5,
+    np.zeros((5, 5), dtype=bool),
+    np.ones((4, 6), dtype=bool),
+    np.array([[1, 0, 1], [1, 0, 1], [1, 1, 1]], dtype=bool),  # a U: two runs joined from below
+    np.array([[1, 1, 1], [0, 0, 1], [1, 0, 1], [1, 1, 1]], dtype=bool),
+    np.eye(6, dtype=bool),  # diagonal neighbours are not 4-connected
+    _spiral(21),
+], ids=lambda grid: f"{grid.shape[0]}x{grid.shape[1]}-{int(grid.sum())}")
+def test_component_labels_match_a_cell_by_cell_flood_fill(grid):
+    from mnistconv.core.preprocess import _label
+
+    np.testing.assert_array_equal(_label(grid), _flood_fill_labels(grid))
