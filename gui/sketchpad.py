@@ -116,14 +116,18 @@ class DrawingCanvas(QWidget):
 
     def ink(self) -> np.ndarray:
         """The drawing as float32 (280, 280) in [0, 1], white ink on black, rendered by QPainter."""
-        image = QImage(LOGICAL_SIDE, LOGICAL_SIDE, QImage.Format.Format_Grayscale8)
+        # Qt paints antialiased paths into RGB32 about 3× faster than into Grayscale8, with the
+        # same coverage values: white ink makes the three colour channels equal, so one will do.
+        image = QImage(LOGICAL_SIDE, LOGICAL_SIDE, QImage.Format.Format_RGB32)
         image.fill(0)
         painter = QPainter(image)
         self._render(painter)
         painter.end()
-        rows = np.frombuffer(image.constBits(), dtype=np.uint8, count=image.sizeInBytes())
-        rows = rows.reshape(LOGICAL_SIDE, image.bytesPerLine())[:, :LOGICAL_SIDE]
-        return rows.astype(np.float32) * np.float32(1 / 255)  # a copy: the QImage goes away
+        pixels = np.frombuffer(image.constBits(), dtype=np.uint8, count=image.sizeInBytes())
+        pixels = pixels.reshape(LOGICAL_SIDE, image.bytesPerLine() // 4, 4)[:, :LOGICAL_SIDE]
+        # 0xffRRGGBB: byte 1 is a colour channel in either byte order (G, or R on big-endian).
+        channel = pixels[:, :, 1]
+        return channel.astype(np.float32) * np.float32(1 / 255)  # a copy: the QImage goes away
 
     # -- painting -------------------------------------------------------------------------------
     def _scale(self) -> float:

@@ -95,6 +95,24 @@ def test_a_dragged_stroke_leaves_ink_only_where_it_went(qtbot, make_pad):
     assert len(canvas.strokes()) == 1
 
 
+def test_ink_holds_the_antialiased_coverage_a_grayscale_image_gets(qtbot, make_pad):
+    # ink() paints into a colour image for speed; the values must be those of a grayscale one.
+    from PySide6.QtGui import QImage, QPainter
+
+    canvas = make_pad().canvas
+    draw(canvas, line((40, 220), (150, 60)) + line((150, 60), (240, 200)))
+    draw(canvas, [(60, 60)])
+    grey = QImage(280, 280, QImage.Format.Format_Grayscale8)
+    grey.fill(0)
+    painter = QPainter(grey)
+    canvas._render(painter)
+    painter.end()
+    rows = np.frombuffer(grey.constBits(), dtype=np.uint8, count=grey.sizeInBytes()).reshape(280, grey.bytesPerLine())
+    expected = rows[:, :280].astype(np.float32) / 255
+    assert ((expected > 0) & (expected < 1)).sum() > 200  # antialiased edges are part of the check
+    np.testing.assert_allclose(canvas.ink(), expected, atol=1e-6)
+
+
 def test_moves_without_the_button_held_draw_nothing(qtbot, make_pad):
     canvas = make_pad().canvas
     for x, y in line((20, 20), (250, 250)):
