@@ -15,21 +15,21 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction, QColor, QFont, QFontMetrics, QImage, QKeySequence, QPainter, QPainterPath, QPen, QPixmap,
 )
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QGridLayout, QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QToolButton, QVBoxLayout, QWidget,
-)
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from mnistconv.core.preprocess import to_mnist
+
+from .probability_bars import ProbabilityBars
+from .steady_label import SteadyLabel
 
 LOGICAL_SIDE = 280  # strokes live in a 280×280 square whatever the widget's size
 PEN_WIDTH = 18.0  # at 280 px: after to_mnist's 20-px box a stroke is about 2 px wide, like MNIST's
 MIN_STEP = 1.0  # logical px; closer points add nothing but work
-PREDICT_INTERVAL_MS = 12  # a reading takes 2–4 ms: the bars keep within a 60 Hz frame of the pen
+PREDICT_INTERVAL_MS = 12  # a reading takes about 2 ms: the bars keep within a 60 Hz frame of the pen
 PREVIEW_SIDE = 112  # the 28×28 network input, shown 4× with nearest-neighbour scaling
-BAR_STEPS = 1000  # progress-bar resolution for a probability
 # Below this top probability the reading is flagged: scribbles and letters still get *some* digit.
 LOW_CONFIDENCE = 0.6
+UNSURE_COLOUR = QColor("#c77c02")  # amber, legible on light and dark backgrounds
 
 
 class PredictorLike(Protocol):
@@ -273,23 +273,19 @@ class Sketchpad(QWidget):
         undo_button = QToolButton()
         undo_button.setDefaultAction(self.canvas.undo_action)
 
-        self.digit_label = QLabel()
-        self.digit_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.digit_label.setWordWrap(True)
+        self.digit_label = SteadyLabel()
         self.digit_label.setMinimumWidth(PREVIEW_SIDE)
         self._digit_font = QFont(self.font())
         self._digit_font.setPointSize(48)
         self._digit_font.setBold(True)
         self._hint_font = QFont(self.font())
-        # Room for the big digit from the start, so the layout does not jump at the first prediction.
-        self.digit_label.setMinimumHeight(QFontMetrics(self._digit_font).height())
-        self.confidence_label = QLabel()
-        self.confidence_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        # Wrapped in a fixed two-line box: the text changes with every reading, and a label that
-        # asked for the width of its longest text would push the whole window's layout around.
-        self.confidence_label.setWordWrap(True)
+        # As tall as the big digit: hints and errors wrap inside that box.
+        self.digit_label.setFixedHeight(QFontMetrics(self._digit_font).height())
+        self.confidence_label = SteadyLabel()
+        self.confidence_label.setMinimumWidth(PREVIEW_SIDE)
         self.confidence_label.setFixedHeight(2 * QFontMetrics(self.font()).lineSpacing())
-        self._unsure_shown = False
+        self._unsure_font = QFont(self.font())
+        self._unsure_font.setBold(True)
         self.preview_label = QLabel()
         self.preview_label.setFixedSize(PREVIEW_SIDE, PREVIEW_SIDE)
         self.preview_label.setStyleSheet("background: black")
@@ -299,21 +295,7 @@ class Sketchpad(QWidget):
         self.saliency_check.toggled.connect(self._on_saliency_toggled)
         self._saliency: np.ndarray | None = None
 
-        self.bars: list[QProgressBar] = []
-        self._bar_box = QWidget()
-        bar_grid = QGridLayout(self._bar_box)
-        bar_grid.setContentsMargins(0, 0, 0, 0)
-        bar_grid.setVerticalSpacing(2)
-        for digit in range(10):
-            bar = QProgressBar()
-            bar.setRange(0, BAR_STEPS)
-            bar.setFormat("%p %")
-            bar.setMaximumHeight(18)
-            bar.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-            bar.setToolTip(f"Probability that the drawing is a {digit}")
-            bar_grid.addWidget(QLabel(str(digit)), digit, 0)
-            bar_grid.addWidget(bar, digit, 1)
-            self.bars.append(bar)
+        self.bars = ProbabilityBars()
 
         buttons = QHBoxLayout()
         buttons.addWidget(clear_button)
@@ -328,7 +310,7 @@ class Sketchpad(QWidget):
         right.addWidget(self.confidence_label)
         right.addWidget(self.preview_label, 0, Qt.AlignmentFlag.AlignHCenter)
         right.addWidget(self.saliency_check, 0, Qt.AlignmentFlag.AlignHCenter)
-        right.addWidget(self._bar_box)
+        right.addWidget(self.bars)
         right.addStretch(1)
         layout = QHBoxLayout(self)
         layout.addLayout(left)
@@ -425,42 +407,24 @@ class Sketchpad(QWidget):
     def _show_prediction(self, probabilities: np.ndarray) -> None:
         self._probabilities = probabilities
         digit = int(probabilities.argmax())
-        self._set_digit_text(str(digit), self._digit_font)
+        self.digit_label.set_text(str(digit), self._digit_font)
         confidence = float(probabilities[digit])
-        unsure = confidence < LOW_CONFIDENCE
-        if unsure != self._unsure_shown:  # a style sheet change restyles the label: only on a switch
-            self._unsure_shown = unsure
-            self.confidence_label.setStyleSheet("color: #c77c02; font-weight: bold" if unsure else "")
-        if unsure:
-            self.confidence_label.setText(f"Not sure — is this a digit? ({100 * confidence:.0f} % a {digit})")
+        if confidence < LOW_CONFIDENCE:
+            self.confidence_label.set_text(f"Not sure — is this a digit? ({100 * confidence:.0f} % a {digit})",
+                                           self._unsure_font, UNSURE_COLOUR)
         else:
-            self.confidence_label.setText(f"{100 * confidence:.1f} % confident")
-        self._set_bars(probabilities)
+            self.confidence_label.set_text(f"{100 * confidence:.1f} % confident")
+        self.bars.set_probabilities(probabilities)
 
     def _show_nothing(self, message: str, keep_preview: bool = False) -> None:
         self._probabilities = None
         self._saliency = None
-        self._set_digit_text(message, self._hint_font)
+        self.digit_label.set_text(message, self._hint_font)
         self.confidence_label.clear()
-        self._set_bars(np.zeros(len(self.bars)))
+        self.bars.set_probabilities(None)
         if not keep_preview:
             self._network_input = None
             self.preview_label.clear()
-
-    def _set_digit_text(self, text: str, font: QFont) -> None:
-        if self.digit_label.font() != font:  # a font change re-lays out the window: only on a switch
-            self.digit_label.setFont(font)
-        self.digit_label.setText(text)
-
-    def _set_bars(self, probabilities: np.ndarray) -> None:
-        # QProgressBar.setValue repaints the window at once, every bar on its own; with updates
-        # off, the ten new values are painted together in the next paint pass.
-        self._bar_box.setUpdatesEnabled(False)
-        try:
-            for bar, value in zip(self.bars, probabilities):
-                bar.setValue(round(float(value) * BAR_STEPS))
-        finally:
-            self._bar_box.setUpdatesEnabled(True)
 
     def _show_preview(self, image: np.ndarray) -> None:
         self._network_input = image

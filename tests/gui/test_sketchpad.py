@@ -238,7 +238,7 @@ def test_fake_predictor_gets_a_centred_28x28_image_and_the_bars_show_its_answer(
     com_row, com_col = centre_of_mass(image)
     assert abs(com_row - 14) <= 1 and abs(com_col - 14) <= 1
     np.testing.assert_array_equal(pad.probabilities(), FIXED[0])
-    assert [bar.value() for bar in pad.bars] == [round(1000 * p) for p in FIXED[0]]
+    assert pad.bars.values() == [round(1000 * p) for p in FIXED[0]]
     assert pad.digit_label.text() == "7"
     assert "60.0 %" in pad.confidence_label.text()
     np.testing.assert_array_equal(pad.network_input(), image)
@@ -279,7 +279,7 @@ def test_empty_canvas_asks_for_no_prediction(qtbot, make_pad):
         pad.canvas.clear()
     assert len(fake.images) == calls
     assert pad.probabilities() is None
-    assert [bar.value() for bar in pad.bars] == [0] * 10
+    assert pad.bars.values() == [0] * 10
     assert "Draw a digit" in pad.digit_label.text()
     assert pad.network_input() is None
 
@@ -300,7 +300,7 @@ def test_a_failing_predictor_shows_its_message(qtbot, make_pad):
     draw(pad.canvas, line((50, 50), (50, 200)))
     qtbot.waitUntil(lambda: "weights on fire" in pad.digit_label.text(), timeout=2000)
     assert pad.probabilities() is None
-    assert [bar.value() for bar in pad.bars] == [0] * 10
+    assert pad.bars.values() == [0] * 10
 
 
 def test_low_confidence_is_flagged(qtbot, make_pad):
