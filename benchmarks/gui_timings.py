@@ -46,7 +46,8 @@ gaps
     - training: the ticks from the trainer's `started` signal to its `epoch_finished` signal
       (extended by one tick at each end, so the gap that contains the handling of either signal
       counts): longest_gap_ms, p99_gap_ms, median_gap_ms, ticks, and epoch_seconds (started ->
-      epoch_finished as the GUI saw them; epoch_seconds_reported is the loop's own figure).
+      epoch_finished as the GUI saw them; epoch_seconds_reported is the loop's own figure), and
+      gui_thread_cores: the GUI thread's CPU time over those seconds (time.thread_time()).
     - loading (Train clicked -> started: data loading, the test set handed to the confusion view)
       and after_epoch (epoch_finished -> finished: checkpoint save, the sketchpad reloading the
       saved model) are reported the same way, outside the headline.
@@ -397,7 +398,7 @@ def measure_canvas_latency() -> dict:
 # -- the event loop while training ------------------------------------------------------------------
 
 SLOTS = ("_on_train_requested", "_on_data_loaded", "_on_started", "_on_batch_progress", "_on_epoch_finished",
-         "_on_new_best_saved", "_on_finished")
+         "_on_new_best_saved", "_on_saved_model_loaded", "_on_finished")
 SIGNALS = ("data_loaded", "started", "batch_progress", "epoch_finished", "new_best_saved", "failed", "finished")
 
 
@@ -501,6 +502,10 @@ def gaps_child(data_dir: Path, timeout_s: float, trace_events: bool = False, dra
         # Connected after the window's own slots, so these run just after them.
         getattr(window.trainer, name).connect(lambda *_, name=name: marks[name].append(time.perf_counter()))
     window.trainer.epoch_finished.connect(epoch_event.append)
+    # CPU time of the GUI thread (this one, where the slots run) over the epoch.
+    gui_cpu: list[float] = []
+    window.trainer.started.connect(lambda *_: gui_cpu.append(time.thread_time()))
+    window.trainer.epoch_finished.connect(lambda *_: gui_cpu.append(time.thread_time()))
     window.trainer.failed.connect(lambda e: failures.append(e.message))
     window.trainer.finished.connect(lambda _: QTimer.singleShot(200, app.quit))
     drawer = StrokeDrawer(window.sketchpad, digit_two(), pause_ms=DRAW_PAUSE_MS) if draw else None
@@ -543,6 +548,7 @@ def gaps_child(data_dir: Path, timeout_s: float, trace_events: bool = False, dra
         "epoch_seconds": round(epoch_done - started, 3),
         "epoch_seconds_reported": round(epoch_event[0].seconds, 3),
         "test_accuracy": round(epoch_event[0].test_accuracy, 4),
+        "gui_thread_cores": round((gui_cpu[1] - gui_cpu[0]) / (epoch_done - started), 3),
     }
     if drawer is not None:
         stroke = drawer.latencies_ms()

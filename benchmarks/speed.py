@@ -305,12 +305,16 @@ def gui_rows(gui: dict) -> list[tuple[str, str]]:
         rows.append(("event-loop gap between 10 ms ticks during one training epoch, ms: p99 / longest",
                      f"{t['p99_gap_ms']:.1f} / {t['longest_gap_ms']:.1f}"))
         rows.append(("the same, idle window, ms: p99 / longest", f"{idle['p99_gap_ms']:.1f} / {idle['longest_gap_ms']:.1f}"))
+        if "gui_thread_cores" in t:
+            rows.append(("the window's (GUI) thread during that epoch, CPU cores", f"{t['gui_thread_cores']:.2f}"))
     if (drawing := drawing_figures(gui)) is not None:
         d, t = drawing["drawing"], drawing["training"]
         rows.append((f"drawing the digit again and again during one training epoch ({d['strokes']} strokes, a move every 5 ms) "
                      "→ bars updated, ms, median / p99 / longest", f"{d['median']:.1f} / {d['p99']:.1f} / {d['max']:.1f}"))
         rows.append(("event-loop gap during that epoch, ms: p99 / longest", f"{t['p99_gap_ms']:.1f} / {t['longest_gap_ms']:.1f}"))
         rows.append(("that epoch's seconds (the window's drawing has priority over training)", f"{t['epoch_seconds']:.1f}"))
+        if "gui_thread_cores" in t:
+            rows.append(("the window's (GUI) thread during that epoch, CPU cores", f"{t['gui_thread_cores']:.2f}"))
     return rows
 
 

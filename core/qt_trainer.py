@@ -19,7 +19,8 @@ from .acquire import AcquireProgress, ensure_mnist
 from .config import TrainConfig
 from .data import MnistData, load_mnist
 from .device import resolve_device
-from .errors import MnistConvError
+from .errors import CheckpointError, MnistConvError
+from .predict import Predictor
 from .priority import lower_this_threads_priority
 from .train import TrainingControl, train
 
@@ -44,7 +45,9 @@ class _TrainingThread(QThread):
             data = self._data()
             for event in train(self.config, data, self.control):
                 trainer.emit_event(event)
-                if isinstance(event, events.Finished):
+                if isinstance(event, events.NewBestSaved):
+                    self._load_saved_model(event.path)
+                elif isinstance(event, events.Finished):
                     finished = event
         except AcquisitionCancelled:
             trainer.stopped.emit(events.Stopped(epoch=0, batch=0))
@@ -76,6 +79,19 @@ class _TrainingThread(QThread):
         )
         return data
 
+    def _load_saved_model(self, path: Path) -> None:
+        # Here, not on the GUI thread: reading the file and building the model take 5–20 ms, and
+        # longer on a slow disk, which the window would spend frozen.
+        device = self.trainer.saved_model_device
+        if device is None:
+            return
+        try:
+            predictor = Predictor.from_checkpoint(path, device=device)
+        except CheckpointError as exc:
+            self.trainer.saved_model_unreadable.emit(str(exc))  # training goes on
+            return
+        self.trainer.saved_model_loaded.emit(predictor)
+
     def _on_acquire_progress(self, step: AcquireProgress) -> None:
         if self.control.stop_requested:
             raise AcquisitionCancelled("data acquisition cancelled")
@@ -97,9 +113,14 @@ class QtTrainer(QObject):
     stopped = Signal(events.Stopped)
     failed = Signal(events.TrainingFailed)
     finished = Signal(events.Finished)
+    # With saved_model_device set: after each new_best_saved, a Predictor of the file just saved
+    # (its own copy of the weights, loaded in the training thread), or why it could not be read.
+    saved_model_loaded = Signal(object)
+    saved_model_unreadable = Signal(str)
 
-    def __init__(self, parent: QObject | None = None):
+    def __init__(self, parent: QObject | None = None, saved_model_device: str | None = None):
         super().__init__(parent)
+        self.saved_model_device = saved_model_device
         self._thread: _TrainingThread | None = None
         self._control: TrainingControl | None = None
         self._data_cache: tuple | None = None

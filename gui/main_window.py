@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer
+from PySide6.QtCore import QSettings, QStandardPaths, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget,
@@ -51,7 +51,7 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else QSettings()
         self.setWindowTitle("mnistconv")
         self.setAcceptDrops(True)
-        self.trainer = QtTrainer(self)
+        self.trainer = QtTrainer(self, saved_model_device=SKETCHPAD_DEVICE)
         self.dialogs: list[QMessageBox] = []
         self._batches = 0
         self._epochs = 0
@@ -131,6 +131,8 @@ class MainWindow(QMainWindow):
         t.epoch_finished.connect(self._on_epoch_finished)
         t.lr_dropped.connect(self._on_lr_dropped)
         t.new_best_saved.connect(self._on_new_best_saved)
+        t.saved_model_loaded.connect(self._on_saved_model_loaded)
+        t.saved_model_unreadable.connect(self._on_saved_model_unreadable)
         t.save_failed.connect(self._on_save_failed)
         t.early_exit.connect(self._on_early_exit)
         t.converged.connect(self._on_converged)
@@ -282,16 +284,14 @@ class MainWindow(QMainWindow):
     def _on_new_best_saved(self, e: events.NewBestSaved) -> None:
         self.plots.mark_event("new_best", e.epoch)
         self.log.add(f" -> New best accuracy! Saving model out to {e.path}", "success")
-        # On the next turn of the event loop: the epoch's results arrive together, and loading the
-        # model with them would hold the window for all of it at once.
-        QTimer.singleShot(0, self, lambda path=e.path: self._sketch_with_saved_model(path))
 
-    def _sketch_with_saved_model(self, path: Path) -> None:
-        try:
-            # A fresh copy of the weights from the saved file: never the model being trained.
-            self.set_predictor(Predictor.from_checkpoint(path, device=SKETCHPAD_DEVICE))
-        except CheckpointError as exc:
-            self.log.add(f"Could not load the new model for the sketchpad: {exc}", "error")
+    def _on_saved_model_loaded(self, predictor: Predictor) -> None:
+        # A fresh copy of the weights from the file just saved (the trainer loaded it off this
+        # thread): never the model being trained.
+        self.set_predictor(predictor)
+
+    def _on_saved_model_unreadable(self, message: str) -> None:
+        self.log.add(f"Could not load the new model for the sketchpad: {message}", "error")
 
     def _on_save_failed(self, e: events.SaveFailed) -> None:
         self.log.add(f" -> Could not save the model: {e.message}", "error")

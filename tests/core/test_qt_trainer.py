@@ -124,3 +124,69 @@ def test_a_new_run_lets_the_previous_runs_thread_go(qtbot, trainer, tiny_mnist_d
         qtbot.wait(10)  # deleteLater is carried out by the event loop
     # Only the last run's thread is still a child: long sessions do not pile them up.
     assert len(trainer.findChildren(QThread)) == 1
+
+
+def test_each_saved_model_is_loaded_for_the_sketchpad_off_the_gui_thread(qtbot, tiny_mnist_dir, tmp_path, monkeypatch):
+    import threading
+
+    import numpy as np
+    import torch
+
+    from mnistconv.core.checkpoint import load_checkpoint
+    from mnistconv.core.predict import Predictor
+
+    trainer = QtTrainer(saved_model_device="cpu")
+    order, loaded, loaded_on = [], [], []
+    trainer.new_best_saved.connect(lambda event: order.append("new_best_saved"))
+
+    def on_loaded(predictor):
+        order.append("saved_model_loaded")
+        loaded.append(predictor)
+
+    trainer.saved_model_loaded.connect(on_loaded)
+    original = Predictor.from_checkpoint
+
+    def recording_load(*args, **kwargs):
+        loaded_on.append(threading.current_thread() is threading.main_thread())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(Predictor, "from_checkpoint", recording_load)
+    with qtbot.waitSignal(trainer.finished, timeout=60_000):
+        trainer.start(config(tmp_path, epochs=1), tiny_mnist_dir)
+    assert order == ["new_best_saved", "saved_model_loaded"]
+    assert loaded_on == [False]  # loaded in the training thread, not the GUI's
+    path = tmp_path / "run" / "mnist_conv.pt"
+    predictor = loaded[0]
+    assert predictor.name == str(path) and predictor.device == torch.device("cpu")
+    # The weights of the file, in a model of its own.
+    saved = load_checkpoint(path)
+    image = np.random.default_rng(0).random((28, 28), dtype=np.float32)
+    expected = torch.softmax(saved.build_model(torch.device("cpu")).eval()(torch.from_numpy(image)[None, None]), 1)
+    np.testing.assert_allclose(predictor.predict(image), expected.detach().numpy(), atol=1e-6)
+
+
+def test_a_saved_model_that_cannot_be_read_back_is_reported_and_training_goes_on(qtbot, tiny_mnist_dir, tmp_path, monkeypatch):
+    from mnistconv.core.errors import CheckpointError
+    from mnistconv.core.predict import Predictor
+
+    def unreadable(*args, **kwargs):
+        raise CheckpointError("the file is not a checkpoint")
+
+    monkeypatch.setattr(Predictor, "from_checkpoint", unreadable)
+    trainer = QtTrainer(saved_model_device="cpu")
+    messages, finished = [], []
+    trainer.saved_model_unreadable.connect(messages.append)
+    trainer.saved_model_loaded.connect(lambda predictor: pytest.fail("nothing could be loaded"))
+    trainer.finished.connect(finished.append)
+    with qtbot.waitSignal(trainer.finished, timeout=60_000):
+        trainer.start(config(tmp_path, epochs=2), tiny_mnist_dir)
+    assert messages and all(m == "the file is not a checkpoint" for m in messages)
+    assert finished[0].reason == "completed" and finished[0].epochs_run == 2
+
+
+def test_without_a_device_for_them_no_saved_model_is_loaded(qtbot, trainer, tiny_mnist_dir, tmp_path):
+    loaded = []
+    trainer.saved_model_loaded.connect(loaded.append)
+    with qtbot.waitSignal(trainer.finished, timeout=60_000):
+        trainer.start(config(tmp_path, epochs=1), tiny_mnist_dir)
+    assert "new_best_saved" in names(trainer) and loaded == []

@@ -34,7 +34,7 @@ def test_train_runs_to_the_end_and_updates_everything(qtbot, make_window, tmp_pa
     assert list(window.plots.accuracy_curve.xData) == [1, 2, 3]
     saved = tmp_path / "models" / "mnist_conv.pt"
     assert saved.is_file()
-    # Switched to the new best model, on the event loop's next turn.
+    # Switched to the new best model, which the trainer's thread loaded from the file.
     qtbot.waitUntil(lambda: window.sketchpad.predictor.name == str(saved), timeout=5_000)
     assert "test accuracy" in window.model_label.text()
     assert any("[3]: Test accuracy:" in line for line in window.log.lines())
@@ -195,3 +195,12 @@ def test_progress_reports_leave_the_panel_layout_alone(qtbot, make_window):
         panel.set_progress(0.5, "Epoch 1/20 · %p%", detail)
         qtbot.wait(50)
         assert (panel.preset_summary.geometry(), panel.lr_edit.geometry(), panel.progress_bar.geometry()) == before
+
+
+def test_a_new_best_model_that_cannot_be_read_keeps_the_sketchpads_model(qtbot, make_window):
+    window = make_window()
+    before = window.sketchpad.predictor
+    window.trainer.saved_model_unreadable.emit("the file is not a checkpoint")
+    assert window.sketchpad.predictor is before
+    assert any("Could not load the new model for the sketchpad: the file is not a checkpoint" in line
+               for line in window.log.lines())
