@@ -50,7 +50,7 @@ class SteadyLabel(QWidget):
         self.update()
 
     def is_cut_off(self) -> bool:
-        """Whether the text, wrapped to the box's width, is taller than the box."""
+        """Whether the text, wrapped to the box's width, needs more room than the box has."""
         needed = QFontMetrics(self.font_shown()).boundingRect(self.rect(), self._FLAGS, self._text)
         return needed.height() > self.height() or needed.width() > self.width()
 
