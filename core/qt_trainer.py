@@ -90,6 +90,9 @@ class _TrainingThread(QThread):
         except CheckpointError as exc:
             self.trainer.saved_model_unreadable.emit(str(exc))  # training goes on
             return
+        except Exception as exc:  # noqa: BLE001 - the sketchpad's copy must never stop training
+            self.trainer.saved_model_unreadable.emit(f"{type(exc).__name__}: {exc}")
+            return
         self.trainer.saved_model_loaded.emit(predictor)
 
     def _on_acquire_progress(self, step: AcquireProgress) -> None:

@@ -165,12 +165,17 @@ def test_each_saved_model_is_loaded_for_the_sketchpad_off_the_gui_thread(qtbot, 
     np.testing.assert_allclose(predictor.predict(image), expected.detach().numpy(), atol=1e-6)
 
 
-def test_a_saved_model_that_cannot_be_read_back_is_reported_and_training_goes_on(qtbot, tiny_mnist_dir, tmp_path, monkeypatch):
+@pytest.mark.parametrize("error, message", [
+    ("checkpoint", "the file is not a checkpoint"),
+    ("unexpected", "RuntimeError: the file is not a checkpoint"),
+])
+def test_a_saved_model_that_cannot_be_read_back_is_reported_and_training_goes_on(qtbot, tiny_mnist_dir, tmp_path, monkeypatch,
+                                                                                  error, message):
     from mnistconv.core.errors import CheckpointError
     from mnistconv.core.predict import Predictor
 
     def unreadable(*args, **kwargs):
-        raise CheckpointError("the file is not a checkpoint")
+        raise (CheckpointError if error == "checkpoint" else RuntimeError)("the file is not a checkpoint")
 
     monkeypatch.setattr(Predictor, "from_checkpoint", unreadable)
     trainer = QtTrainer(saved_model_device="cpu")
@@ -180,7 +185,7 @@ def test_a_saved_model_that_cannot_be_read_back_is_reported_and_training_goes_on
     trainer.finished.connect(finished.append)
     with qtbot.waitSignal(trainer.finished, timeout=60_000):
         trainer.start(config(tmp_path, epochs=2), tiny_mnist_dir)
-    assert messages and all(m == "the file is not a checkpoint" for m in messages)
+    assert messages and all(m == message for m in messages)
     assert finished[0].reason == "completed" and finished[0].epochs_run == 2
 
 
