@@ -49,8 +49,9 @@ gaps
       epoch_finished as the GUI saw them; epoch_seconds_reported is the loop's own figure), and
       gui_thread_cores: the GUI thread's CPU time over those seconds (time.thread_time()).
     - loading (Train clicked -> started: data loading, the test set handed to the confusion view)
-      and after_epoch (epoch_finished -> finished: checkpoint save, the sketchpad reloading the
-      saved model) are reported the same way, outside the headline.
+      and after_epoch (epoch_finished -> finished: checkpoint save, the trainer loading the saved
+      model for the sketchpad, the sketchpad switching to it) are reported the same way, outside
+      the headline.
     - diagnostics: the time the window's slots for the trainer's signals spent on the GUI thread
       (count, total and longest ms, from wrappers put around MainWindow's slot methods in the
       child only), and the longest gaps of the run with the slots that ran inside each and the

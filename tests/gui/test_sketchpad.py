@@ -7,7 +7,7 @@ from PySide6.QtGui import QInputDevice, QMouseEvent, QPointingDevice, QTabletEve
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from mnistconv.gui.sketchpad import PREDICT_INTERVAL_MS, DrawingCanvas, Sketchpad
+from mnistconv.gui.sketchpad import PREDICT_INTERVAL_MS, UNSURE_COLOUR, DrawingCanvas, Sketchpad
 
 FIXED = np.array([[0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.6, 0.08, 0.04]], dtype=np.float32)
 
@@ -311,9 +311,11 @@ def test_low_confidence_is_flagged(qtbot, make_pad):
         draw(pad.canvas, line((40, 40), (200, 200)))
     assert pad.is_unsure()
     assert "Not sure — is this a digit?" in pad.confidence_label.text() and "55 % a 3" in pad.confidence_label.text()
+    assert pad.confidence_label.colour_shown() == UNSURE_COLOUR and pad.confidence_label.font_shown().bold()
     pad.set_predictor(FakePredictor())  # FIXED: 60 % a 7
     qtbot.waitUntil(lambda: not pad.is_unsure(), timeout=2000)
     assert "confident" in pad.confidence_label.text()
+    assert pad.confidence_label.colour_shown() != UNSURE_COLOUR and not pad.confidence_label.font_shown().bold()
 
 
 def test_saliency_overlay_tints_the_preview_where_the_ink_is(qtbot, make_pad):
