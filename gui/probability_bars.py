@@ -19,6 +19,11 @@ ROW_SPACING = 2
 MIN_BAR_HEIGHT = 18
 
 
+def with_article(label: str) -> str:
+    """'a 3', 'an 8': the label as English reads it aloud."""
+    return f"{'an' if str(label).startswith('8') else 'a'} {label}"
+
+
 class ProbabilityBars(QWidget):
     """One row per class: its label, a bar filled to its probability, and the percentage."""
 
@@ -113,7 +118,7 @@ class ProbabilityBars(QWidget):
             painter.fillRect(QRect(label_width, top, filled, height), fill_colour)
             painter.setPen(border_colour)
             painter.drawRect(track.adjusted(0, 0, -1, -1))
-            # The percentage in the middle: light where it lies on the fill, dark on the rest.
+            # The percentage in the middle, in the fill's text colour where it lies on the fill.
             text = self.text(row)
             painter.setFont(font)
             if filled > 0:
@@ -134,7 +139,7 @@ class ProbabilityBars(QWidget):
                 QToolTip.hideText()
             else:
                 QToolTip.showText(event.globalPos(),
-                                  f"Probability that the drawing is a {self._labels[row]}: "
+                                  f"Probability that the drawing is {with_article(self._labels[row])}: "
                                   f"{100 * self._values[row] / STEPS:.1f} %", self)
             return True
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QToolButton, QVBox
 
 from mnistconv.core.preprocess import to_mnist
 
-from .probability_bars import ProbabilityBars
+from .probability_bars import ProbabilityBars, with_article
 from .steady_label import SteadyLabel
 
 LOGICAL_SIDE = 280  # strokes live in a 280×280 square whatever the widget's size
@@ -410,7 +410,7 @@ class Sketchpad(QWidget):
         self.digit_label.set_text(str(digit), self._digit_font)
         confidence = float(probabilities[digit])
         if confidence < LOW_CONFIDENCE:
-            self.confidence_label.set_text(f"Not sure — is this a digit? ({100 * confidence:.0f} % a {digit})",
+            self.confidence_label.set_text(f"Not sure — is this a digit? ({100 * confidence:.0f} % {with_article(str(digit))})",
                                            self._unsure_font, UNSURE_COLOUR)
         else:
             self.confidence_label.set_text(f"{100 * confidence:.1f} % confident")

@@ -94,3 +94,9 @@ def test_the_answer_in_bold_is_the_largest_probability_even_where_the_bars_round
     assert bars.bold_row() == 4
     bars.set_probabilities(None)
     assert bars.bold_row() is None
+
+
+def test_an_eight_is_an_eight():
+    from mnistconv.gui.probability_bars import with_article
+
+    assert [with_article(d) for d in "038"] == ["a 0", "a 3", "an 8"]
