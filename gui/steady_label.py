@@ -3,7 +3,8 @@
 QLabel.setText asks the layouts above it to recompute on every change: for the sketchpad's digit
 and confidence, read dozens of times a second while someone draws, that was a layout pass of the
 whole main window per reading (and a geometry animation started by QMainWindow each time). A
-SteadyLabel keeps the size its owner gives it and only repaints.
+SteadyLabel keeps the size its owner gives it and only repaints. The training panel's progress
+detail, rewritten with every batch report, is one too.
 """
 
 from __future__ import annotations
@@ -14,16 +15,15 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 
 class SteadyLabel(QWidget):
-    """Centred, word-wrapped text in a box whose size never follows the text.
+    """Word-wrapped text (centred unless told otherwise) in a box whose size never follows the text.
 
     Give it its height (setFixedHeight) for the longest text it must show; text that does not fit
     is cut off at the box's edge, and then shown whole in the tooltip.
     """
 
-    _FLAGS = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
-
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None, alignment: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignCenter):
         super().__init__(parent)
+        self._flags = alignment | Qt.TextFlag.TextWordWrap
         self._text = ""
         self._font: QFont | None = None  # None: the widget's own font
         self._colour: QColor | None = None  # None: the palette's text colour
@@ -51,7 +51,7 @@ class SteadyLabel(QWidget):
 
     def is_cut_off(self) -> bool:
         """Whether the text, wrapped to the box's width, needs more room than the box has."""
-        needed = QFontMetrics(self.font_shown()).boundingRect(self.rect(), self._FLAGS, self._text)
+        needed = QFontMetrics(self.font_shown()).boundingRect(self.rect(), self._flags, self._text)
         return needed.height() > self.height() or needed.width() > self.width()
 
     def clear(self) -> None:
@@ -69,4 +69,4 @@ class SteadyLabel(QWidget):
         painter = QPainter(self)
         painter.setFont(self.font_shown())
         painter.setPen(self.colour_shown())
-        painter.drawText(self.rect(), self._FLAGS, self._text)
+        painter.drawText(self.rect(), self._flags, self._text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QDoubleValidator, QFontMetrics, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
@@ -15,6 +15,8 @@ from mnistconv.core.config import TrainConfig, validate_config
 from mnistconv.core.device import cuda_available
 from mnistconv.core.errors import ConfigError
 from mnistconv.core.presets import PRESETS, preset_config
+
+from .steady_label import SteadyLabel
 
 NO_SEED = -1  # the seed field's "random" value
 
@@ -97,10 +99,9 @@ class TrainingPanel(QWidget):
         self.progress_bar.setTextVisible(True)
         self.progress_bar.setFormat("Idle")
         self.progress_bar.setValue(0)
-        self.progress_detail = QLabel()  # images/s and time left, too long for the bar itself
-        self.progress_detail.setWordWrap(True)
-        # Two lines kept for it from the start: the text changes with every batch report, and a
-        # label that grew or shrank with it would re-lay out the panel and squeeze the fields above.
+        # Images/s and time left, too long for the bar itself. Two lines kept for it from the start,
+        # in a label that does not re-lay out the window each time a batch report rewrites it.
+        self.progress_detail = SteadyLabel(alignment=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.progress_detail.setFixedHeight(2 * QFontMetrics(self.font()).lineSpacing())
 
         box = QGroupBox("Training")
@@ -194,7 +195,7 @@ class TrainingPanel(QWidget):
         return Path(self.data_dir_edit.text().strip() or self._default_data_dir)
 
     def set_progress(self, fraction: float | None, text: str, detail: str = "") -> None:
-        self.progress_detail.setText(detail)
+        self.progress_detail.set_text(detail)
         if fraction is None:
             self.progress_bar.setRange(0, 0)  # busy indicator
         else:

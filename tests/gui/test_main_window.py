@@ -1,7 +1,7 @@
 """The main window, driven as a person would: fields, Train / Pause / Stop, models, settings."""
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtCore import QEvent, QMimeData, QObject, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox
 
@@ -191,10 +191,26 @@ def test_progress_reports_leave_the_panel_layout_alone(qtbot, make_window):
     panel = window.panel
     qtbot.wait(50)
     before = panel.preset_summary.geometry(), panel.lr_edit.geometry(), panel.progress_bar.geometry()
+    relayouts = []
+    window.installEventFilter(filter_ := LayoutRequests(relayouts))
     for detail in ("Batch 12/469 · 10,493 images/s · 43 s left in this epoch, and some more words to wrap", "Batch 13/469", ""):
         panel.set_progress(0.5, "Epoch 1/20 · %p%", detail)
         qtbot.wait(50)
         assert (panel.preset_summary.geometry(), panel.lr_edit.geometry(), panel.progress_bar.geometry()) == before
+        assert panel.progress_detail.text() == detail
+    window.removeEventFilter(filter_)
+    assert relayouts == []  # no layout pass of the whole window per report
+
+
+class LayoutRequests(QObject):
+    def __init__(self, seen):
+        super().__init__()
+        self.seen = seen
+
+    def eventFilter(self, watched, event):
+        if event.type() == QEvent.Type.LayoutRequest:
+            self.seen.append(watched)
+        return False
 
 
 def test_a_new_best_model_that_cannot_be_read_keeps_the_sketchpads_model(qtbot, make_window):
