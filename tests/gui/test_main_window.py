@@ -190,6 +190,9 @@ def test_progress_reports_leave_the_panel_layout_alone(qtbot, make_window):
     qtbot.waitExposed(window)
     panel = window.panel
     qtbot.wait(50)
+    # The first report takes the progress bar out of its idle state: a one-off layout pass.
+    panel.set_progress(0.0, "Epoch 1/20 · %p%", "")
+    qtbot.wait(50)
     before = panel.preset_summary.geometry(), panel.lr_edit.geometry(), panel.progress_bar.geometry()
     relayouts = []
     window.installEventFilter(filter_ := LayoutRequests(relayouts))
