@@ -9,9 +9,9 @@ detail, rewritten with every batch report, is one too.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 
 class SteadyLabel(QWidget):
@@ -46,7 +46,6 @@ class SteadyLabel(QWidget):
             return
         self._text, self._font, self._colour = text, font, colour
         self.setAccessibleName(text)
-        self.setToolTip(text if self.is_cut_off() else "")
         self.update()
 
     def is_cut_off(self) -> bool:
@@ -60,8 +59,12 @@ class SteadyLabel(QWidget):
     def sizeHint(self) -> QSize:
         return QSize(self.minimumWidth(), self.minimumHeight() or self.fontMetrics().height())
 
-    def resizeEvent(self, event) -> None:
-        self.setToolTip(self._text if self.is_cut_off() else "")
+    def event(self, event) -> bool:
+        # Hovering shows the whole text where the box cuts it off (decided now, not kept up to date).
+        if event.type() == QEvent.Type.ToolTip and self._text and self.is_cut_off():
+            QToolTip.showText(event.globalPos(), self._text, self)
+            return True
+        return super().event(event)
 
     def paintEvent(self, event) -> None:
         if not self._text:

@@ -72,11 +72,25 @@ def test_the_same_text_is_not_repainted(qtbot, in_a_layout):
     assert label.font_shown().bold() and label.colour_shown() == QColor("#c77c02")
 
 
+def hover_tooltip(qtbot, label):
+    """The tooltip text hovering the label shows, or "" where it shows none."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtWidgets import QApplication, QToolTip
+
+    QToolTip.hideText()
+    qtbot.waitUntil(lambda: not QToolTip.isVisible(), timeout=1000)
+    middle = QPoint(label.width() // 2, label.height() // 2)
+    QApplication.sendEvent(label, QHelpEvent(QEvent.Type.ToolTip, middle, label.mapToGlobal(middle)))
+    qtbot.wait(20)
+    return QToolTip.text() if QToolTip.isVisible() else ""
+
+
 def test_text_too_long_for_the_box_is_offered_whole_in_the_tooltip(qtbot, in_a_layout):
     label = SteadyLabel()
     in_a_layout(label)
     long = "Could not read the digit: " + "the model answered something unexpected " * 4
     label.set_text(long)
-    assert label.is_cut_off() and label.toolTip() == long
+    assert label.is_cut_off() and hover_tooltip(qtbot, label) == long
     label.set_text("Draw a digit")
-    assert not label.is_cut_off() and label.toolTip() == ""
+    assert not label.is_cut_off() and hover_tooltip(qtbot, label) == ""
