@@ -58,7 +58,7 @@ from PySide6.QtGui import (  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from mnistconv.core.preprocess import BOX, stroke_width, to_mnist  # noqa: E402
-from mnistconv.gui.sketchpad import LOGICAL_SIDE, PEN_WIDTH, DrawingCanvas  # noqa: E402
+from mnistconv.gui.drawing_canvas import LOGICAL_SIDE, PEN_WIDTH, DrawingCanvas  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "check_set.npz"

@@ -7,7 +7,8 @@ from PySide6.QtGui import QInputDevice, QMouseEvent, QPointingDevice, QTabletEve
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from mnistconv.gui.sketchpad import PREDICT_INTERVAL_MS, UNSURE_COLOUR, DrawingCanvas, Sketchpad
+from mnistconv.gui.drawing_canvas import DrawingCanvas
+from mnistconv.gui.sketchpad import PREDICT_INTERVAL_MS, UNSURE_COLOUR, Sketchpad
 
 FIXED = np.array([[0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.6, 0.08, 0.04]], dtype=np.float32)
 
