@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import gc
 import os
-import sys
-import warnings
+import traceback
+import weakref
 from pathlib import Path
 
 import pytest
@@ -40,18 +39,26 @@ def no_network_acquisition(monkeypatch, tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def dangling_qthreads():
-    """Fail any test that leaves a QThread running."""
-    yield
-    if "PySide6.QtCore" not in sys.modules:
-        return
+def dangling_qthreads(monkeypatch):
+    """Fail any test that leaves a QThread running, saying where it was started.
+
+    QThread.start is wrapped to remember each started thread (weakly) and the caller's stack, so
+    the check after the test looks at those threads only, not at the whole heap."""
     from PySide6.QtCore import QThread
     from shiboken6 import isValid
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # isinstance() on every object trips lazy deprecation warnings
-        running = [obj for obj in gc.get_objects() if isinstance(obj, QThread) and isValid(obj) and obj.isRunning()]
-    for thread in running:  # keep the next tests clean
+    started: list[tuple[weakref.ref, str]] = []
+    real_start = QThread.start
+
+    def recording_start(thread, *args, **kwargs):
+        started.append((weakref.ref(thread), "".join(traceback.format_stack(limit=6)[:-1])))
+        return real_start(thread, *args, **kwargs)
+
+    monkeypatch.setattr(QThread, "start", recording_start)
+    yield started
+    running = [(thread, where) for ref, where in started
+               if (thread := ref()) is not None and isValid(thread) and thread.isRunning()]
+    for thread, _ in running:  # keep the next tests clean
         thread.quit()
         thread.wait(10_000)
-    assert not running, f"test left {len(running)} QThread(s) running: {running}"
+    assert not running, "test left QThread(s) running, started at:\n" + "\n".join(where for _, where in running)
