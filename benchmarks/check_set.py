@@ -24,11 +24,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from results_file import machine_description, write_section  # noqa: E402
-
-from mnistconv.core.data import load_mnist, missing_files, resolve_data_dir  # noqa: E402
+from mnistconv.core.data import load_mnist, missing_files  # noqa: E402
 from mnistconv.core.errors import DataError  # noqa: E402
+from mnistconv.core.paths import resolve_data_dir  # noqa: E402
 from mnistconv.core.predict import Predictor  # noqa: E402
+
+from results_file import machine_description, write_section  # noqa: E402
 
 CHECK_SET = Path(__file__).with_name("check_set.npz")
 SIZES = ("tiny", "small", "medium", "large")
@@ -86,7 +87,8 @@ def report(predictor: Predictor, check: dict[str, np.ndarray], mnist: tuple[np.n
         + (f" (seed {meta['seed']}, Qt {meta['qt']})" if meta else "") + "; every item went through `to_mnist`.",
         "",
     ]
-    overall = [["check set, all", _cell(right)], ["fonts", _cell(right[font])], ["strokes (sketchpad canvas)", _cell(right[stroke])]]
+    overall = [["check set, all", _cell(right)], ["fonts", _cell(right[font])],
+               ["strokes (sketchpad canvas)", _cell(right[stroke])]]
     if mnist is not None:
         overall.insert(0, ["MNIST test set", _cell(mnist_right)])
     lines += _table(["set", "accuracy"], overall)
@@ -108,8 +110,10 @@ def report(predictor: Predictor, check: dict[str, np.ndarray], mnist: tuple[np.n
     rows = []
     for size in SIZES:
         here = check["size"] == size
-        width = {k: float(np.median(check["stroke_px"][here & sel].astype(np.float32))) for k, sel in (("f", font), ("s", stroke))}
-        rows.append([size, f"{_cell(right[here & font])} [{width['f']:.1f} px]", f"{_cell(right[here & stroke])} [{width['s']:.1f} px]"])
+        width = {k: float(np.median(check["stroke_px"][here & sel].astype(np.float32)))
+                 for k, sel in (("f", font), ("s", stroke))}
+        rows.append([size, f"{_cell(right[here & font])} [{width['f']:.1f} px]",
+                     f"{_cell(right[here & stroke])} [{width['s']:.1f} px]"])
     lines += _table(["size", "fonts", "strokes"], rows)
 
     lines += ["", "### By stroke width before `to_mnist` adjusts it (px, digit's longer side at 20 px)", ""]

@@ -1,10 +1,10 @@
-"""The recipe's Adam, stepping all of the model's parameters as one tensor.
+"""Adam over one flat buffer: the project's optimizer until torch's fused CPU Adam matched it.
 
-The ConvNet has eight small parameter tensors (17k numbers in all). Adam over eight tensors costs
-about a millisecond per batch on the CPU, almost all of it per-tensor overhead. Here the
-parameters and their gradients are moved into one contiguous buffer each, the module's
-parameters become views into them, and torch's own Adam steps the single flat tensor: the same
-arithmetic, element by element, at a fraction of the cost.
+Kept here only so that benchmarks/speed.py can measure the two side by side. The parameters and
+their gradients are moved into one contiguous buffer each, the module's parameters become views
+into them, and torch's own Adam steps the single flat tensor (bit-identical to per-tensor Adam).
+Its traps are why it went: the gradients must be zeroed with `zero_grad(set_to_none=False)`, and
+moving the model afterwards copies the parameters out of the buffer.
 """
 
 from __future__ import annotations
@@ -44,15 +44,18 @@ def flatten_parameters(model: nn.Module) -> tuple[nn.Parameter, torch.Tensor]:
     return nn.Parameter(flat), flat_grad
 
 
-def make_optimizer(model: nn.Module, lr: float) -> torch.optim.Adam:
-    """torch's Adam over the model's parameters, flattened into one tensor.
+class FlatAdam(torch.optim.Adam):
+    """torch's Adam over the flat buffer; its gradient is always zeroed in place, since the
+    parameters' gradients must stay views into it."""
 
-    Zero its gradient with `zero_grad(set_to_none=False)`: the parameters' gradients must stay
-    views into the flat one.
-    """
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        super().zero_grad(set_to_none=False)
+
+
+def make_optimizer(model: nn.Module, lr: float) -> torch.optim.Adam:
+    """torch's Adam over the model's parameters, flattened into one tensor (foreach on the CPU,
+    fused on CUDA, as the project used it)."""
     flat, flat_grad = flatten_parameters(model)
     flat.grad = flat_grad
     on_cuda = flat.is_cuda
-    # Flux's ADAM defaults match torch's (betas 0.9/0.999, eps 1e-8). On the CPU the fused
-    # kernel is much slower than foreach; on CUDA it is the fastest.
-    return torch.optim.Adam([flat], lr=lr, fused=on_cuda, foreach=not on_cuda)
+    return FlatAdam([flat], lr=lr, fused=on_cuda, foreach=not on_cuda)

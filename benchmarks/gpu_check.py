@@ -21,15 +21,16 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from call_times import call_times_ms  # noqa: E402
-from results_file import machine_description, write_section  # noqa: E402
-
 from mnistconv.core import events  # noqa: E402
 from mnistconv.core.config import TrainConfig  # noqa: E402
-from mnistconv.core.data import load_mnist, resolve_data_dir  # noqa: E402
+from mnistconv.core.data import load_mnist  # noqa: E402
+from mnistconv.core.paths import resolve_data_dir  # noqa: E402
 from mnistconv.core.predict import Predictor  # noqa: E402
 from mnistconv.core.presets import preset_config  # noqa: E402
 from mnistconv.core.train import TrainingControl, train  # noqa: E402
+
+from call_times import call_times_ms  # noqa: E402
+from results_file import machine_description, write_section  # noqa: E402
 
 
 def seed_epochs(data, epochs: int = 3) -> list[float]:
@@ -79,7 +80,8 @@ def main() -> int:
         + ", ".join(f"{s:.2f}" for s in epochs) + " (the first includes CUDA start-up).",
     ]
     for seed, (seconds, acc) in fast.items():
-        lines.append(f"- Fast preset, seed {seed}: " + (f"≥ 99.0 % after {seconds:.2f} s ({acc:.4f})" if seconds else f"99.0 % not reached (best {acc:.4f})"))
+        outcome = f"≥ 99.0 % after {seconds:.2f} s ({acc:.4f})" if seconds else f"99.0 % not reached (best {acc:.4f})"
+        lines.append(f"- Fast preset, seed {seed}: {outcome}")
     lines.append(f"- Single-image prediction on CUDA: median {median_ms:.3f} ms, p99 {p99_ms:.3f} ms over 1,000 calls.")
     text = "\n".join(lines)
     write_section("gpu", text)

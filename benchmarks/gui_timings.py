@@ -91,10 +91,11 @@ from pathlib import Path
 import numpy as np
 
 from call_times import call_times_ms  # beside this script
-from mouse import send_mouse
 
 # Every Qt in this script (this process and the children, which inherit the environment) is offscreen.
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+from mnistconv.gui.scripted_mouse import send_mouse  # noqa: E402
 
 SCRIPT = Path(__file__).resolve()
 MEASUREMENTS = ("startup", "latency", "gaps", "drawing")
@@ -125,17 +126,12 @@ def median_p99(values) -> dict:
 def startup_child() -> None:
     """gui/app.py's main() with temporary settings; prints SHOWN once the first paint is done."""
     stamps = {"script_started": time.monotonic()}
-    from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSettings, QTimer
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
 
-    from mnistconv.gui.app import app_icon
+    from mnistconv.gui.app import create_application
 
     stamps["qt_imported"] = time.monotonic()
-    QCoreApplication.setOrganizationName("mnistconv")
-    QCoreApplication.setApplicationName("mnistconv")
-    app = QApplication([sys.argv[0]])
-    app.setApplicationDisplayName("mnistconv")
-    app.setWindowIcon(app_icon())
+    app = create_application([sys.argv[0]])
     stamps["qapplication"] = time.monotonic()
     from mnistconv.gui.main_window import MainWindow  # after the QApplication, as app.py does
 
@@ -398,9 +394,9 @@ def measure_canvas_latency() -> dict:
 
 # -- the event loop while training ------------------------------------------------------------------
 
-SLOTS = ("_on_train_requested", "_on_data_loaded", "_on_started", "_on_batch_progress", "_on_epoch_finished",
-         "_on_new_best_saved", "_on_saved_model_loaded", "_on_finished")
-SIGNALS = ("data_loaded", "started", "batch_progress", "epoch_finished", "new_best_saved", "failed", "finished")
+SLOTS = ("_on_train_requested", "_on_data_loaded", "_on_training_started", "_on_batch_progressed", "_on_epoch_finished",
+         "_on_new_best_saved", "_on_saved_model_loaded", "_log_event", "_on_finished")
+SIGNALS = ("data_loaded", "training_started", "batch_progressed", "epoch_finished", "new_best_saved", "failed", "finished")
 
 
 def gap_figures(ticks: list[float]) -> dict:
@@ -454,7 +450,11 @@ def gaps_child(data_dir: Path, timeout_s: float, trace_events: bool = False, dra
                 if spent > 5:  # nested events (a Paint inside an UpdateRequest) are counted in both
                     slow_events.append((int(getattr(kind, "value", kind)), type(receiver).__name__, spent))
 
-    app = (TracingApplication if trace_events else QApplication)([sys.argv[0]])
+    if trace_events:
+        tracer = TracingApplication([sys.argv[0]])  # noqa: F841 - create_application below takes it up
+    from mnistconv.gui.app import create_application
+
+    app = create_application([sys.argv[0]])  # as mnistconv-gui makes it
     from mnistconv.core.data import import_reader_in_background
     from mnistconv.gui.main_window import MainWindow
 
@@ -505,13 +505,13 @@ def gaps_child(data_dir: Path, timeout_s: float, trace_events: bool = False, dra
     window.trainer.epoch_finished.connect(epoch_event.append)
     # CPU time of the GUI thread (this one, where the slots run) over the epoch.
     gui_cpu: list[float] = []
-    window.trainer.started.connect(lambda *_: gui_cpu.append(time.thread_time()))
+    window.trainer.training_started.connect(lambda *_: gui_cpu.append(time.thread_time()))
     window.trainer.epoch_finished.connect(lambda *_: gui_cpu.append(time.thread_time()))
     window.trainer.failed.connect(lambda e: failures.append(e.message))
     window.trainer.finished.connect(lambda _: QTimer.singleShot(200, app.quit))
     drawer = StrokeDrawer(window.sketchpad, digit_two(), pause_ms=DRAW_PAUSE_MS) if draw else None
     if drawer is not None:
-        window.trainer.started.connect(lambda *_: drawer.start())
+        window.trainer.training_started.connect(lambda *_: drawer.start())
         window.trainer.epoch_finished.connect(lambda *_: drawer.stop())
 
     phase = {}
@@ -537,12 +537,12 @@ def gaps_child(data_dir: Path, timeout_s: float, trace_events: bool = False, dra
     ticker.stop()
 
     result: dict = {"idle": gap_figures([t for t in ticks if phase["idle_start"] <= t <= phase["idle_end"]])}
-    if failures or not marks["started"] or not marks["epoch_finished"]:
+    if failures or not marks["training_started"] or not marks["epoch_finished"]:
         result["error"] = "; ".join(failures) or "training did not start or finish an epoch"
         print(json.dumps(result), flush=True)
         folder.cleanup()
         return
-    started, epoch_done = marks["started"][0], marks["epoch_finished"][0]
+    started, epoch_done = marks["training_started"][0], marks["epoch_finished"][0]
     finished = marks["finished"][0] if marks["finished"] else ticks[-1]
     result["training"] = {
         **gap_figures(ticks_between(ticks, started, epoch_done)),
@@ -596,7 +596,7 @@ def gaps_child(data_dir: Path, timeout_s: float, trace_events: bool = False, dra
             "last_signal": last_signal[0] if last_signal else None,
             "last_signal_before_end_ms": round(1000 * (end - last_signal[1]), 1) if last_signal else None,
         })
-    progress = marks["batch_progress"]
+    progress = marks["batch_progressed"]
     result["diagnostics"] = {
         "slots": slots,
         "batch_progress_signals": len(progress),
@@ -664,7 +664,7 @@ def main() -> None:
     if args.startup_child:
         startup_child()
         return
-    from mnistconv.core.data import resolve_data_dir
+    from mnistconv.core.paths import resolve_data_dir
 
     data_dir = resolve_data_dir(args.data_dir)
     if args.gaps_child:

@@ -1,6 +1,7 @@
 """A long session in one process: live sketchpad predictions and consecutive training runs.
 
-    python benchmarks/long_session.py [--predictions 10000] [--runs 3] [--epochs 2] [--data-dir DIR] [--hidden] [--no-trim] [--no-write]
+    python benchmarks/long_session.py [--predictions 10000] [--runs 3] [--epochs 2] [--data-dir DIR]
+                                      [--hidden] [--no-trim] [--no-write]
 
 The real MainWindow (offscreen unless QT_QPA_PLATFORM says otherwise) is driven as a person would:
 strokes drawn on the canvas with mouse events, each read by the sketchpad's own prediction path
@@ -31,10 +32,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))  # idx_files: the synthetic data the tests use
-sys.path.insert(0, str(HERE))  # mouse.py beside this file, also when a test loads it by path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from mouse import send_mouse  # noqa: E402
+from mnistconv.gui.scripted_mouse import send_mouse  # noqa: E402
 
 GROWTH_LIMIT_MB = 50.0
 
@@ -330,7 +330,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"One MainWindow (offscreen{', hidden while predicting' if args.hidden else ''}), "
         f"{report.predictions:,} live sketchpad predictions in all and "
-        f"{args.runs} training runs of {args.epochs} epoch{'s' if args.epochs != 1 else ''} (batch {args.batch_size}) on {data_text}; "
+        f"{args.runs} training runs of {args.epochs} epoch{'s' if args.epochs != 1 else ''} (batch {args.batch_size}) "
+        f"on {data_text}; "
         "runs 2 onwards with drawing going on while they train. RSS after each phase:",
         "",
         report.table(),

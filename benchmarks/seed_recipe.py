@@ -16,14 +16,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from results_file import machine_description, write_section  # noqa: E402
-
-from mnistconv.core import events  # noqa: E402
+from mnistconv.core import allocator, events  # noqa: E402
 from mnistconv.core.acquire import ensure_mnist  # noqa: E402
 from mnistconv.core.config import TrainConfig  # noqa: E402
-from mnistconv.core.data import load_mnist, resolve_data_dir  # noqa: E402
+from mnistconv.core.data import load_mnist  # noqa: E402
 from mnistconv.core.device import resolve_device  # noqa: E402
-from mnistconv.core.train import evaluate_saved_model, train  # noqa: E402
+from mnistconv.core.evaluate import evaluate_saved_model  # noqa: E402
+from mnistconv.core.paths import resolve_data_dir  # noqa: E402
+from mnistconv.core.train import train  # noqa: E402
+
+from results_file import machine_description, write_section  # noqa: E402
 
 # The seed's log (Flux, 20 epochs): test accuracy after each epoch.
 SEED_ACCURACY = [0.9794, 0.9867, 0.9884, 0.9868, 0.9870, 0.9900, 0.9901, 0.9904, 0.9856, 0.9885,
@@ -36,6 +38,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
+    allocator.keep_freed_memory()  # as mnistconv-train does
     device = resolve_device(args.device)
     data_dir = resolve_data_dir(args.data_dir)
     data = load_mnist(ensure_mnist(data_dir), device)
@@ -66,9 +69,11 @@ def main() -> None:
     seconds = sorted(r.seconds for r in rows)
     lines += [
         "",
-        f"Finished: {finished.reason} after {finished.epochs_run} epochs; best {finished.best_accuracy:.4f} at epoch {finished.best_epoch}; "
+        f"Finished: {finished.reason} after {finished.epochs_run} epochs; "
+        f"best {finished.best_accuracy:.4f} at epoch {finished.best_epoch}; "
         f"the saved model reloaded (the seed's `test()`): {reloaded:.4f} (seed: 0.9924).",
-        f"Seconds per epoch (training + evaluation): median {seconds[len(seconds) // 2]:.1f}, min {seconds[0]:.1f}, max {seconds[-1]:.1f}.",
+        f"Seconds per epoch (training + evaluation): median {seconds[len(seconds) // 2]:.1f}, "
+        f"min {seconds[0]:.1f}, max {seconds[-1]:.1f}.",
         f"Schedule events: {', '.join(notes) or 'none'}.",
         f"1-minute load average before the run {load_before:.1f}, after it {os.getloadavg()[0]:.1f} "
         "(above 2 on this 2-core machine means other work shared the CPU and the seconds are inflated).",

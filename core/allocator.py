@@ -6,6 +6,9 @@ heap's top), so the next step page-faults them in again: about 3,500 faults and 
 time per batch of 128 here, a third of the step. Raising the mmap and trim thresholds keeps the
 pages in the heap for reuse; `release_freed_memory()` hands them back once training is over.
 
+The thresholds are process-wide, so the entry points set them (the commands in core/cli.py, the
+window in gui/app.py), never a library function.
+
 Elsewhere (macOS, Windows, musl) both functions do nothing.
 """
 

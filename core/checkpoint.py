@@ -202,7 +202,9 @@ def _check_weights(path: Path, architecture: dict, state: dict) -> None:
         value = state[name]
         if not isinstance(value, torch.Tensor) or value.shape != tensor.shape:
             shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
-            raise CheckpointError(f"{path} holds weights of another architecture ({name}: {shape}, expected {tuple(tensor.shape)})")
+            raise CheckpointError(
+                f"{path} holds weights of another architecture ({name}: {shape}, expected {tuple(tensor.shape)})"
+            )
         if not value.is_floating_point() or not bool(torch.isfinite(value).all()):
             raise CheckpointError(f"{path} has NaN or infinite weights in {name}")
 

@@ -1,32 +1,42 @@
-"""Headless commands: `mnistconv-train` runs the seed recipe, `mnistconv-test` re-measures a saved model.
+"""Headless commands: `mnistconv-train` runs a training session, `mnistconv-test` re-measures a saved
+model, `mnistconv-fetch` fetches MNIST ahead of time.
 
-Log lines follow the seed's (`[3]: Test accuracy: 0.9884`, ` -> New best accuracy! ...`).
-Bad arguments and missing data end with a one-line reason and a non-zero exit status.
+Log lines are core.wording's, the seed's words (`[3]: Test accuracy: 0.9884`, ` -> New best
+accuracy! ...`). Bad arguments end with a one-line reason and status 2, missing or bad data with
+status 1. Ctrl+C or SIGTERM stop training after the current batch, keeping the best model saved.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
-from pathlib import Path
+import threading
 from typing import Sequence, TextIO
 
-from . import events
-from .acquire import AcquireProgress, ensure_mnist
-from .config import CHECKPOINT_NAME, TrainConfig, validate_config
-from .data import load_mnist, resolve_data_dir
+from . import allocator, data
+from .acquire import fetch_mnist
+from .config import TrainConfig
 from .device import DEVICE_CHOICES, describe_device, resolve_device
 from .errors import ConfigError, MnistConvError
+from .evaluate import evaluate_saved_model
+from .events import AcquireProgress, Finished, FinishReason, NewBestSaved
+from .paths import CHECKPOINT_NAME, checkpoint_file, resolve_data_dir
 from .presets import PRESETS, preset_config
-from .train import TrainingControl, evaluate_saved_model, train
+from .progress_bar import ProgressBar
+from .session import load_data, training_session
+from .train import TrainingControl
+from .wording import Level, log_lines
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, as a shell reports a Ctrl+C
 
 
-def _bounded(kind: type, lowest: float, strict: bool, requirement: str):
-    """An argparse type: `kind` parsed from the text, finite, and above `lowest` (or at least it)."""
+def _bounded(kind: type, lowest: float, strict: bool, requirement: str, highest: float = float("inf")):
+    """An argparse type: `kind` parsed from the text, finite, above `lowest` (or at least it) and at
+    most `highest`."""
     noun = "number" if kind is float else "whole number"
 
     def parse(text: str):
@@ -35,7 +45,7 @@ def _bounded(kind: type, lowest: float, strict: bool, requirement: str):
         except ValueError:
             raise argparse.ArgumentTypeError(f"not a {noun}: {text!r}") from None
         in_range = value > lowest if strict else value >= lowest  # False for NaN, too
-        if not in_range or value == float("inf"):
+        if not in_range or value == float("inf") or value > highest:
             raise argparse.ArgumentTypeError(f"must be {requirement}, not {text}")
         return value
 
@@ -48,9 +58,14 @@ _positive_int = _bounded(int, 1, strict=False, requirement="≥ 1")
 _seed = _bounded(int, 0, strict=False, requirement="≥ 0")
 
 
-def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--savepath", default=".", help=f"folder of {CHECKPOINT_NAME} (default: the current folder)")
+def _add_data_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", default=None, help="MNIST folder (default: $MNISTCONV_DATA, else the per-user cache)")
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--savepath", default=".",
+                        help=f"folder of {CHECKPOINT_NAME}, or a .pt file (default: the current folder)")
+    _add_data_dir(parser)
     parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="auto picks CUDA when present")
 
 
@@ -67,7 +82,7 @@ def train_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=_positive_int, default=None, help=f"(seed: {defaults.batch_size})")
     parser.add_argument("--noise-std", type=_non_negative_float, default=None,
                         help=f"gaussian noise added to each batch (seed: {defaults.noise_std:g})")
-    parser.add_argument("--seed", type=_seed, default=None, help="make the run repeatable")
+    parser.add_argument("--seed", type=_seed, default=None, help="make the run repeatable (default: a random seed, printed)")
     _add_common(parser)
     return parser
 
@@ -78,37 +93,70 @@ def test_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class ProgressBar:
-    """A one-line progress bar on a terminal; plain lines when the stream is not a terminal."""
-
-    def __init__(self, stream: TextIO):
-        self.stream = stream
-        self.tty = stream.isatty()
-        self.last_message = None
-
-    def __call__(self, step: AcquireProgress) -> None:
-        fraction = step.fraction
-        if self.tty and fraction is not None:
-            filled = int(fraction * 30)
-            self.stream.write(f"\r  {step.message[:40]:<40} [{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%}")
-            if fraction >= 1:
-                self.stream.write("\n")
-            self.stream.flush()
-        elif step.message != self.last_message:
-            print(f"  {step.message}", file=self.stream, flush=True)
-        self.last_message = step.message
-
-
-def _load_data(args, device, log: TextIO):
-    data_dir = resolve_data_dir(args.data_dir)
-    print(f"Loading data set from {data_dir}", file=log, flush=True)
-    ensure_mnist(data_dir, ProgressBar(sys.stderr))
-    return load_mnist(data_dir, device)
+def fetch_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mnistconv-fetch",
+                                     description="Fetch the MNIST files now, so that training starts at once.")
+    _add_data_dir(parser)
+    return parser
 
 
 def _fail(prog: str, message: str, code: int = EXIT_FAILED) -> int:
     print(f"{prog}: error: {message}", file=sys.stderr)
     return code
+
+
+def drain(generator, handle):
+    """Pass each item of `generator` to `handle`; return the generator's return value. An exception
+    from `handle` (a Ctrl+C) closes the generator, so it cleans up what it was doing."""
+    with contextlib.closing(generator):
+        while True:
+            try:
+                item = next(generator)
+            except StopIteration as stop:
+                return stop.value
+            handle(item)
+
+
+def _print(event, out: TextIO, progress: ProgressBar) -> None:
+    """One event on the terminal: its log lines (errors to stderr), fetch progress as a bar."""
+    if isinstance(event, AcquireProgress):
+        progress(event)
+        return
+    for line in log_lines(event):
+        print(line.text, file=sys.stderr if line.level is Level.ERROR else out, flush=True)
+
+
+class StopOnSignals:
+    """While a session runs, Ctrl+C (SIGINT) and SIGTERM ask it to stop after the current batch,
+    so the run ends with its usual last lines; a second Ctrl+C interrupts at once."""
+
+    def __init__(self, control: TrainingControl, log: TextIO):
+        self.control = control
+        self.log = log
+        self.received: int | None = None
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> "StopOnSignals":
+        if threading.current_thread() is threading.main_thread():  # only there can handlers be set
+            for number in (signal.SIGINT, signal.SIGTERM):
+                self._previous[number] = signal.signal(number, self._on_signal)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+
+    def _on_signal(self, number: int, frame) -> None:
+        if self.received is not None and number == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.received = number
+        self.control.request_stop()
+        print(" -> Stopping after the current batch; the best model so far stays saved (Ctrl+C again to quit at once).",
+              file=self.log, flush=True)
+
+    @property
+    def exit_status(self) -> int | None:
+        return None if self.received is None else 128 + self.received
 
 
 def train_main(argv: Sequence[str] | None = None) -> int:
@@ -118,89 +166,64 @@ def train_main(argv: Sequence[str] | None = None) -> int:
         args.preset, seed=args.seed, device=args.device, savepath=args.savepath,
         **{name: value for name, value in given.items() if value is not None},
     )
+    allocator.keep_freed_memory()  # this process only trains: keep freed activation memory mapped
     out = sys.stdout
-    try:
-        validate_config(config)
-        device = resolve_device(config.device)
-        _check_savepath(Path(config.savepath))
-        data = _load_data(args, device, out)
-        validate_config(config, train_size=len(data.train_labels))
-    except ConfigError as exc:
-        return _fail("mnistconv-train", str(exc), EXIT_USAGE)
-    except MnistConvError as exc:
-        return _fail("mnistconv-train", str(exc))
     control = TrainingControl()
-    run = train(config, data, control)
-    outcome = None
-    try:
-        for event in run:
-            outcome = _print_event(event, out) or outcome
-    except KeyboardInterrupt:
-        control.request_stop()
-        for event in run:  # let the loop finish its stop cleanly
-            outcome = _print_event(event, out) or outcome
-        return EXIT_INTERRUPTED
-    except MnistConvError as exc:
-        return _fail("mnistconv-train", str(exc))
-    return EXIT_FAILED if outcome == "nan" else 0
-
-
-def _check_savepath(folder: Path) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"cannot create the save folder {folder}: {exc.strerror or exc}") from exc
-    if not folder.is_dir():
-        raise ConfigError(f"save folder {folder} is not a folder")
-
-
-def _print_event(event, out: TextIO) -> str | None:
-    """Print one event in the seed's words; return the finish reason for the last one."""
-    match event:
-        case events.TrainingStarted():
-            print(f"Building model... ({event.parameters:,} parameters, {event.device})", file=out)
-            print("Beginning training loop...", file=out, flush=True)
-        case events.EpochFinished():
-            print(
-                f"[{event.epoch}]: Test accuracy: {event.test_accuracy:.4f}"
-                f"   (train loss {event.train_loss:.4f}, lr {event.lr:g}, {event.seconds:.1f} s, {event.images_per_s:,.0f} images/s)",
-                file=out, flush=True,
-            )
-        case events.NewBestSaved():
-            print(f" -> New best accuracy! Saving model out to {event.path}", file=out, flush=True)
-        case events.SaveFailed():
-            print(f" -> Could not save the model: {event.message}", file=sys.stderr, flush=True)
-        case events.LrDropped():
-            print(f" -> Haven't improved in a while, dropping learning rate to {event.new_lr:g}!", file=out, flush=True)
-        case events.EarlyExit():
-            print(" -> Early-exiting: We reached our target accuracy of 99.9%", file=out, flush=True)
-        case events.Converged():
-            print(" -> We're calling this converged.", file=out, flush=True)
-        case events.NanAbort():
-            print(f"NaN params after epoch {event.epoch}: training aborted; the last good model is kept.", file=sys.stderr, flush=True)
-        case events.Stopped():
-            print(f"Stopped in epoch {event.epoch} after {event.batch} batches.", file=out, flush=True)
-        case events.Finished():
-            where = f" in {event.checkpoint}" if event.checkpoint else ""
-            print(f"Best test accuracy {event.best_accuracy:.4f} (epoch {event.best_epoch}){where}", file=out, flush=True)
-            return event.reason
-    return None
+    progress = ProgressBar(sys.stderr)
+    finished: Finished | None = None
+    last_saved: NewBestSaved | None = None
+    with StopOnSignals(control, sys.stderr) as signals:
+        try:
+            for event in training_session(config, resolve_data_dir(args.data_dir), control):
+                _print(event, out, progress)
+                finished = event if isinstance(event, Finished) else finished
+                last_saved = event if isinstance(event, NewBestSaved) else last_saved
+        except ConfigError as exc:
+            return _fail("mnistconv-train", str(exc), EXIT_USAGE)
+        except MnistConvError as exc:
+            return _fail("mnistconv-train", str(exc))
+        except KeyboardInterrupt:
+            where = f"; the best model so far is in {last_saved.path}" if last_saved else ""
+            print(f"Interrupted{where}.", file=sys.stderr, flush=True)
+            return EXIT_INTERRUPTED
+    if signals.exit_status is not None:
+        return signals.exit_status
+    return EXIT_FAILED if finished is None or finished.reason is FinishReason.NAN_ABORT else 0
 
 
 def test_main(argv: Sequence[str] | None = None) -> int:
     args = test_parser().parse_args(argv)
+    allocator.keep_freed_memory()
     try:
         device = resolve_device(args.device)
-        path = Path(args.savepath)
-        path = path / CHECKPOINT_NAME if path.is_dir() or not path.suffix else path
+        path = checkpoint_file(args.savepath)
         if not path.is_file():
             raise MnistConvError(f"no saved model at {path}; train one with mnistconv-train --savepath {args.savepath}")
-        data = _load_data(args, device, sys.stdout)
-        accuracy, saved = evaluate_saved_model(path, data)
+        progress = ProgressBar(sys.stderr)
+        steps = load_data(resolve_data_dir(args.data_dir), device, TrainingControl())
+        mnist = drain(steps, lambda event: _print(event, sys.stdout, progress))
+        accuracy, saved = evaluate_saved_model(path, mnist)
     except MnistConvError as exc:
         return _fail("mnistconv-test", str(exc))
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
     print(f"Model {saved.path} (epoch {saved.epoch}) on {describe_device(device)}")
     print(f"accuracy(test_set..., model) = {accuracy:.4f}")
+    return 0
+
+
+def fetch_main(argv: Sequence[str] | None = None) -> int:
+    args = fetch_parser().parse_args(argv)
+    folder = resolve_data_dir(args.data_dir)
+    progress = ProgressBar(sys.stderr)
+    try:
+        drain(fetch_mnist(folder), progress)
+        counts = data.check_files(folder, require_full=True)
+    except MnistConvError as exc:
+        return _fail("mnistconv-fetch", str(exc))
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    print(f"MNIST in {folder}: {counts['train']:,} training and {counts['test']:,} test images")
     return 0
 
 

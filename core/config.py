@@ -8,7 +8,6 @@ from dataclasses import asdict, dataclass, fields
 from .device import DEVICE_CHOICES
 from .errors import ConfigError
 
-CHECKPOINT_NAME = "mnist_conv.pt"
 LR_SCHEDULES = ("plateau", "onecycle")
 
 

@@ -11,7 +11,6 @@ import gzip
 import importlib
 import os
 import struct
-import sys
 import threading
 import zlib
 from dataclasses import dataclass
@@ -46,25 +45,6 @@ class MnistData:
     @property
     def device(self) -> torch.device:
         return self.train_images.device
-
-
-def user_cache_dir() -> Path:
-    """The per-user cache folder for the data, following each platform's convention."""
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-        return base / "mnistconv" / "Cache"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "mnistconv"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mnistconv"
-
-
-def resolve_data_dir(explicit: str | os.PathLike | None = None) -> Path:
-    """An explicit folder, else $MNISTCONV_DATA, else the per-user cache folder."""
-    if explicit:
-        return Path(explicit).expanduser()
-    if os.environ.get("MNISTCONV_DATA"):
-        return Path(os.environ["MNISTCONV_DATA"]).expanduser()
-    return user_cache_dir()
 
 
 def raw_dir(data_dir: Path) -> Path:

@@ -1,11 +1,53 @@
-"""What the training loop reports, one small frozen dataclass per kind of event."""
+"""What a training session reports, one small frozen dataclass per kind of event.
+
+A session (core.session) yields them in this order: DataLoading, any AcquireProgress while MNIST
+is fetched, DataLoaded, then the training loop's own (core.train): TrainingStarted, BatchProgress
+and EpochFinished with the schedule's events between, and Finished last. With a device to read
+saved models on, each NewBestSaved is followed by SavedModelLoaded or SavedModelUnreadable.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+
+class FinishReason(str, Enum):
+    """Why a run ended."""
+
+    COMPLETED = "completed"  # every epoch asked for
+    EARLY_EXIT = "early_exit"  # the target accuracy was reached
+    CONVERGED = "converged"  # no improvement for converge_patience epochs
+    NAN_ABORT = "nan_abort"  # the parameters became NaN
+    STOPPED = "stopped"  # a person asked it to stop
+    FAILED = "failed"  # an error ended it (bad data, a bug)
+
+    def __str__(self) -> str:
+        return self.value  # "completed", not "FinishReason.COMPLETED", in messages and files
+
+
+@dataclass(frozen=True)
+class DataLoading:
+    """The session starts looking for the data in this folder (fetching it when missing)."""
+
+    data_dir: Path
+
+
+@dataclass(frozen=True)
+class AcquireProgress:
+    """One step of fetching MNIST: `done` of `total` bytes (total None while the size is unknown)."""
+
+    message: str
+    done: int = 0
+    total: int | None = None
+
+    @property
+    def fraction(self) -> float | None:
+        return self.done / self.total if self.total else None
 
 
 @dataclass(frozen=True)
@@ -25,6 +67,7 @@ class TrainingStarted:
     test_images: int
     batches_per_epoch: int
     parameters: int
+    seed: int  # the run's seed: given, or drawn at random and reported so the run can be repeated
 
 
 @dataclass(frozen=True)
@@ -33,6 +76,7 @@ class BatchProgress:
     batch: int  # batches done in this epoch
     batches: int
     loss: float  # mean training loss over the batches since the previous report
+    lr: float  # the learning rate of the last batch
     images_per_s: float
     seconds: float  # since the epoch began
 
@@ -73,6 +117,7 @@ class SaveFailed:
 class EarlyExit:
     epoch: int
     accuracy: float
+    target: float  # the target accuracy it reached
 
 
 @dataclass(frozen=True)
@@ -93,7 +138,7 @@ class Stopped:
 
 @dataclass(frozen=True)
 class Finished:
-    reason: str  # "completed", "early_exit", "converged", "nan", "stopped" or "failed"
+    reason: FinishReason
     epochs_run: int
     best_accuracy: float
     best_epoch: int
@@ -108,7 +153,24 @@ class TrainingFailed:
     details: str = ""
 
 
+@dataclass(frozen=True)
+class SavedModelLoaded:
+    """The model just saved, read back from its file as a ready Predictor (its own copy of the weights)."""
+
+    path: Path
+    predictor: Any = field(compare=False)  # a core.predict.Predictor
+
+
+@dataclass(frozen=True)
+class SavedModelUnreadable:
+    """The model just saved could not be read back; training goes on."""
+
+    path: Path
+    message: str
+
+
 TrainingEvent = (
-    TrainingStarted | BatchProgress | EpochFinished | LrDropped | NewBestSaved | SaveFailed
-    | EarlyExit | Converged | NanAbort | Stopped | Finished
+    DataLoading | AcquireProgress | DataLoaded | TrainingStarted | BatchProgress | EpochFinished | LrDropped
+    | NewBestSaved | SaveFailed | EarlyExit | Converged | NanAbort | Stopped | Finished | TrainingFailed
+    | SavedModelLoaded | SavedModelUnreadable
 )

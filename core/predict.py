@@ -17,9 +17,9 @@ import torch
 from torch import nn
 
 from .checkpoint import load_checkpoint
-from .config import CHECKPOINT_NAME
 from .device import resolve_device
 from .errors import CheckpointError
+from .paths import CHECKPOINT_NAME
 
 BUNDLED_NAME = "bundled model"
 IMAGE_SHAPE = (28, 28)

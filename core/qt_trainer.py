@@ -1,144 +1,103 @@
-"""The training loop in a QThread, its events turned into Qt signals (QtCore only, no widgets).
+"""A training session in a QThread, its events turned into Qt signals (QtCore only, no widgets).
 
-`QtTrainer.start(config, data_dir)` acquires and loads the data, then runs core.train.train in a
-worker thread. Each event type has its own signal carrying its frozen dataclass; `finished` always
-comes last, also after a failure. Pause, resume and stop act between batches (and stop also cuts
-data acquisition short). Signals cross to the GUI thread through Qt's queued connections.
+The thread only forwards: it iterates core.session's generator and emits each event on the signal
+of its type, carrying the event itself. Any exception becomes `failed`, and `finished` always comes
+last. Pause, resume and stop go to the session's TrainingControl, which acts between batches (and
+stop also cuts a data fetch short). Signals cross to the GUI thread through queued connections.
 """
 
 from __future__ import annotations
 
 import traceback
 from pathlib import Path
+from typing import Iterator
 
-import torch
 from PySide6.QtCore import QObject, QThread, Signal
 
 from . import events
-from .acquire import AcquireProgress, ensure_mnist
 from .config import TrainConfig
-from .data import MnistData, load_mnist
-from .device import resolve_device
-from .errors import CheckpointError, MnistConvError
-from .predict import Predictor
+from .errors import MnistConvError
+from .events import FinishReason
 from .priority import lower_this_threads_priority
-from .train import TrainingControl, train
+from .session import DataCache, training_session
+from .train import TrainingControl
+
+# The signal that carries each event type: past tense, snake_case, one per type.
+SIGNAL_NAMES: dict[type, str] = {
+    events.DataLoading: "data_loading_started",
+    events.AcquireProgress: "acquisition_progressed",
+    events.DataLoaded: "data_loaded",
+    events.TrainingStarted: "training_started",
+    events.BatchProgress: "batch_progressed",
+    events.EpochFinished: "epoch_finished",
+    events.LrDropped: "lr_dropped",
+    events.NewBestSaved: "new_best_saved",
+    events.SaveFailed: "save_failed",
+    events.EarlyExit: "early_exited",
+    events.Converged: "converged",
+    events.NanAbort: "nan_aborted",
+    events.Stopped: "stopped",
+    events.TrainingFailed: "failed",
+    events.SavedModelLoaded: "saved_model_loaded",
+    events.SavedModelUnreadable: "saved_model_unreadable",
+    events.Finished: "finished",
+}
 
 
-class AcquisitionCancelled(MnistConvError):
-    """Raised from the progress callback to cut data acquisition short."""
-
-
-class _TrainingThread(QThread):
-    def __init__(self, trainer: "QtTrainer", config: TrainConfig, data_dir: Path, control: TrainingControl):
+class _SessionThread(QThread):
+    def __init__(self, trainer: "QtTrainer", session: Iterator[events.TrainingEvent], control: TrainingControl):
         super().__init__(trainer)
         self.trainer = trainer
-        self.config = config
-        self.data_dir = Path(data_dir)
+        self.session = session
         self.control = control
 
     def run(self) -> None:
-        trainer = self.trainer
-        finished = None
         lower_this_threads_priority()  # the window stays smooth; training takes the cycles left over
+        finished = None
         try:
-            data = self._data()
-            for event in train(self.config, data, self.control):
-                trainer.emit_event(event)
-                if isinstance(event, events.NewBestSaved):
-                    self._load_saved_model(event.path)
-                elif isinstance(event, events.Finished):
-                    finished = event
-        except AcquisitionCancelled:
-            trainer.stopped.emit(events.Stopped(epoch=0, batch=0))
+            for event in self.session:
+                if isinstance(event, events.Finished):
+                    finished = event  # sent last, below
+                else:
+                    self.trainer.emit_event(event)
         except MnistConvError as exc:
-            trainer.failed.emit(events.TrainingFailed(message=str(exc)))
+            self.trainer.emit_event(events.TrainingFailed(message=str(exc)))
         except Exception as exc:  # noqa: BLE001 - anything else must reach the window, not kill the thread
-            trainer.failed.emit(events.TrainingFailed(message=f"{type(exc).__name__}: {exc}", details=traceback.format_exc()))
+            self.trainer.emit_event(events.TrainingFailed(message=f"{type(exc).__name__}: {exc}", details=traceback.format_exc()))
+        finally:
+            self.session.close()
         if finished is None:
-            reason = "stopped" if self.control.stop_requested else "failed"
+            reason = FinishReason.STOPPED if self.control.stop_requested else FinishReason.FAILED
             finished = events.Finished(reason=reason, epochs_run=0, best_accuracy=0.0, best_epoch=0, checkpoint=None)
-        trainer.finished.emit(finished)
-
-    def _data(self) -> MnistData:
-        device = resolve_device(self.config.device)
-        cached = self.trainer._data_cache
-        if cached is not None and cached[0] == (self.data_dir, str(device)):
-            data = cached[1]
-        else:
-            ensure_mnist(self.data_dir, self._on_acquire_progress)
-            data = load_mnist(self.data_dir, device)
-            self.trainer._data_cache = ((self.data_dir, str(device)), data)
-        self.trainer.data_loaded.emit(
-            events.DataLoaded(
-                data_dir=self.data_dir,
-                train_images=len(data.train_labels),
-                test_images=(data.test_images[:, 0] * 255).round().to(torch.uint8).cpu().numpy(),
-                test_labels=data.test_labels.cpu().numpy(),
-            )
-        )
-        return data
-
-    def _load_saved_model(self, path: Path) -> None:
-        # Here, not on the GUI thread: reading the file and building the model take 5–20 ms, and
-        # longer on a slow disk, which the window would spend frozen.
-        device = self.trainer.saved_model_device
-        if device is None:
-            return
-        try:
-            predictor = Predictor.from_checkpoint(path, device=device)
-        except CheckpointError as exc:
-            self.trainer.saved_model_unreadable.emit(str(exc))  # training goes on
-            return
-        except Exception as exc:  # noqa: BLE001 - the sketchpad's copy must never stop training
-            self.trainer.saved_model_unreadable.emit(f"{type(exc).__name__}: {exc}")
-            return
-        self.trainer.saved_model_loaded.emit(predictor)
-
-    def _on_acquire_progress(self, step: AcquireProgress) -> None:
-        if self.control.stop_requested:
-            raise AcquisitionCancelled("data acquisition cancelled")
-        self.trainer.acquiring.emit(step)
+        self.trainer.emit_event(finished)
 
 
 class QtTrainer(QObject):
-    acquiring = Signal(AcquireProgress)
+    data_loading_started = Signal(events.DataLoading)
+    acquisition_progressed = Signal(events.AcquireProgress)
     data_loaded = Signal(events.DataLoaded)
-    started = Signal(events.TrainingStarted)
-    batch_progress = Signal(events.BatchProgress)
+    training_started = Signal(events.TrainingStarted)
+    batch_progressed = Signal(events.BatchProgress)
     epoch_finished = Signal(events.EpochFinished)
     lr_dropped = Signal(events.LrDropped)
     new_best_saved = Signal(events.NewBestSaved)
     save_failed = Signal(events.SaveFailed)
-    early_exit = Signal(events.EarlyExit)
+    early_exited = Signal(events.EarlyExit)
     converged = Signal(events.Converged)
-    nan_abort = Signal(events.NanAbort)
+    nan_aborted = Signal(events.NanAbort)
     stopped = Signal(events.Stopped)
     failed = Signal(events.TrainingFailed)
+    saved_model_loaded = Signal(events.SavedModelLoaded)
+    saved_model_unreadable = Signal(events.SavedModelUnreadable)
     finished = Signal(events.Finished)
-    # With saved_model_device set: after each new_best_saved, a Predictor of the file just saved
-    # (its own copy of the weights, loaded in the training thread), or why it could not be read.
-    saved_model_loaded = Signal(object)
-    saved_model_unreadable = Signal(str)
 
     def __init__(self, parent: QObject | None = None, saved_model_device: str | None = None):
+        """With `saved_model_device`, each saved model is read back on that device for the sketchpad."""
         super().__init__(parent)
         self.saved_model_device = saved_model_device
-        self._thread: _TrainingThread | None = None
+        self.data_cache = DataCache()
+        self._thread: _SessionThread | None = None
         self._control: TrainingControl | None = None
-        self._data_cache: tuple | None = None
-        self._signals = {
-            events.TrainingStarted: self.started,
-            events.BatchProgress: self.batch_progress,
-            events.EpochFinished: self.epoch_finished,
-            events.LrDropped: self.lr_dropped,
-            events.NewBestSaved: self.new_best_saved,
-            events.SaveFailed: self.save_failed,
-            events.EarlyExit: self.early_exit,
-            events.Converged: self.converged,
-            events.NanAbort: self.nan_abort,
-            events.Stopped: self.stopped,
-        }
         self.finished.connect(self._on_finished)
 
     def _on_finished(self, _: events.Finished) -> None:
@@ -147,19 +106,23 @@ class QtTrainer(QObject):
         if self._thread is not None:
             self._thread.wait()
 
-    def emit_event(self, event) -> None:
-        # Finished is sent by the thread itself, after everything else.
-        signal = self._signals.get(type(event))
-        if signal is not None:
-            signal.emit(event)
+    def emit_event(self, event: events.TrainingEvent) -> None:
+        getattr(self, SIGNAL_NAMES[type(event)]).emit(event)
 
     def start(self, config: TrainConfig, data_dir: str | Path) -> None:
+        """Fetch, load and train in the background (core.session.training_session)."""
+        control = TrainingControl()
+        session = training_session(config, Path(data_dir), control, cache=self.data_cache, reload_device=self.saved_model_device)
+        self.run_session(session, control)
+
+    def run_session(self, session: Iterator[events.TrainingEvent], control: TrainingControl) -> None:
+        """Run any session generator in the background, `control` pausing and stopping it."""
         if self.is_running():
             raise RuntimeError("training is already running")
         if self._thread is not None:
             self._thread.deleteLater()  # the previous run's thread has ended; do not keep one per run
-        self._control = TrainingControl()
-        self._thread = _TrainingThread(self, config, Path(data_dir), self._control)
+        self._control = control
+        self._thread = _SessionThread(self, session, control)
         self._thread.start()
 
     def is_running(self) -> bool:
@@ -167,6 +130,9 @@ class QtTrainer(QObject):
 
     def is_paused(self) -> bool:
         return self._control is not None and self._control.paused
+
+    def is_stopping(self) -> bool:
+        return self.is_running() and self._control is not None and self._control.stop_requested
 
     def pause(self) -> None:
         if self._control is not None:

@@ -2,30 +2,32 @@
 
 `train(config, data)` yields the events of core.events as they happen. The rules that decide after
 each epoch live in core.recipe; saving lives in core.checkpoint. A TrainingControl lets another
-thread pause, resume or stop the loop; it looks at it before every batch.
+thread pause, resume or stop the loop; it looks at it before every batch. Fetching and loading the
+data, and reading saved models back, belong to the session around it (core.session).
 """
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
-from pathlib import Path
+from dataclasses import replace
 from typing import Iterator
 
 import torch
 from torch.nn import functional as F
 
-from . import allocator, checkpoint, events
+from . import checkpoint, events
 from .augment import AugmentSettings, augment_batch
-from .config import CHECKPOINT_NAME, TrainConfig, validate_config
+from .config import TrainConfig, validate_config
 from .data import MnistData
 from .device import describe_device
 from .errors import CheckpointError
 from .evaluate import evaluate
+from .events import FinishReason
 from .model import ConvNet, build_model, parameter_count
-from .optimizer import make_optimizer
+from .paths import checkpoint_file
 from .recipe import ScheduleState, decide_after_epoch, has_nan_parameters
-
 
 # Half of each batch distorted: the model keeps seeing clean MNIST digits too.
 AUGMENT = AugmentSettings(p=0.5)
@@ -59,6 +61,13 @@ class TrainingControl:
 
     def wait_while_paused(self) -> None:
         self._running.wait()
+
+
+def make_optimizer(model: torch.nn.Module, lr: float) -> torch.optim.Adam:
+    """The seed's ADAM (Flux's defaults are torch's: betas 0.9/0.999, eps 1e-8) as torch's fused
+    kernel, one call for all eight parameter tensors, on the CPU as on CUDA. It steps as fast as
+    Adam over one flat buffer of all the parameters did (benchmarks/RESULTS.md)."""
+    return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
 
 
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
@@ -95,31 +104,27 @@ class NoiseSource:
         return x + chunk
 
 
-def checkpoint_path(config: TrainConfig) -> Path:
-    return Path(config.savepath) / CHECKPOINT_NAME
+def with_seed(config: TrainConfig) -> TrainConfig:
+    """The config with a seed: its own, or a fresh random one, so that every run can be repeated."""
+    return config if config.seed is not None else replace(config, seed=secrets.randbelow(2**31))
 
 
-def train(config: TrainConfig, data: MnistData, control: TrainingControl | None = None, model: ConvNet | None = None) -> Iterator[events.TrainingEvent]:
-    """Run the recipe on `data` (already on its device) and yield what happens."""
-    allocator.keep_freed_memory()
-    try:
-        yield from _run_recipe(config, data, control, model)
-    finally:
-        # Also when the caller stops early or drops the generator.
-        allocator.release_freed_memory()
+def train(config: TrainConfig, data: MnistData, control: TrainingControl | None = None,
+          model: ConvNet | None = None) -> Iterator[events.TrainingEvent]:
+    """Run the recipe on `data` (already on its device) and yield what happens.
 
-
-def _run_recipe(config: TrainConfig, data: MnistData, control: TrainingControl | None, model: ConvNet | None) -> Iterator[events.TrainingEvent]:
+    A config without a seed gets a random one, reported in TrainingStarted and saved with the model.
+    """
     validate_config(config, train_size=len(data.train_labels))
+    config = with_seed(config)
     control = control or TrainingControl()
     device = data.device
-    if config.seed is not None:
-        torch.manual_seed(config.seed)
+    torch.manual_seed(config.seed)  # the initial weights
     # channels_last: PyTorch's CPU convolutions and max-pool are several times faster in NHWC.
     model = (model or build_model()).to(device, memory_format=torch.channels_last)
     optimizer = make_optimizer(model, config.lr)
-    generator = torch.Generator(device=device)
-    generator.manual_seed(config.seed if config.seed is not None else int(torch.randint(0, 2**62, ()).item()))
+    generator = torch.Generator(device=device)  # noise, shuffling and augmentation
+    generator.manual_seed(config.seed)
 
     images, labels = data.train_images, data.train_labels
     n_train = len(labels)
@@ -131,17 +136,17 @@ def _run_recipe(config: TrainConfig, data: MnistData, control: TrainingControl |
         if config.lr_schedule == "onecycle" else None
     )
     noise = NoiseSource(config.noise_std, images.shape[1:], generator, images_per_draw=16 * config.batch_size)
-    save_to = checkpoint_path(config)
+    save_to = checkpoint_file(config.savepath)
     schedule = ScheduleState(lr=config.lr)
     best_epoch = 0
     saved_any = False
 
     yield events.TrainingStarted(
         device=describe_device(device), train_images=n_train, test_images=len(data.test_labels),
-        batches_per_epoch=batches, parameters=parameter_count(model),
+        batches_per_epoch=batches, parameters=parameter_count(model), seed=config.seed,
     )
 
-    def finished(reason: str, epochs_run: int) -> events.Finished:
+    def finished(reason: FinishReason, epochs_run: int) -> events.Finished:
         return events.Finished(
             reason=reason, epochs_run=epochs_run, best_accuracy=schedule.best_accuracy,
             best_epoch=best_epoch, checkpoint=save_to if saved_any else None,
@@ -161,7 +166,7 @@ def _run_recipe(config: TrainConfig, data: MnistData, control: TrainingControl |
                 epoch_start += time.perf_counter() - paused_at  # paused time is not training time
             if control.stop_requested:
                 yield events.Stopped(epoch=epoch, batch=batch_index)
-                yield finished("stopped", epoch - 1)
+                yield finished(FinishReason.STOPPED, epoch - 1)
                 return
             if order is None:
                 x = images[start : start + config.batch_size]
@@ -173,7 +178,7 @@ def _run_recipe(config: TrainConfig, data: MnistData, control: TrainingControl |
                 x = augment_batch(x, generator, AUGMENT)
             x = noise.add_to(x).contiguous(memory_format=torch.channels_last)
             loss = F.cross_entropy(model(x), y, label_smoothing=config.label_smoothing)
-            optimizer.zero_grad(set_to_none=False)  # the gradients are views into one buffer
+            optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             if scheduler is not None:
@@ -188,7 +193,7 @@ def _run_recipe(config: TrainConfig, data: MnistData, control: TrainingControl |
                 seen = min(done * config.batch_size, n_train)
                 yield events.BatchProgress(
                     epoch=epoch, batch=done, batches=batches,
-                    loss=(total - reported_sum) / (done - reported_batches),
+                    loss=(total - reported_sum) / (done - reported_batches), lr=current_lr(optimizer),
                     images_per_s=seen / max(now - epoch_start, 1e-9), seconds=now - epoch_start,
                 )
                 reported_sum, reported_batches, last_report = total, done, now
@@ -197,7 +202,7 @@ def _run_recipe(config: TrainConfig, data: MnistData, control: TrainingControl |
 
         if has_nan_parameters(model):
             yield events.NanAbort(epoch=epoch)
-            yield finished("nan", epoch)
+            yield finished(FinishReason.NAN_ABORT, epoch)
             return
 
         result = evaluate(model, data.test_images, data.test_labels, config.eval_batch_size)
@@ -223,23 +228,15 @@ def _run_recipe(config: TrainConfig, data: MnistData, control: TrainingControl |
                 # Training goes on; the previous file is untouched (the write was atomic).
                 yield events.SaveFailed(epoch=epoch, message=str(exc))
         if decision.early_exit:
-            yield events.EarlyExit(epoch=epoch, accuracy=result.accuracy)
-            yield finished("early_exit", epoch)
+            yield events.EarlyExit(epoch=epoch, accuracy=result.accuracy, target=config.target_accuracy)
+            yield finished(FinishReason.EARLY_EXIT, epoch)
             return
         if decision.lr_dropped:
             set_lr(optimizer, schedule.lr)
             yield events.LrDropped(epoch=epoch, old_lr=previous_lr, new_lr=schedule.lr)
         if decision.converged:
             yield events.Converged(epoch=epoch)
-            yield finished("converged", epoch)
+            yield finished(FinishReason.CONVERGED, epoch)
             return
-    yield finished("completed", config.epochs)
+    yield finished(FinishReason.COMPLETED, config.epochs)
 
-
-def evaluate_saved_model(savepath: str | Path, data: MnistData, batch_size: int = 1000) -> tuple[float, checkpoint.Checkpoint]:
-    """The seed's test(): rebuild the model from the saved checkpoint and measure it on the test set."""
-    path = Path(savepath)
-    if path.is_dir():
-        path = path / CHECKPOINT_NAME
-    model, saved = checkpoint.load_model(path, data.device)
-    return evaluate(model, data.test_images, data.test_labels, batch_size).accuracy, saved

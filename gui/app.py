@@ -9,17 +9,30 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from mnistconv.core.paths import APP_NAME
+
 
 def app_icon() -> QIcon:
     return QIcon(str(files("mnistconv.resources") / "icon.svg"))
 
 
-def main(argv: list[str] | None = None) -> int:
-    QCoreApplication.setOrganizationName("mnistconv")
-    QCoreApplication.setApplicationName("mnistconv")
-    app = QApplication.instance() or QApplication(sys.argv if argv is None else argv)
-    app.setApplicationDisplayName("mnistconv")
+def create_application(argv: list[str]) -> QApplication:
+    """The QApplication as the app runs it: its names, icon and process-wide settings."""
+    # No organisation: Qt's AppDataLocation is then ~/.local/share/mnistconv (not …/mnistconv/mnistconv),
+    # the folder core.paths.user_data_dir() names without Qt. Settings keep their own file (main_window).
+    QCoreApplication.setOrganizationName("")
+    QCoreApplication.setApplicationName(APP_NAME)
+    app = QApplication.instance() or QApplication(argv)
+    app.setApplicationDisplayName(APP_NAME)
     app.setWindowIcon(app_icon())
+    from mnistconv.core import allocator
+
+    allocator.keep_freed_memory()  # training steps reuse their freed activation memory (core/allocator.py)
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    app = create_application(sys.argv if argv is None else argv)
     from mnistconv.core.data import import_reader_in_background
 
     # Imported after the QApplication exists: pyqtgraph reads the palette when it loads.

@@ -4,51 +4,44 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QStandardPaths, Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
-from mnistconv.core import events
-from mnistconv.core.acquire import AcquireProgress
-from mnistconv.core.config import CHECKPOINT_NAME
-from mnistconv.core.data import resolve_data_dir
+from mnistconv.core import allocator, events
 from mnistconv.core.device import describe_device, resolve_device
 from mnistconv.core.errors import CheckpointError, ConfigError
+from mnistconv.core.events import FinishReason
+from mnistconv.core.paths import APP_NAME, checkpoint_file, default_models_dir, ensure_folder, resolve_data_dir
 from mnistconv.core.predict import Predictor
-from mnistconv.core.qt_trainer import QtTrainer
+from mnistconv.core.qt_trainer import SIGNAL_NAMES, QtTrainer
+from mnistconv.core.wording import finish_summary, log_lines
 
 from .about import show_about
 from .confusion import ConfusionMatrixView
 from .event_log import EventLog
-from .plots import TrainingPlots
+from .plots import MarkerKind, TrainingPlots
 from .sketchpad import Sketchpad
-from .training_panel import TrainingPanel
-
-FINISH_WORDS = {
-    "completed": "Training finished",
-    "early_exit": "Early exit at the target accuracy",
-    "converged": "Converged",
-    "nan": "Aborted: NaN parameters",
-    "stopped": "Stopped",
-    "failed": "Training failed",
-}
-
+from .training_panel import PanelState, TrainingPanel
 
 # One digit at a time is fastest on the CPU (about 0.2 ms), and a GPU busy training would make
 # each sketchpad prediction wait behind its queue of training work.
 SKETCHPAD_DEVICE = "cpu"
 
 
-def default_savepath() -> Path:
-    return Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)) / "models"
-
-
 class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, predictor: Predictor | None = None):
         super().__init__()
-        self.settings = settings if settings is not None else QSettings()
+        self.settings = settings if settings is not None else QSettings(APP_NAME, APP_NAME)  # ~/.config/mnistconv/mnistconv.conf
         self.setWindowTitle("mnistconv")
         self.setAcceptDrops(True)
         self.trainer = QtTrainer(self, saved_model_device=SKETCHPAD_DEVICE)
@@ -58,7 +51,7 @@ class MainWindow(QMainWindow):
         self._save_failure_shown = False  # one dialog per run: a read-only folder fails every epoch
         self._menu_actions: dict[QWidget, QAction] = {}
 
-        self.panel = TrainingPanel(default_savepath(), resolve_data_dir())
+        self.panel = TrainingPanel(default_models_dir(), resolve_data_dir())
         self.log = EventLog()
         self.plots = TrainingPlots()
         self.confusion = ConfusionMatrixView()
@@ -124,24 +117,25 @@ class MainWindow(QMainWindow):
         self.panel.pause_toggled.connect(self._on_pause_toggled)
         self.panel.stop_requested.connect(self._on_stop_requested)
         t = self.trainer
-        t.acquiring.connect(self._on_acquiring)
+        for name in SIGNAL_NAMES.values():
+            getattr(t, name).connect(self._log_event)  # every event in the log, in core.wording's words
+        t.acquisition_progressed.connect(self._on_acquisition_progressed)
         t.data_loaded.connect(self._on_data_loaded)
-        t.started.connect(self._on_started)
-        t.batch_progress.connect(self._on_batch_progress)
+        t.training_started.connect(self._on_training_started)
+        t.batch_progressed.connect(self._on_batch_progressed)
         t.epoch_finished.connect(self._on_epoch_finished)
         t.lr_dropped.connect(self._on_lr_dropped)
         t.new_best_saved.connect(self._on_new_best_saved)
         t.saved_model_loaded.connect(self._on_saved_model_loaded)
-        t.saved_model_unreadable.connect(self._on_saved_model_unreadable)
         t.save_failed.connect(self._on_save_failed)
-        t.early_exit.connect(self._on_early_exit)
+        t.early_exited.connect(self._on_early_exited)
         t.converged.connect(self._on_converged)
-        t.nan_abort.connect(self._on_nan_abort)
+        t.nan_aborted.connect(self._on_nan_aborted)
         t.stopped.connect(self._on_stopped)
         t.failed.connect(self._on_failed)
         t.finished.connect(self._on_finished)
 
-    def _set_panel_state(self, state: str) -> None:
+    def _set_panel_state(self, state: PanelState) -> None:
         self.panel.set_state(state)
         for button, action in self._menu_actions.items():
             action.setEnabled(button.isEnabled())
@@ -179,7 +173,7 @@ class MainWindow(QMainWindow):
         return True
 
     def _on_open_model(self) -> None:
-        start = str(Path(self.panel.savepath_edit.text()) / CHECKPOINT_NAME)
+        start = str(checkpoint_file(self.panel.savepath_edit.text()))
         path, _ = QFileDialog.getOpenFileName(self, "Open model", start, "mnistconv models (*.pt);;All files (*)")
         if path:
             self.load_model_file(path)
@@ -212,12 +206,9 @@ class MainWindow(QMainWindow):
             return
         try:
             config = self.panel.config()
-            Path(config.savepath).mkdir(parents=True, exist_ok=True)
+            ensure_folder(config.savepath)
         except ConfigError as exc:
             self.panel.show_error(str(exc))
-            return
-        except OSError as exc:
-            self.panel.show_error(f"cannot create the save folder {self.panel.savepath_edit.text()}: {exc.strerror or exc}")
             return
         self.panel.show_error(None)
         self.plots.reset()
@@ -225,9 +216,8 @@ class MainWindow(QMainWindow):
         self.confusion.clear()
         self._epochs = config.epochs
         self._save_failure_shown = False
-        self.log.add(f"Loading data set from {self.panel.data_dir()}")
         self.panel.set_progress(None, "Loading data…")
-        self._set_panel_state("running")
+        self._set_panel_state(PanelState.RUNNING)
         self.trainer.start(config, self.panel.data_dir())
 
     def _on_pause_toggled(self) -> None:
@@ -235,35 +225,36 @@ class MainWindow(QMainWindow):
             return
         if self.trainer.is_paused():
             self.trainer.resume()
-            self._set_panel_state("running")
+            self._set_panel_state(PanelState.RUNNING)
             self.log.add("Resumed")
         else:
             self.trainer.pause()
-            self._set_panel_state("paused")
+            self._set_panel_state(PanelState.PAUSED)
             self.log.add("Paused (between batches)")
 
     def _on_stop_requested(self) -> None:
         if self.trainer.is_running():
             self.trainer.stop()
-            self.panel.stop_button.setEnabled(False)
-            self.panel.pause_button.setEnabled(False)
+            self._set_panel_state(PanelState.STOPPING)
             self.log.add("Stopping after the current batch…")
 
     # -- training events -----------------------------------------------------------------------
-    def _on_acquiring(self, step: AcquireProgress) -> None:
+    def _log_event(self, event: events.TrainingEvent) -> None:
+        for line in log_lines(event):
+            self.log.add(line.text, line.level.value)
+
+    def _on_acquisition_progressed(self, step: events.AcquireProgress) -> None:
         self.panel.set_progress(step.fraction, step.message)
         self.statusBar().showMessage(step.message, 3000)
 
     def _on_data_loaded(self, event: events.DataLoaded) -> None:
         self.confusion.set_test_set(event.test_images, event.test_labels)
 
-    def _on_started(self, event: events.TrainingStarted) -> None:
+    def _on_training_started(self, event: events.TrainingStarted) -> None:
         self.device_label.setText(event.device)
         self._batches = event.batches_per_epoch
-        self.log.add(f"Building model... ({event.parameters:,} parameters, {event.device})")
-        self.log.add(f"Beginning training loop... ({event.train_images:,} training and {event.test_images:,} test images)")
 
-    def _on_batch_progress(self, p: events.BatchProgress) -> None:
+    def _on_batch_progressed(self, p: events.BatchProgress) -> None:
         self.plots.add_batch(p.epoch, p.batch, p.batches, p.loss)
         remaining = (p.batches - p.batch) * p.seconds / max(p.batch, 1)
         self.panel.set_progress(
@@ -275,26 +266,19 @@ class MainWindow(QMainWindow):
     def _on_epoch_finished(self, e: events.EpochFinished) -> None:
         self.plots.add_epoch(e.epoch, e.test_accuracy, e.lr)
         self.confusion.set_results(e.epoch, e.confusion, e.predictions)
-        self.log.add(f"[{e.epoch}]: Test accuracy: {e.test_accuracy:.4f}   (train loss {e.train_loss:.4f}, {e.seconds:.1f} s)")
 
     def _on_lr_dropped(self, e: events.LrDropped) -> None:
-        self.plots.mark_event("lr_drop", e.epoch, f"lr {e.new_lr:g}")
-        self.log.add(f" -> Haven't improved in a while, dropping learning rate to {e.new_lr:g}!", "warning")
+        self.plots.mark_event(MarkerKind.LR_DROP, e.epoch, f"lr {e.new_lr:g}")
 
     def _on_new_best_saved(self, e: events.NewBestSaved) -> None:
-        self.plots.mark_event("new_best", e.epoch)
-        self.log.add(f" -> New best accuracy! Saving model out to {e.path}", "success")
+        self.plots.mark_event(MarkerKind.NEW_BEST, e.epoch)
 
-    def _on_saved_model_loaded(self, predictor: Predictor) -> None:
-        # A fresh copy of the weights from the file just saved (the trainer loaded it off this
+    def _on_saved_model_loaded(self, event: events.SavedModelLoaded) -> None:
+        # A fresh copy of the weights from the file just saved (the session loaded it off this
         # thread): never the model being trained.
-        self.set_predictor(predictor)
-
-    def _on_saved_model_unreadable(self, message: str) -> None:
-        self.log.add(f"Could not load the new model for the sketchpad: {message}", "error")
+        self.set_predictor(event.predictor)
 
     def _on_save_failed(self, e: events.SaveFailed) -> None:
-        self.log.add(f" -> Could not save the model: {e.message}", "error")
         if self._save_failure_shown:
             self.statusBar().showMessage(f"Could not save the model again (epoch {e.epoch}); see the log", 10_000)
             return
@@ -302,37 +286,30 @@ class MainWindow(QMainWindow):
         self.show_message(QMessageBox.Icon.Warning, "Could not save the model",
                           f"{e.message}\n\nTraining goes on; the previous saved model is untouched.")
 
-    def _on_early_exit(self, e: events.EarlyExit) -> None:
-        self.plots.mark_event("early_exit", e.epoch)
-        self.log.add(" -> Early-exiting: We reached our target accuracy of 99.9%", "success")
+    def _on_early_exited(self, e: events.EarlyExit) -> None:
+        self.plots.mark_event(MarkerKind.EARLY_EXIT, e.epoch)
 
     def _on_converged(self, e: events.Converged) -> None:
-        self.plots.mark_event("converged", e.epoch)
-        self.log.add(" -> We're calling this converged.", "warning")
+        self.plots.mark_event(MarkerKind.CONVERGED, e.epoch)
 
-    def _on_nan_abort(self, e: events.NanAbort) -> None:
-        self.plots.mark_event("nan_abort", e.epoch)
-        self.log.add(f"NaN params after epoch {e.epoch}: training aborted", "error")
+    def _on_nan_aborted(self, e: events.NanAbort) -> None:
+        self.plots.mark_event(MarkerKind.NAN_ABORT, e.epoch)
         self.show_message(QMessageBox.Icon.Warning, "Training aborted",
                           f"The model's parameters became NaN in epoch {e.epoch} (is the learning rate too high?). "
                           "The last good model stays saved.")
 
     def _on_stopped(self, e: events.Stopped) -> None:
         if e.epoch:
-            self.plots.mark_event("stopped", e.epoch - 1 + e.batch / max(self._batches, 1))
-        self.log.add(f"Stopped in epoch {e.epoch} after {e.batch} batches" if e.epoch else "Stopped before training began")
+            self.plots.mark_event(MarkerKind.STOPPED, e.epoch - 1 + e.batch / max(self._batches, 1))
 
     def _on_failed(self, e: events.TrainingFailed) -> None:
-        self.log.add(f"Training failed: {e.message}", "error")
         self.show_message(QMessageBox.Icon.Critical, "Training failed", e.message, e.details)
 
     def _on_finished(self, f: events.Finished) -> None:
-        self._set_panel_state("idle")
-        words = FINISH_WORDS.get(f.reason, f.reason)
-        if f.best_epoch:
-            words += f": best {f.best_accuracy:.2%} at epoch {f.best_epoch}"
-        self.panel.set_progress(1.0 if f.reason != "failed" else 0.0, words)
-        self.log.add(words + (f" ({f.checkpoint})" if f.checkpoint else ""))
+        allocator.release_freed_memory()  # the run's activation memory goes back to the system
+        self._set_panel_state(PanelState.IDLE)
+        words = finish_summary(f)
+        self.panel.set_progress(0.0 if f.reason is FinishReason.FAILED else 1.0, words)
         self.statusBar().showMessage(words, 10_000)
 
     # -- persistence and closing ---------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from enum import Enum
 
 import numpy as np
 import pyqtgraph as pg
@@ -21,14 +22,27 @@ from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 #: Accuracy guide lines: the seed's marks (fraction → label).
 GUIDES = {0.99: "99 %", 0.999: "99.9 %"}
 
-#: Event kinds, the plots that show them, their default label and colour (light, dark palette).
+
+
+class MarkerKind(str, Enum):
+    """The training events the plots mark where they happened."""
+
+    LR_DROP = "lr_drop"
+    NEW_BEST = "new_best"
+    EARLY_EXIT = "early_exit"
+    CONVERGED = "converged"
+    NAN_ABORT = "nan_abort"
+    STOPPED = "stopped"
+
+
+#: Each marker kind: the plots that show it, its default label and colour (light, dark palette).
 EVENT_KINDS = {
-    "lr_drop": (("lr", "accuracy"), "LR drop", ("#d9480f", "#ff922b")),
-    "new_best": (("accuracy",), "new best", ("#e8a200", "#ffd43b")),
-    "early_exit": (("accuracy", "loss", "lr"), "early exit", ("#2b8a3e", "#69db7c")),
-    "converged": (("accuracy", "loss", "lr"), "converged", ("#1864ab", "#74c0fc")),
-    "nan_abort": (("accuracy", "loss", "lr"), "NaN abort", ("#c92a2a", "#ff6b6b")),
-    "stopped": (("accuracy", "loss", "lr"), "stopped", ("#5f3dc4", "#b197fc")),
+    MarkerKind.LR_DROP: (("lr", "accuracy"), "LR drop", ("#d9480f", "#ff922b")),
+    MarkerKind.NEW_BEST: (("accuracy",), "new best", ("#e8a200", "#ffd43b")),
+    MarkerKind.EARLY_EXIT: (("accuracy", "loss", "lr"), "early exit", ("#2b8a3e", "#69db7c")),
+    MarkerKind.CONVERGED: (("accuracy", "loss", "lr"), "converged", ("#1864ab", "#74c0fc")),
+    MarkerKind.NAN_ABORT: (("accuracy", "loss", "lr"), "NaN abort", ("#c92a2a", "#ff6b6b")),
+    MarkerKind.STOPPED: (("accuracy", "loss", "lr"), "stopped", ("#5f3dc4", "#b197fc")),
 }
 
 #: Curve colours (light, dark palette).
@@ -47,7 +61,7 @@ EMA_DECAY = 0.9
 class EventMarker:
     """One marked event: its kind, epoch, label and the graphics items that show it (one per plot)."""
 
-    kind: str
+    kind: MarkerKind
     epoch: float
     text: str
     items: tuple
@@ -226,18 +240,17 @@ class TrainingPlots(QWidget):
         if pending is not None:
             pending.items[0].setData([epoch], [100 * accuracy])
 
-    def mark_event(self, kind: str, epoch: float, text: str | None = None) -> None:
+    def mark_event(self, kind: MarkerKind, epoch: float, text: str | None = None) -> None:
         """Mark a training event at `epoch` (a fractional epoch places it mid-epoch).
 
         new_best puts a star on the accuracy plot at that epoch's accuracy; the other kinds draw a
         vertical line, labelled with `text` (or a default) on the first plot that shows it.
         """
-        if kind not in EVENT_KINDS:
-            raise ValueError(f"unknown event kind {kind!r}; expected one of {sorted(EVENT_KINDS)}")
+        kind = MarkerKind(kind)  # ValueError for an unknown kind
         plots, default_text, _ = EVENT_KINDS[kind]
         text = default_text if text is None else text
         colour = self._event_colour(kind)
-        if kind == "new_best":
+        if kind is MarkerKind.NEW_BEST:
             item = pg.ScatterPlotItem(
                 size=16, symbol="star", pen=pg.mkPen(self._foreground(), width=1), brush=pg.mkBrush(colour)
             )
@@ -267,7 +280,7 @@ class TrainingPlots(QWidget):
             marker = EventMarker(kind, epoch, text, tuple(items))
         self._markers.append(marker)
 
-    def markers(self, kind: str) -> list[EventMarker]:
+    def markers(self, kind: MarkerKind) -> list[EventMarker]:
         """The markers of `kind` currently shown, one per marked event, oldest first."""
         return [marker for marker in self._markers if marker.kind == kind]
 
@@ -304,7 +317,7 @@ class TrainingPlots(QWidget):
         fill.setAlpha(210)
         return fill
 
-    def _event_colour(self, kind: str) -> QColor:
+    def _event_colour(self, kind: MarkerKind) -> QColor:
         return QColor(EVENT_KINDS[kind][2][self._dark()])
 
     def _apply_palette(self) -> None:

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QDoubleValidator, QFontMetrics, QKeySequence
 from PySide6.QtWidgets import (
-    QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-    QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
 )
 
 from mnistconv.core.config import TrainConfig, validate_config
@@ -19,6 +31,13 @@ from mnistconv.core.presets import PRESETS, preset_config
 from .steady_label import SteadyLabel
 
 NO_SEED = -1  # the seed field's "random" value
+
+
+class PanelState(str, Enum):
+    IDLE = "idle"  # fields editable, Train enabled
+    RUNNING = "running"  # fields locked, Pause and Stop enabled
+    PAUSED = "paused"  # as running, Pause reads Resume
+    STOPPING = "stopping"  # a stop was asked for: nothing to press until the run ends
 
 
 class TrainingPanel(QWidget):
@@ -60,7 +79,8 @@ class TrainingPanel(QWidget):
         if not cuda_available():
             self.device_combo.model().item(2).setEnabled(False)
         self.savepath_edit, save_row = self._folder_row(self._default_savepath, "Folder for mnist_conv.pt")
-        self.data_dir_edit, data_row = self._folder_row(self._default_data_dir, "Folder of the MNIST files (fetched there when missing)")
+        self.data_dir_edit, data_row = self._folder_row(self._default_data_dir,
+                                                        "Folder of the MNIST files (fetched there when missing)")
 
         form = QFormLayout()
         form.addRow("Preset", self.preset_combo)
@@ -118,7 +138,7 @@ class TrainingPanel(QWidget):
         self._show_preset_summary()
         self._fields = [self.preset_combo, self.lr_edit, self.epochs_spin, self.batch_spin, self.noise_spin, self.seed_spin,
                         self.device_combo, self.savepath_edit, self.data_dir_edit, *self._browse_buttons]
-        self.set_state("idle")
+        self.set_state(PanelState.IDLE)
 
     def _folder_row(self, default: Path, tip: str) -> tuple[QLineEdit, QWidget]:
         edit = QLineEdit(str(default))
@@ -155,15 +175,15 @@ class TrainingPanel(QWidget):
             edit.setText(folder)
 
     # -- state -------------------------------------------------------------------------------
-    def set_state(self, state: str) -> None:
-        """'idle', 'running' or 'paused': buttons enabled only where they make sense, fields locked while training."""
-        idle = state == "idle"
+    def set_state(self, state: PanelState) -> None:
+        """Buttons enabled only where they make sense, fields locked while training."""
+        idle = state is PanelState.IDLE
         for field in self._fields:
             field.setEnabled(idle)
         self.train_button.setEnabled(idle)
-        self.pause_button.setEnabled(not idle)
-        self.stop_button.setEnabled(not idle)
-        self.pause_button.setText("Resume" if state == "paused" else "Pause")
+        self.pause_button.setEnabled(state in (PanelState.RUNNING, PanelState.PAUSED))
+        self.stop_button.setEnabled(state in (PanelState.RUNNING, PanelState.PAUSED))
+        self.pause_button.setText("Resume" if state is PanelState.PAUSED else "Pause")
 
     def show_error(self, message: str | None) -> None:
         self.error_label.setText(message or "")

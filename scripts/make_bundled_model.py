@@ -13,12 +13,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from mnistconv.core import events
+from mnistconv.core import allocator, events
 from mnistconv.core.acquire import ensure_mnist
-from mnistconv.core.presets import PRESETS, preset_config
-from mnistconv.core.data import load_mnist, resolve_data_dir
+from mnistconv.core.data import load_mnist
 from mnistconv.core.device import resolve_device
-from mnistconv.core.train import evaluate_saved_model, train
+from mnistconv.core.evaluate import evaluate_saved_model
+from mnistconv.core.paths import resolve_data_dir
+from mnistconv.core.presets import PRESETS, preset_config
+from mnistconv.core.train import train
 
 BUNDLED = Path(__file__).resolve().parent.parent / "resources" / "mnist_conv.pt"
 
@@ -31,6 +33,7 @@ def main() -> None:
     parser.add_argument("--preset", default="robust", choices=list(PRESETS))
     parser.add_argument("--out", type=Path, default=BUNDLED)
     args = parser.parse_args()
+    allocator.keep_freed_memory()  # as mnistconv-train does
     data = load_mnist(ensure_mnist(resolve_data_dir(args.data_dir)), resolve_device(args.device))
     with tempfile.TemporaryDirectory() as savepath:
         config = preset_config(args.preset, seed=args.seed, device=args.device, savepath=savepath)
@@ -42,7 +45,8 @@ def main() -> None:
                     raise SystemExit(f"training ended ({event.reason}) without a saved model")
                 accuracy, saved = evaluate_saved_model(event.checkpoint, data)
                 shutil.copyfile(event.checkpoint, args.out)
-                print(f"Wrote {args.out} ({args.preset} preset, seed {args.seed}): epoch {saved.epoch}, test accuracy {accuracy:.4f}")
+                print(f"Wrote {args.out} ({args.preset} preset, seed {args.seed}): epoch {saved.epoch}, "
+                      f"test accuracy {accuracy:.4f}")
 
 
 if __name__ == "__main__":

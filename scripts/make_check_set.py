@@ -51,14 +51,22 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
 from PySide6 import __version__ as PYSIDE_VERSION  # noqa: E402
-from PySide6.QtCore import QEvent, QPointF, Qt, qVersion  # noqa: E402
+from PySide6.QtCore import Qt, qVersion  # noqa: E402
 from PySide6.QtGui import (  # noqa: E402
-    QColor, QFont, QImage, QMouseEvent, QPainter, QPainterPath, QPen, QRawFont, QTransform,
+    QColor,
+    QFont,
+    QImage,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QRawFont,
+    QTransform,
 )
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from mnistconv.core.preprocess import BOX, stroke_width, to_mnist  # noqa: E402
 from mnistconv.gui.drawing_canvas import LOGICAL_SIDE, PEN_WIDTH, DrawingCanvas  # noqa: E402
+from mnistconv.gui.scripted_mouse import drag  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "check_set.npz"
@@ -200,7 +208,8 @@ def _catmull_rom(points: list[tuple[float, float]], per_segment: int = 12) -> np
     out = []
     for i in range(1, len(ext) - 2):
         p0, p1, p2, p3 = ext[i - 1], ext[i], ext[i + 1], ext[i + 2]
-        out.append(0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2 + (-p0 + 3 * p1 - 3 * p2 + p3) * t**3))
+        out.append(0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2
+                          + (-p0 + 3 * p1 - 3 * p2 + p3) * t**3))
     out.append(p[-1:])
     return np.vstack(out)
 
@@ -275,7 +284,8 @@ def stroke_params(rng: np.random.Generator, digit: int, index: int) -> dict:
         low, high = every.min(axis=0) + [params["dx"], params["dy"]], every.max(axis=0) + [params["dx"], params["dy"]]
         for _ in range(100):
             x, y = rng.uniform(pad, SIDE - pad, 2)
-            if x < low[0] - 2 * PEN_WIDTH or x > high[0] + 2 * PEN_WIDTH or y < low[1] - 2 * PEN_WIDTH or y > high[1] + 2 * PEN_WIDTH:
+            reach = 2 * PEN_WIDTH
+            if x < low[0] - reach or x > high[0] + reach or y < low[1] - reach or y > high[1] + reach:
                 params["speck"] = [round(float(x)), round(float(y))]
                 break
     slanted = max(abs(round(slant)), abs(round(rotation))) > SLANTED  # as the stored whole degrees say
@@ -373,20 +383,9 @@ def render_font(params: dict) -> np.ndarray:
     return rows.reshape(SIDE, image.bytesPerLine())[:, :SIDE].astype(np.float32) / np.float32(255)
 
 
-def _send(canvas, kind, x: float, y: float, button, buttons) -> None:
-    position = QPointF(x, y)
-    event = QMouseEvent(kind, position, canvas.mapToGlobal(position), button, buttons, Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(canvas, event)
-
-
 def _drag(canvas, points: np.ndarray) -> None:
-    """One stroke with the left button: press, moves, release (positions in whole pixels, as a mouse gives)."""
-    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
-    points = np.clip(np.round(points), 0, SIDE - 1)
-    _send(canvas, QEvent.Type.MouseButtonPress, *points[0], left, left)
-    for x, y in points[1:]:
-        _send(canvas, QEvent.Type.MouseMove, x, y, none, left)
-    _send(canvas, QEvent.Type.MouseButtonRelease, *points[-1], left, none)
+    """One stroke with the left button, at whole-pixel positions as a mouse gives them."""
+    drag(canvas, np.clip(np.round(points), 0, SIDE - 1))
 
 
 def render_strokes(canvas, params: dict, with_speck: bool = True) -> np.ndarray:

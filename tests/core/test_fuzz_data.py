@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from idx_files import TEST_NAMES, TRAIN_NAMES, idx_bytes, synthetic_digits
 from mnistconv.core import data
 from mnistconv.core.errors import DataError
+
+from idx_files import TEST_NAMES, TRAIN_NAMES, idx_bytes, synthetic_digits
 
 CASES = 2_500
 SEED = 20_240_607

@@ -25,8 +25,9 @@ from pathlib import Path
 
 import pytest
 
-from idx_files import write_tiny_mnist
 from mnistconv.core import checkpoint
+
+from idx_files import write_tiny_mnist
 
 KILL_TARGET = Path(__file__).with_name("kill_target.py")
 KILLS = 24

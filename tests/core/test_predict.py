@@ -6,14 +6,15 @@ import numpy as np
 import pytest
 import torch
 
-from idx_files import write_tiny_mnist
 from mnistconv.core.checkpoint import save_checkpoint
-from mnistconv.core.config import TrainConfig
 from mnistconv.core.data import load_mnist
 from mnistconv.core.errors import CheckpointError
 from mnistconv.core.model import build_model
 from mnistconv.core.predict import Predictor
 from mnistconv.core.train import train
+
+from idx_files import write_tiny_mnist
+from tiny_training import tiny_config
 
 
 @pytest.fixture(scope="module")
@@ -21,9 +22,7 @@ def tiny(tmp_path_factory):
     """The tiny synthetic data and a checkpoint trained on it, made once for this module."""
     folder = tmp_path_factory.mktemp("predict")
     data = load_mnist(write_tiny_mnist(folder / "data"), "cpu")
-    config = TrainConfig(epochs=2, batch_size=64, seed=0, device="cpu", savepath=str(folder / "run"),
-                         progress_interval_s=0, target_accuracy=1.01)
-    list(train(config, data))
+    list(train(tiny_config(folder / "run"), data))
     return data, folder / "run" / "mnist_conv.pt"
 
 

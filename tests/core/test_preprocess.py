@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from idx_files import synthetic_digits
 from mnistconv.core.preprocess import to_mnist
+
+from idx_files import synthetic_digits
 
 
 def centre_of_mass(image):

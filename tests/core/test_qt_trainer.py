@@ -3,11 +3,11 @@
 import pytest
 
 from mnistconv.core import events
-from mnistconv.core.config import TrainConfig
-from mnistconv.core.qt_trainer import QtTrainer
+from mnistconv.core.qt_trainer import SIGNAL_NAMES, QtTrainer
 
-SIGNALS = ["acquiring", "data_loaded", "started", "batch_progress", "epoch_finished", "lr_dropped",
-           "new_best_saved", "save_failed", "early_exit", "converged", "nan_abort", "stopped", "failed", "finished"]
+from tiny_training import tiny_config
+
+SIGNALS = list(SIGNAL_NAMES.values())
 
 
 @pytest.fixture
@@ -22,10 +22,7 @@ def trainer(qtbot):
 
 
 def config(tmp_path, **overrides):
-    values = dict(epochs=2, batch_size=64, seed=0, device="cpu", savepath=str(tmp_path / "run"),
-                  progress_interval_s=0.0, target_accuracy=1.01)
-    values.update(overrides)
-    return TrainConfig(**values)
+    return tiny_config(tmp_path / "run", **overrides)
 
 
 def names(trainer):
@@ -35,8 +32,8 @@ def names(trainer):
 def test_signals_arrive_in_order_with_payloads(qtbot, trainer, tiny_mnist_dir, tmp_path):
     with qtbot.waitSignal(trainer.finished, timeout=60_000):
         trainer.start(config(tmp_path), tiny_mnist_dir)
-    order = [n for n in names(trainer) if n != "batch_progress"]
-    assert order[:2] == ["data_loaded", "started"]
+    order = [n for n in names(trainer) if n != "batch_progressed"]
+    assert order[:3] == ["data_loading_started", "data_loaded", "training_started"]
     assert order[-1] == "finished"
     assert order.count("epoch_finished") == 2
     first_epoch = order.index("epoch_finished")
@@ -44,11 +41,11 @@ def test_signals_arrive_in_order_with_payloads(qtbot, trainer, tiny_mnist_dir, t
     payloads = dict(trainer.received)
     assert isinstance(payloads["data_loaded"], events.DataLoaded)
     assert payloads["data_loaded"].test_images.shape == (200, 28, 28)
-    assert isinstance(payloads["started"], events.TrainingStarted)
+    assert isinstance(payloads["training_started"], events.TrainingStarted)
     assert isinstance(payloads["epoch_finished"], events.EpochFinished)
     assert payloads["new_best_saved"].path == tmp_path / "run" / "mnist_conv.pt"
     assert payloads["finished"].reason == "completed"
-    batches = [p for n, p in trainer.received if n == "batch_progress"]
+    batches = [p for n, p in trainer.received if n == "batch_progressed"]
     assert len(batches) == 16 and all(isinstance(b, events.BatchProgress) for b in batches)
     assert not trainer.is_running()
 
@@ -58,7 +55,7 @@ def test_stop_ends_within_one_batch(qtbot, trainer, tiny_mnist_dir, tmp_path):
         if progress.epoch == 1 and progress.batch == 3:
             trainer.stop()
 
-    trainer.batch_progress.connect(stop_at_third_batch)
+    trainer.batch_progressed.connect(stop_at_third_batch)
     with qtbot.waitSignal(trainer.finished, timeout=60_000) as finished:
         trainer.start(config(tmp_path, epochs=20), tiny_mnist_dir)
     assert finished.args[0].reason == "stopped"
@@ -66,7 +63,7 @@ def test_stop_ends_within_one_batch(qtbot, trainer, tiny_mnist_dir, tmp_path):
     assert len(stopped) == 1
     # Signals are queued, so the thread may have run a batch or two before the slot ran: "within one batch"
     # is about the loop, measured from when it saw the request.
-    batches_after = [p for n, p in trainer.received if n == "batch_progress" and p.batch > stopped[0].batch]
+    batches_after = [p for n, p in trainer.received if n == "batch_progressed" and p.batch > stopped[0].batch]
     assert not batches_after
     assert stopped[0].epoch == 1 and stopped[0].batch <= 8
 
@@ -82,14 +79,14 @@ def test_pause_holds_and_resume_continues_to_the_same_end(qtbot, trainer, tiny_m
         if progress.epoch == 1 and progress.batch == 2 and not trainer.is_paused():
             trainer.pause()
 
-    trainer.batch_progress.connect(pause_once)
+    trainer.batch_progressed.connect(pause_once)
     trainer.start(config(tmp_path), tiny_mnist_dir)
     qtbot.waitUntil(trainer.is_paused, timeout=30_000)
     qtbot.wait(300)  # let signals queued before the pause arrive
     held = len(trainer.received)
     qtbot.wait(500)
     assert len(trainer.received) == held and trainer.is_running()  # nothing new while paused
-    trainer.batch_progress.disconnect(pause_once)
+    trainer.batch_progressed.disconnect(pause_once)
     with qtbot.waitSignal(trainer.finished, timeout=60_000):
         trainer.resume()
     accuracies = [p.test_accuracy for n, p in trainer.received if n == "epoch_finished"]
@@ -105,10 +102,10 @@ def test_failure_reaches_the_failed_signal_then_finished(qtbot, trainer, tmp_pat
 
 
 def test_train_again_after_stop(qtbot, trainer, tiny_mnist_dir, tmp_path):
-    trainer.batch_progress.connect(lambda p: trainer.stop())
+    trainer.batch_progressed.connect(lambda p: trainer.stop())
     with qtbot.waitSignal(trainer.finished, timeout=60_000):
         trainer.start(config(tmp_path), tiny_mnist_dir)
-    trainer.batch_progress.disconnect()
+    trainer.batch_progressed.disconnect()
     trainer.received.clear()
     with qtbot.waitSignal(trainer.finished, timeout=60_000) as finished:
         trainer.start(config(tmp_path, epochs=1), tiny_mnist_dir)
@@ -139,9 +136,9 @@ def test_each_saved_model_is_loaded_for_the_sketchpad_off_the_gui_thread(qtbot, 
     order, loaded, loaded_on = [], [], []
     trainer.new_best_saved.connect(lambda event: order.append("new_best_saved"))
 
-    def on_loaded(predictor):
+    def on_loaded(event):
         order.append("saved_model_loaded")
-        loaded.append(predictor)
+        loaded.append(event.predictor)
 
     trainer.saved_model_loaded.connect(on_loaded)
     original = Predictor.from_checkpoint
@@ -180,8 +177,8 @@ def test_a_saved_model_that_cannot_be_read_back_is_reported_and_training_goes_on
     monkeypatch.setattr(Predictor, "from_checkpoint", unreadable)
     trainer = QtTrainer(saved_model_device="cpu")
     messages, finished = [], []
-    trainer.saved_model_unreadable.connect(messages.append)
-    trainer.saved_model_loaded.connect(lambda predictor: pytest.fail("nothing could be loaded"))
+    trainer.saved_model_unreadable.connect(lambda event: messages.append(event.message))
+    trainer.saved_model_loaded.connect(lambda event: pytest.fail("nothing could be loaded"))
     trainer.finished.connect(finished.append)
     with qtbot.waitSignal(trainer.finished, timeout=60_000):
         trainer.start(config(tmp_path, epochs=2), tiny_mnist_dir)

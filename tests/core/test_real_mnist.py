@@ -8,6 +8,7 @@ import pytest
 
 from mnistconv.core import data, events
 from mnistconv.core.config import TrainConfig
+from mnistconv.core.paths import resolve_data_dir
 from mnistconv.core.train import train
 
 pytestmark = pytest.mark.mnist
@@ -15,9 +16,9 @@ pytestmark = pytest.mark.mnist
 
 @pytest.fixture(scope="module")
 def real_mnist():
-    folder = data.resolve_data_dir()
+    folder = resolve_data_dir()
     if data.missing_files(folder):
-        pytest.skip(f"real MNIST not in {folder} (fetch it: python -m mnistconv.core.acquire)")
+        pytest.skip(f"real MNIST not in {folder} (fetch it: mnistconv-fetch)")
     assert data.check_files(folder, require_full=True) == {"train": 60_000, "test": 10_000}
     return data.load_mnist(folder, "cpu")
 

@@ -2,21 +2,20 @@
 
 import threading
 
+import numpy as np
 import pytest
 import torch
 
 from mnistconv.core import checkpoint, events
-from mnistconv.core.config import TrainConfig
 from mnistconv.core.errors import ConfigError
-from mnistconv.core.train import TrainingControl, evaluate_saved_model, train
+from mnistconv.core.evaluate import Evaluation, evaluate_saved_model
+from mnistconv.core.train import TrainingControl, train
+
+from tiny_training import tiny_config
 
 
-def tiny_config(tmp_path, **overrides):
-    # The tiny digits are easy enough to reach 100 %: no early exit unless a test asks for one.
-    values = dict(epochs=3, batch_size=64, seed=0, device="cpu", savepath=str(tmp_path / "run"),
-                  progress_interval_s=0.0, target_accuracy=1.01)
-    values.update(overrides)
-    return TrainConfig(**values)
+def config_for(tmp_path, **overrides):
+    return tiny_config(tmp_path / "run", **{"epochs": 3, **overrides})
 
 
 def kinds(run):
@@ -24,7 +23,7 @@ def kinds(run):
 
 
 def test_events_in_order_checkpoint_written_and_reloaded(tmp_path, tiny_data):
-    run = list(train(tiny_config(tmp_path), tiny_data))
+    run = list(train(config_for(tmp_path), tiny_data))
     assert isinstance(run[0], events.TrainingStarted)
     assert run[0].batches_per_epoch == 8 and run[0].parameters == 16_938
     epochs = [e for e in run if isinstance(e, events.EpochFinished)]
@@ -53,14 +52,14 @@ def test_events_in_order_checkpoint_written_and_reloaded(tmp_path, tiny_data):
 def test_same_seed_same_run(tmp_path, tiny_data):
     accuracies = []
     for attempt in range(2):
-        run = train(tiny_config(tmp_path / str(attempt), epochs=2), tiny_data)
+        run = train(config_for(tmp_path / str(attempt), epochs=2), tiny_data)
         accuracies.append([(e.test_accuracy, e.train_loss) for e in run if isinstance(e, events.EpochFinished)])
     assert accuracies[0] == accuracies[1]
 
 
 def test_stop_takes_effect_within_one_batch(tmp_path, tiny_data):
     control = TrainingControl()
-    run = train(tiny_config(tmp_path, epochs=5), tiny_data, control)
+    run = train(config_for(tmp_path, epochs=5), tiny_data, control)
     seen = []
     for event in run:
         seen.append(event)
@@ -74,9 +73,10 @@ def test_stop_takes_effect_within_one_batch(tmp_path, tiny_data):
 
 
 def test_pause_holds_and_resume_continues_to_the_same_end(tmp_path, tiny_data):
-    reference = [e.test_accuracy for e in train(tiny_config(tmp_path / "a", epochs=2), tiny_data) if isinstance(e, events.EpochFinished)]
+    reference = [e.test_accuracy for e in train(config_for(tmp_path / "a", epochs=2), tiny_data)
+                 if isinstance(e, events.EpochFinished)]
     control = TrainingControl()
-    run = train(tiny_config(tmp_path / "b", epochs=2), tiny_data, control)
+    run = train(config_for(tmp_path / "b", epochs=2), tiny_data, control)
     resumed = threading.Event()
     accuracies = []
     for event in run:
@@ -92,13 +92,13 @@ def test_pause_holds_and_resume_continues_to_the_same_end(tmp_path, tiny_data):
 
 
 def test_nan_abort_keeps_the_last_good_model(tmp_path, tiny_data):
-    config = tiny_config(tmp_path, epochs=1)
+    config = config_for(tmp_path, epochs=1)
     list(train(config, tiny_data))
     saved_path = tmp_path / "run" / "mnist_conv.pt"
     before = saved_path.read_bytes()
-    run = list(train(tiny_config(tmp_path, epochs=3, lr=1e12), tiny_data))
+    run = list(train(config_for(tmp_path, epochs=3, lr=1e12), tiny_data))
     assert [type(e) for e in run[-2:]] == [events.NanAbort, events.Finished]
-    assert run[-1].reason == "nan" and run[-1].checkpoint is None
+    assert run[-1].reason is events.FinishReason.NAN_ABORT and run[-1].checkpoint is None
     assert saved_path.read_bytes() == before
     checkpoint.load_checkpoint(saved_path)
 
@@ -108,33 +108,49 @@ def test_failed_save_is_reported_and_training_goes_on(tmp_path, tiny_data, monke
         raise checkpoint.CheckpointError("Could not save: the disk is full")
 
     monkeypatch.setattr(checkpoint, "save_checkpoint", refuse)
-    run = list(train(tiny_config(tmp_path, epochs=2), tiny_data))
+    run = list(train(config_for(tmp_path, epochs=2), tiny_data))
     failures = [e for e in run if isinstance(e, events.SaveFailed)]
     assert failures and "disk is full" in failures[0].message
     assert run[-1].reason == "completed" and run[-1].checkpoint is None
 
 
-def test_lr_drop_reaches_the_optimizer(tmp_path, tiny_data):
-    # target_accuracy > 1 and patience 1: every non-improving epoch drops the LR.
-    config = tiny_config(tmp_path, epochs=6, lr_drop_patience=1, converge_patience=100, lr=1e-3)
+def fixed_accuracies(monkeypatch, accuracies):
+    """Replace the test-set evaluation with a fixed sequence of accuracies, one per epoch."""
+    from mnistconv.core import train as train_module
+
+    sequence = iter(accuracies)
+
+    def evaluate(model, images, labels, batch_size):
+        return Evaluation(accuracy=next(sequence), predictions=np.zeros(len(labels), dtype=np.int64),
+                          confusion=np.zeros((10, 10), dtype=np.int64))
+
+    monkeypatch.setattr(train_module, "evaluate", evaluate)
+
+
+def test_lr_drop_reaches_the_optimizer(tmp_path, tiny_data, monkeypatch):
+    # Best at epoch 1, then a plateau: with patience 2 the LR drops after epochs 3 and 5.
+    fixed_accuracies(monkeypatch, [0.6, 0.5, 0.5, 0.5, 0.5, 0.5])
+    config = config_for(tmp_path, epochs=6, lr_drop_patience=2, converge_patience=100, lr=1e-3)
     run = list(train(config, tiny_data))
     drops = [e for e in run if isinstance(e, events.LrDropped)]
-    epochs = {e.epoch: e for e in run if isinstance(e, events.EpochFinished)}
-    for drop in drops:
-        assert drop.new_lr == pytest.approx(drop.old_lr / 10)
-        if drop.epoch + 1 in epochs:
-            assert epochs[drop.epoch + 1].lr == pytest.approx(drop.new_lr)
+    assert [(d.epoch, d.old_lr, d.new_lr) for d in drops] == [
+        (3, 1e-3, pytest.approx(1e-4)), (5, pytest.approx(1e-4), pytest.approx(1e-5))]
+    epoch_lrs = {e.epoch: e.lr for e in run if isinstance(e, events.EpochFinished)}
+    assert epoch_lrs == {1: 1e-3, 2: 1e-3, 3: 1e-3, 4: pytest.approx(1e-4), 5: pytest.approx(1e-4), 6: pytest.approx(1e-5)}
+    # The batches after a drop train with the new rate: the optimizer got it, not just the report.
+    batch_lrs = {e.epoch: e.lr for e in run if isinstance(e, events.BatchProgress)}
+    assert batch_lrs[4] == pytest.approx(1e-4) and batch_lrs[6] == pytest.approx(1e-5)
 
 
 def test_early_exit_at_the_target(tmp_path, tiny_data):
-    run = list(train(tiny_config(tmp_path, epochs=10, target_accuracy=0.5), tiny_data))
+    run = list(train(config_for(tmp_path, epochs=10, target_accuracy=0.5), tiny_data))
     assert [type(e) for e in run[-3:]] == [events.NewBestSaved, events.EarlyExit, events.Finished]
     assert run[-1].reason == "early_exit" and run[-1].epochs_run == 1
 
 
 def test_batch_size_larger_than_the_data_is_refused(tmp_path, tiny_data):
     with pytest.raises(ConfigError, match="larger than the 512 training images"):
-        next(train(tiny_config(tmp_path, batch_size=513), tiny_data))
+        next(train(config_for(tmp_path, batch_size=513), tiny_data))
 
 
 @pytest.mark.cuda
@@ -143,12 +159,13 @@ def test_trains_on_cuda(tmp_path, tiny_mnist_dir):
     from mnistconv.core.data import load_mnist
 
     data = load_mnist(tiny_mnist_dir, "cuda")
-    run = list(train(tiny_config(tmp_path, device="cuda", epochs=2), data))
+    run = list(train(config_for(tmp_path, device="cuda", epochs=2), data))
     assert run[0].device.startswith("CUDA") and run[-1].reason == "completed"
 
 
 def test_onecycle_owns_the_lr_and_turns_plateau_drops_off(tmp_path, tiny_data):
-    config = tiny_config(tmp_path, epochs=6, lr=1e-2, lr_schedule="onecycle", lr_drop_patience=1, label_smoothing=0.1, shuffle=True)
+    config = config_for(tmp_path, epochs=6, lr=1e-2, lr_schedule="onecycle", lr_drop_patience=1, label_smoothing=0.1,
+                        shuffle=True)
     run = list(train(config, tiny_data))
     assert not [e for e in run if isinstance(e, events.LrDropped)]
     lrs = [e.lr for e in run if isinstance(e, events.EpochFinished)]
@@ -158,7 +175,7 @@ def test_onecycle_owns_the_lr_and_turns_plateau_drops_off(tmp_path, tiny_data):
 
 def test_shuffled_runs_repeat_with_a_seed_and_differ_from_the_seed_order(tmp_path, tiny_data):
     def losses(**overrides):
-        run = train(tiny_config(tmp_path / str(len(overrides)), epochs=1, **overrides), tiny_data)
+        run = train(config_for(tmp_path / str(len(overrides)), epochs=1, **overrides), tiny_data)
         return [e.loss for e in run if isinstance(e, events.BatchProgress)]
 
     shuffled = losses(shuffle=True)

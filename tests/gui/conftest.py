@@ -3,8 +3,9 @@
 import pytest
 from PySide6.QtCore import QSettings
 
-from idx_files import write_tiny_mnist
 from mnistconv.gui.main_window import MainWindow
+
+from idx_files import write_tiny_mnist
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 """The main window, driven as a person would: fields, Train / Pause / Stop, models, settings."""
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import QEvent, QMimeData, QObject, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent
@@ -24,7 +26,7 @@ def test_train_runs_to_the_end_and_updates_everything(qtbot, make_window, tmp_pa
     assert buttons(window) == (True, False, False)
     assert window.panel.lr_edit.text() == "0.003" and window.panel.noise_spin.value() == pytest.approx(0.1)
     running_states = []
-    window.trainer.batch_progress.connect(lambda _: running_states.append((buttons(window), window.panel.lr_edit.isEnabled())))
+    window.trainer.batch_progressed.connect(lambda _: running_states.append((buttons(window), window.panel.lr_edit.isEnabled())))
     with qtbot.waitSignal(window.trainer.finished, timeout=120_000) as finished:
         click(qtbot, window.panel.train_button)
         assert buttons(window) == (False, True, True)
@@ -39,6 +41,23 @@ def test_train_runs_to_the_end_and_updates_everything(qtbot, make_window, tmp_pa
     assert "test accuracy" in window.model_label.text()
     assert any("[3]: Test accuracy:" in line for line in window.log.lines())
     assert window.confusion.gallery is not None
+
+
+def test_the_log_shows_each_event_in_the_words_the_command_line_prints(qtbot, make_window):
+    import re
+
+    from mnistconv.core.qt_trainer import SIGNAL_NAMES
+    from mnistconv.core.wording import log_lines
+
+    window = make_window(epochs=2)
+    seen = []
+    for name in SIGNAL_NAMES.values():
+        getattr(window.trainer, name).connect(seen.append)
+    with qtbot.waitSignal(window.trainer.finished, timeout=120_000):
+        click(qtbot, window.panel.train_button)
+    logged = [re.sub(r"^\d\d:\d\d:\d\d  ", "", line) for line in window.log.lines()]
+    expected = [line.text for event in seen for line in log_lines(event)]
+    assert len(expected) > 6 and logged == expected
 
 
 def test_lr_drop_adds_one_marker(qtbot, make_window):
@@ -57,12 +76,12 @@ def test_stop_works_and_train_can_start_again(qtbot, make_window):
         if window.panel.stop_button.isEnabled():
             click(qtbot, window.panel.stop_button)
 
-    window.trainer.batch_progress.connect(stop_once)
+    window.trainer.batch_progressed.connect(stop_once)
     with qtbot.waitSignal(window.trainer.finished, timeout=120_000) as finished:
         click(qtbot, window.panel.train_button)
     assert finished.args[0].reason == "stopped"
     assert buttons(window) == (True, False, False)
-    window.trainer.batch_progress.disconnect(stop_once)
+    window.trainer.batch_progressed.disconnect(stop_once)
     window.panel.epochs_spin.setValue(1)
     with qtbot.waitSignal(window.trainer.finished, timeout=120_000) as finished:
         click(qtbot, window.panel.train_button)
@@ -79,7 +98,7 @@ def test_pause_and_resume_buttons(qtbot, make_window):
             paused.append(True)
             click(qtbot, window.panel.pause_button)
 
-    window.trainer.batch_progress.connect(pause_once)
+    window.trainer.batch_progressed.connect(pause_once)
     click(qtbot, window.panel.train_button)
     qtbot.waitUntil(window.trainer.is_paused, timeout=60_000)
     assert window.panel.pause_button.text() == "Resume"
@@ -219,7 +238,8 @@ class LayoutRequests(QObject):
 def test_a_new_best_model_that_cannot_be_read_keeps_the_sketchpads_model(qtbot, make_window):
     window = make_window()
     before = window.sketchpad.predictor
-    window.trainer.saved_model_unreadable.emit("the file is not a checkpoint")
+    unreadable = events.SavedModelUnreadable(path=Path("m.pt"), message="the file is not a checkpoint")
+    window.trainer.saved_model_unreadable.emit(unreadable)
     assert window.sketchpad.predictor is before
     assert any("Could not load the new model for the sketchpad: the file is not a checkpoint" in line
                for line in window.log.lines())

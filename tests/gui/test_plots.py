@@ -118,7 +118,7 @@ def test_new_best_before_its_epoch_arrives_is_placed_when_it_does(plots):
 
 
 def test_unknown_event_kind_is_an_error(plots):
-    with pytest.raises(ValueError, match="unknown event kind"):
+    with pytest.raises(ValueError, match="not a valid MarkerKind"):
         plots.mark_event("exploded", 1)
 
 

@@ -234,9 +234,9 @@ def test_nan_loss_gives_a_dialog_keeps_the_model_and_train_works_again(qtbot, ma
     model_in_use = window.sketchpad.predictor
     window.panel.lr_edit.setText("1e12")
     window.panel.epochs_spin.setValue(3)
-    with qtbot.waitSignal(window.trainer.nan_abort, timeout=LONG):
+    with qtbot.waitSignal(window.trainer.nan_aborted, timeout=LONG):
         finished = run_to_end(qtbot, window)
-    assert finished.reason == "nan"
+    assert finished.reason == "nan_abort"
     assert any("parameters became NaN" in t and "The last good model stays saved" in t for t in texts(window))
     assert len(window.plots.markers("nan_abort")) == 1
     assert saved.read_bytes() == before and window.sketchpad.predictor is model_in_use
@@ -377,7 +377,7 @@ def test_bad_data_file_is_named_in_a_dialog_before_training_starts(qtbot, make_w
         path = raw / f"{TEST_NAMES[0]}.gz"
         path.write_bytes(b"this is not gzip at all")
     started = []
-    window.trainer.started.connect(started.append)
+    window.trainer.training_started.connect(started.append)
     assert run_to_end(qtbot, window).reason == "failed"
     assert not started  # refused before training began
     box = window.dialogs[-1]

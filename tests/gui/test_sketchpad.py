@@ -3,11 +3,13 @@
 import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QInputDevice, QMouseEvent, QPointingDevice, QTabletEvent
+from PySide6.QtGui import QInputDevice, QPointingDevice, QTabletEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from mnistconv.gui.drawing_canvas import DrawingCanvas
+from mnistconv.gui.scripted_mouse import drag as draw
+from mnistconv.gui.scripted_mouse import send_mouse
 from mnistconv.gui.sketchpad import PREDICT_INTERVAL_MS, UNSURE_COLOUR, Sketchpad
 
 FIXED = np.array([[0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.6, 0.08, 0.04]], dtype=np.float32)
@@ -29,22 +31,6 @@ class FakePredictor:
 
     def describe(self):
         return "fake model"
-
-
-def send_mouse(widget, kind, x, y, button, buttons):
-    position = QPointF(x, y)
-    event = QMouseEvent(kind, position, widget.mapToGlobal(position), button, buttons, Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(widget, event)
-
-
-def draw(canvas, points):
-    """A stroke through `points` (widget coordinates), pressed, dragged with the left button, released."""
-    left = Qt.MouseButton.LeftButton
-    (x, y), *rest = points
-    send_mouse(canvas, QEvent.Type.MouseButtonPress, x, y, left, left)
-    for x, y in rest:
-        send_mouse(canvas, QEvent.Type.MouseMove, x, y, Qt.MouseButton.NoButton, left)
-    send_mouse(canvas, QEvent.Type.MouseButtonRelease, x, y, left, Qt.MouseButton.NoButton)
 
 
 def line(start, end, steps=20):

@@ -1,0 +1,94 @@
+"""Each training event in the words of the seed's log, for the command line and the window's log alike.
+
+`log_lines(event)` is a pure function: the same event always reads the same, wherever it is shown.
+Each line carries a level, so the window can colour it and the command line can send errors to
+stderr.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from . import events
+from .events import FinishReason
+
+
+class Level(str, Enum):
+    INFO = "info"
+    SUCCESS = "success"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class LogLine:
+    text: str
+    level: Level = Level.INFO
+
+
+FINISH_TITLES = {
+    FinishReason.COMPLETED: "Training finished",
+    FinishReason.EARLY_EXIT: "Early exit at the target accuracy",
+    FinishReason.CONVERGED: "Converged",
+    FinishReason.NAN_ABORT: "Aborted: NaN parameters",
+    FinishReason.STOPPED: "Stopped",
+    FinishReason.FAILED: "Training failed",
+}
+
+
+def percent(fraction: float) -> str:
+    """0.999 → '99.9%', 0.99 → '99%': as the seed writes its target."""
+    return f"{100 * fraction:.10g}%"
+
+
+def finish_summary(event: events.Finished) -> str:
+    """'Converged: best 99.31 % at epoch 19', or just the title when nothing was saved."""
+    title = FINISH_TITLES[FinishReason(event.reason)]
+    if event.best_epoch:
+        return f"{title}: best {100 * event.best_accuracy:.2f} % at epoch {event.best_epoch}"
+    return title
+
+
+def log_lines(event: events.TrainingEvent) -> list[LogLine]:
+    """The log lines for one event (none for the frequent progress events)."""
+    match event:
+        case events.DataLoading():
+            return [LogLine(f"Loading data set from {event.data_dir}")]
+        case events.TrainingStarted():
+            return [
+                LogLine(f"Building model... ({event.parameters:,} parameters, {event.device}, seed {event.seed})"),
+                LogLine("Beginning training loop..."),
+            ]
+        case events.EpochFinished():
+            return [LogLine(
+                f"[{event.epoch}]: Test accuracy: {event.test_accuracy:.4f}"
+                f"   (train loss {event.train_loss:.4f}, lr {event.lr:g}, {event.seconds:.1f} s, "
+                f"{event.images_per_s:,.0f} images/s)"
+            )]
+        case events.NewBestSaved():
+            return [LogLine(f" -> New best accuracy! Saving model out to {event.path}", Level.SUCCESS)]
+        case events.SaveFailed():
+            return [LogLine(f" -> Could not save the model: {event.message}", Level.ERROR)]
+        case events.LrDropped():
+            return [LogLine(f" -> Haven't improved in a while, dropping learning rate to {event.new_lr:g}!", Level.WARNING)]
+        case events.EarlyExit():
+            return [LogLine(f" -> Early-exiting: We reached our target accuracy of {percent(event.target)}", Level.SUCCESS)]
+        case events.Converged():
+            return [LogLine(" -> We're calling this converged.", Level.WARNING)]
+        case events.NanAbort():
+            return [LogLine(f"NaN params after epoch {event.epoch}: training aborted; the last good model is kept.", Level.ERROR)]
+        case events.Stopped():
+            if event.epoch:
+                return [LogLine(f"Stopped in epoch {event.epoch} after {event.batch} batches.")]
+            return [LogLine("Stopped before training began.")]
+        case events.Finished():
+            if not event.best_epoch:
+                return []
+            where = f" in {event.checkpoint}" if event.checkpoint else ""
+            return [LogLine(f"Best test accuracy {event.best_accuracy:.4f} (epoch {event.best_epoch}){where}")]
+        case events.TrainingFailed():
+            return [LogLine(f"Training failed: {event.message}", Level.ERROR)]
+        case events.SavedModelUnreadable():
+            return [LogLine(f"Could not load the new model for the sketchpad: {event.message}", Level.ERROR)]
+    return []

@@ -1,0 +1,67 @@
+"""The seed's log words for each event: one function, used by the command line and the window."""
+
+import typing
+from pathlib import Path
+
+import pytest
+
+from mnistconv.core import events
+from mnistconv.core.events import FinishReason
+from mnistconv.core.wording import Level, finish_summary, log_lines, percent
+
+
+def texts(event):
+    return [line.text for line in log_lines(event)]
+
+
+@pytest.mark.parametrize("target, words", [(0.999, "99.9%"), (0.995, "99.5%"), (0.99, "99%"), (0.9875, "98.75%")])
+def test_the_early_exit_names_the_target_the_run_had(target, words):
+    assert percent(target) == words
+    line, = log_lines(events.EarlyExit(epoch=4, accuracy=0.9991, target=target))
+    assert line.text == f" -> Early-exiting: We reached our target accuracy of {words}"
+    assert line.level is Level.SUCCESS
+
+
+def test_the_seeds_own_lines():
+    epoch = events.EpochFinished(epoch=3, test_accuracy=0.98841, train_loss=0.04567, lr=0.003, seconds=12.34,
+                                 images_per_s=4896.2, predictions=None, confusion=None)
+    assert texts(epoch) == ["[3]: Test accuracy: 0.9884   (train loss 0.0457, lr 0.003, 12.3 s, 4,896 images/s)"]
+    assert texts(events.NewBestSaved(epoch=3, accuracy=0.9884, path=Path("/m/mnist_conv.pt"))) == [
+        " -> New best accuracy! Saving model out to /m/mnist_conv.pt"]
+    assert texts(events.LrDropped(epoch=9, old_lr=3e-3, new_lr=3e-4)) == [
+        " -> Haven't improved in a while, dropping learning rate to 0.0003!"]
+    assert texts(events.Converged(epoch=20)) == [" -> We're calling this converged."]
+
+
+def test_errors_are_marked_so_the_cli_sends_them_to_stderr():
+    for event in (events.SaveFailed(epoch=1, message="disk full"), events.NanAbort(epoch=2),
+                  events.TrainingFailed(message="bad file"), events.SavedModelUnreadable(path=Path("x"), message="m")):
+        assert [line.level for line in log_lines(event)] == [Level.ERROR]
+
+
+def test_progress_events_have_no_log_lines():
+    assert log_lines(events.BatchProgress(epoch=1, batch=2, batches=8, loss=0.5, lr=1e-3, images_per_s=1.0, seconds=0.1)) == []
+    assert log_lines(events.AcquireProgress("Unpacking", 1, 2)) == []
+
+
+def test_finish_lines_say_where_the_best_model_is_and_why_the_run_ended():
+    done = events.Finished(reason=FinishReason.CONVERGED, epochs_run=19, best_accuracy=0.99312, best_epoch=17,
+                           checkpoint=Path("/m/mnist_conv.pt"))
+    assert texts(done) == ["Best test accuracy 0.9931 (epoch 17) in /m/mnist_conv.pt"]
+    assert finish_summary(done) == "Converged: best 99.31 % at epoch 17"
+    nothing = events.Finished(reason=FinishReason.STOPPED, epochs_run=0, best_accuracy=0.0, best_epoch=0, checkpoint=None)
+    assert texts(nothing) == [] and finish_summary(nothing) == "Stopped"
+
+
+def test_every_finish_reason_has_words():
+    for reason in FinishReason:
+        event = events.Finished(reason=reason, epochs_run=0, best_accuracy=0.0, best_epoch=0, checkpoint=None)
+        assert finish_summary(event)  # a KeyError here: a reason without words
+
+
+def test_the_event_union_holds_every_event_the_session_yields():
+    union = set(typing.get_args(events.TrainingEvent))
+    assert {events.DataLoaded, events.TrainingFailed, events.SavedModelLoaded, events.DataLoading} <= union
+    declared = {value for value in vars(events).values()
+                if isinstance(value, type) and value.__module__ == events.__name__ and value is not FinishReason}
+    assert declared == union
