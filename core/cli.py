@@ -25,8 +25,8 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
-def _bounded(kind: type, lowest: float, strict: bool, requirement: str):
-    """An argparse type: `kind` parsed from the text, finite, and above `lowest` (or at least it)."""
+def _bounded(kind: type, lowest: float, strict: bool, requirement: str, highest: float = float("inf")):
+    """An argparse type: `kind` parsed from the text, finite, above `lowest` (or at least it), at most `highest`."""
     noun = "number" if kind is float else "whole number"
 
     def parse(text: str):
@@ -35,7 +35,7 @@ def _bounded(kind: type, lowest: float, strict: bool, requirement: str):
         except ValueError:
             raise argparse.ArgumentTypeError(f"not a {noun}: {text!r}") from None
         in_range = value > lowest if strict else value >= lowest  # False for NaN, too
-        if not in_range or value == float("inf"):
+        if not in_range or value == float("inf") or value > highest:
             raise argparse.ArgumentTypeError(f"must be {requirement}, not {text}")
         return value
 
@@ -45,7 +45,7 @@ def _bounded(kind: type, lowest: float, strict: bool, requirement: str):
 _positive_float = _bounded(float, 0, strict=True, requirement="a positive number")
 _non_negative_float = _bounded(float, 0, strict=False, requirement="a number ≥ 0")
 _positive_int = _bounded(int, 1, strict=False, requirement="≥ 1")
-_seed = _bounded(int, 0, strict=False, requirement="≥ 0")
+_seed = _bounded(int, 0, strict=False, requirement=f"a whole number from 0 to {2**64 - 1}", highest=2**64 - 1)  # torch's range
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
