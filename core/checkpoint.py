@@ -25,6 +25,7 @@ from pathlib import Path
 
 import torch
 
+from .atomic import atomic_write, remove_abandoned_partials
 from .errors import CheckpointError
 from .model import ConvNet, build_model
 
@@ -55,7 +56,8 @@ class Checkpoint:
 
 
 def save_checkpoint(path: Path, model: ConvNet, *, epoch: int, accuracy: float, lr: float, hyperparameters: dict) -> Path:
-    """Write the checkpoint beside its final name, fsync it, then rename it over the old one."""
+    """Write the checkpoint to a new temporary file beside its final name, fsync it, then rename it
+    over the old one (core.atomic); temporaries of saves killed mid-write are deleted first."""
     path = Path(path)
     payload = {
         "format": FORMAT,
@@ -73,52 +75,14 @@ def save_checkpoint(path: Path, model: ConvNet, *, epoch: int, accuracy: float, 
         "torch_version": str(torch.__version__),
         "saved_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        _remove_abandoned_partials(path)
-        with open(temporary, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-        _fsync_folder(path.parent)
+        remove_abandoned_partials(path)
+        with atomic_write(path) as sink:
+            torch.save(payload, sink)
     except (OSError, RuntimeError) as exc:
-        try:
-            temporary.unlink(missing_ok=True)
-        except OSError:
-            pass
         raise CheckpointError(f"Could not save {path}: {_describe_os_error(exc)}") from exc
     return path
-
-
-def _remove_abandoned_partials(path: Path) -> None:
-    """Delete the temporary files of saves whose process was killed mid-write (POSIX: a pid that
-    no longer runs). A live process's file, or one whose pid was reused, is left alone."""
-    if os.name != "posix":
-        return  # os.kill(pid, 0) would be a Ctrl-C event on Windows
-    prefix, suffix = f".{path.name}.", ".partial"
-    for partial in path.parent.glob(f"{prefix}*{suffix}"):
-        pid = partial.name[len(prefix) : -len(suffix)]
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            partial.unlink(missing_ok=True)
-        except OSError:
-            pass  # alive, under another user
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable (POSIX only; Windows cannot open folders)."""
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _describe_os_error(exc: BaseException) -> str:

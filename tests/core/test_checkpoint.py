@@ -163,16 +163,26 @@ def test_a_save_deletes_partial_files_of_dead_processes_only(tmp_path):
     import subprocess
     import sys
 
-    gone = subprocess.Popen([sys.executable, "-c", "pass"])
-    gone.wait()
-    abandoned = tmp_path / f".mnist_conv.pt.{gone.pid}.partial"
-    in_progress = tmp_path / f".mnist_conv.pt.{os.getppid()}.partial"  # a process that is running
-    unrelated = tmp_path / ".other.pt.123.partial"
-    for file in (abandoned, in_progress, unrelated):
+    # A process that dies in the middle of writing mnist_conv.pt leaves its temporary file behind.
+    died_mid_write = (
+        "import os, sys\n"
+        "from mnistconv.core.atomic import atomic_write\n"
+        "with atomic_write(sys.argv[1]) as sink:\n"
+        "    sink.write(b'half a checkpoint')\n"
+        "    sink.flush()\n"
+        "    os._exit(9)\n"
+    )
+    gone = subprocess.run([sys.executable, "-c", died_mid_write, str(tmp_path / "mnist_conv.pt")], check=False)
+    assert gone.returncode == 9
+    (abandoned,) = tmp_path.glob(".mnist_conv.pt.*.partial")
+    in_progress = tmp_path / f".mnist_conv.pt.{os.getppid()}.a1b2c3.partial"  # a process that is running
+    unrelated = tmp_path / f".other.pt.{abandoned.name.split('.')[3]}.x1y2z3.partial"  # the dead pid, another file's
+    for file in (in_progress, unrelated):
         file.write_bytes(b"half a checkpoint")
     save(tmp_path / "mnist_conv.pt")
     assert not abandoned.exists()
     assert in_progress.exists() and unrelated.exists()
+    assert sorted(os.listdir(tmp_path)) == sorted(["mnist_conv.pt", in_progress.name, unrelated.name])
 
 
 # -- crafted checkpoints: whatever the file holds, a CheckpointError with the reason -------------
@@ -390,3 +400,17 @@ def test_a_checkpoint_path_that_cannot_be_looked_at_is_a_checkpoint_error(tmp_pa
     monkeypatch.setattr(Path, "stat", stat)
     with pytest.raises(CheckpointError, match=rf"^{re.escape(str(good_file))} cannot be read \(Permission denied\)$"):
         checkpoint.load_checkpoint(good_file)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_save_never_writes_through_a_link_or_into_a_fifo_left_under_a_temporary_name(tmp_path):
+    """Temporary names are new each time (mkstemp): a link or a FIFO someone left under a name a
+    save might use is neither followed (overwriting the file it points to) nor opened (hanging)."""
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"keep me")
+    path = tmp_path / "mnist_conv.pt"
+    os.symlink(victim, tmp_path / f".mnist_conv.pt.{os.getpid()}.partial")
+    os.mkfifo(tmp_path / "mnist_conv.pt.partial")
+    save(path)
+    assert victim.read_bytes() == b"keep me"
+    assert not path.is_symlink() and checkpoint.load_checkpoint(path).epoch == 3
