@@ -1,5 +1,6 @@
 """Checkpoints: round trip, atomic writes, and foreign files that must be refused without running code."""
 
+import math
 import os
 import pickle
 import re
@@ -7,6 +8,8 @@ import zipfile
 
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mnistconv.core import checkpoint
 from mnistconv.core.errors import CheckpointError
@@ -414,3 +417,41 @@ def test_a_save_never_writes_through_a_link_or_into_a_fifo_left_under_a_temporar
     save(path)
     assert victim.read_bytes() == b"keep me"
     assert not path.is_symlink() and checkpoint.load_checkpoint(path).epoch == 3
+
+
+_plain_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=8,
+)
+_tensors = st.builds(
+    lambda shape, dtype, fill: torch.full(shape, fill).to(dtype),
+    st.lists(st.integers(0, 4), max_size=3).map(tuple),
+    st.sampled_from([torch.float32, torch.float16, torch.float64, torch.int64, torch.bool, torch.complex64]),
+    st.floats(width=16) | st.sampled_from([0.0, 1.0, 1e38]),
+)
+_slots = st.sampled_from(["format", "format_version", "epoch", "accuracy", "lr", "hyperparameters", "saved_at",
+                          "architecture", "model_state", "architecture.image_size", "architecture.in_channels",
+                          "architecture.num_classes", "model_state.fc.bias", "model_state.conv1.weight"])
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(slot=_slots, value=_plain_values | _tensors)
+def test_any_value_in_any_field_loads_or_is_a_checkpoint_error(tmp_path, good_file, slot, value):
+    """Property-based: whatever plain value or tensor stands in a field, loading either succeeds or
+    raises CheckpointError; no other exception type reaches the caller."""
+    payload = torch.load(good_file, weights_only=True)
+    parent, _, key = slot.partition(".")
+    if key:
+        payload[parent][key] = value
+    else:
+        payload[parent] = value
+    path = tmp_path / "mnist_conv.pt"
+    torch.save(payload, path)
+    try:
+        saved = checkpoint.load_checkpoint(path)
+    except CheckpointError as exc:
+        assert str(exc).startswith(str(path)) and "\n" not in str(exc)
+    else:
+        assert 0 <= saved.epoch and (math.isnan(saved.accuracy) or 0 <= saved.accuracy <= 1)
+        assert saved.build_model()(torch.ones(1, 1, 28, 28)).isfinite().all()
