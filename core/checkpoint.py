@@ -50,7 +50,7 @@ class Checkpoint:
     saved_at: str = ""
 
     def build_model(self, device: torch.device | str = "cpu") -> ConvNet:
-        model = build_model()  # load_checkpoint has made sure the file is of this very architecture
+        model = our_network()  # load_checkpoint has made sure the file is of this very architecture
         model.load_state_dict(self.model_state)
         return model.to(device).eval()
 
@@ -262,10 +262,15 @@ def _check_architecture(path: Path, architecture: dict) -> None:
                                   f"({name} {_show(architecture[name])}; mnistconv's network has {expected})")
 
 
+def our_network() -> ConvNet:
+    return build_model(image_size=tuple(ARCHITECTURE["image_size"]), in_channels=ARCHITECTURE["in_channels"],
+                       num_classes=ARCHITECTURE["num_classes"])
+
+
 @functools.lru_cache(maxsize=None)
 def weight_shapes() -> dict[str, tuple[int, ...]]:
     """Name → shape of each weight of this program's network (built once, to ask it)."""
-    return {name: tuple(tensor.shape) for name, tensor in build_model().state_dict().items()}
+    return {name: tuple(tensor.shape) for name, tensor in our_network().state_dict().items()}
 
 
 def _check_weights(path: Path, state: dict) -> None:
@@ -306,7 +311,7 @@ def _unusual_layout(tensor: torch.Tensor) -> str:
     if tensor.is_quantized:
         return "quantized"
     if tensor.layout != torch.strided:
-        return "sparse" if tensor.is_sparse or "sparse" in str(tensor.layout) else str(tensor.layout)
+        return "sparse" if "sparse" in str(tensor.layout) else str(tensor.layout)
     return ""
 
 
@@ -327,7 +332,7 @@ def _probe_images() -> tuple[tuple[str, torch.Tensor], ...]:
 def _check_outputs(path: Path, state: dict) -> None:
     """Finite weights can still be so large (1e38) that the network overflows and reads every
     drawing as NaN: run it on a few probe images and refuse it if its outputs are not numbers."""
-    model = build_model()
+    model = our_network()
     model.load_state_dict(state)
     model.eval()
     with torch.inference_mode():
