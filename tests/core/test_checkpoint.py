@@ -323,6 +323,7 @@ CRAFTED = [
 ]
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")  # torch's notes on making sparse, quantized and nested tensors
 @pytest.mark.parametrize("change, reason", [case[1:] for case in CRAFTED], ids=[case[0] for case in CRAFTED])
 def test_a_crafted_checkpoint_is_refused_with_its_reason(tmp_path, good_file, change, reason):
     payload = torch.load(good_file, weights_only=True)
