@@ -228,7 +228,8 @@ def _hyperparameters(path: Path, value: object) -> dict:
         if type(name) is not str:
             raise CheckpointError(f"{path}: hyperparameter names must be text, not {_show(name)}")
         if type(item) not in PLAIN_TYPES:
-            raise CheckpointError(f"{path}: hyperparameter {name!r} must be a number, text, True/False or None, not {_show(item)}")
+            raise CheckpointError(
+                f"{path}: hyperparameter {name!r} must be a number, text, True/False or None, not {_show(item)}")
     return dict(value)
 
 

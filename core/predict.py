@@ -147,7 +147,8 @@ def _check_pixels(batch: np.ndarray, caller: str, what: str) -> None:
         raise ValueError(f"{caller} needs finite pixel values: {where} holds NaN or infinite values")
     low, high = batch.min(), batch.max()
     if low < -PIXEL_TOLERANCE or high > 1 + PIXEL_TOLERANCE:
-        raise ValueError(f"{caller} needs pixel values in [0, 1] (e.g. from to_mnist); {what} has values from {low:g} to {high:g}")
+        raise ValueError(
+            f"{caller} needs pixel values in [0, 1] (e.g. from to_mnist); {what} has values from {low:g} to {high:g}")
 
 
 def _class_index(target, classes: int) -> int:

@@ -227,6 +227,12 @@ def _filled(value, dtype=torch.float32):
     return lambda weight: torch.full(weight.shape, value, dtype=dtype)
 
 
+def _every_weight(value):
+    def change(payload):
+        payload["model_state"] = {name: torch.full_like(weight, value) for name, weight in payload["model_state"].items()}
+    return change
+
+
 def _nested(weight):
     return torch.nested.nested_tensor([weight[:5].clone(), weight[5:].clone()])
 
@@ -277,7 +283,8 @@ CRAFTED = [
     # Another architecture declared, with weights shaped to fit it
     ("in_channels-3", _architecture(in_channels=3, weights={"conv1.weight": (16, 3, 3, 3)}),
      r" is a model of another architecture \(in_channels 3; mnistconv's network has 1\)$"),
-    ("in_channels-True", _architecture(in_channels=True), r" is a model of another architecture \(in_channels True; mnistconv's network has 1\)$"),
+    ("in_channels-True", _architecture(in_channels=True),
+     r" is a model of another architecture \(in_channels True; mnistconv's network has 1\)$"),
     ("image_size-32", _architecture(image_size=[32, 32], weights={"fc.weight": (10, 512)}),
      r" is a model of another architecture \(image_size \[32, 32\]; mnistconv's network has \[28, 28\]\)$"),
     ("image_size-4", _architecture(image_size=[4, 4], weights={"fc.weight": (10, 0)}),
@@ -288,17 +295,22 @@ CRAFTED = [
      r" is a model of another architecture \(image_size tensor\(\[28, 28\]\); mnistconv's network has \[28, 28\]\)$"),
     ("num_classes-5", _architecture(num_classes=5, weights={"fc.weight": (5, 288), "fc.bias": (5,)}),
      r" is a model of another architecture \(num_classes 5; mnistconv's network has 10\)$"),
-    ("architecture-unknown-field", _architecture(dropout=0.5), r" describes a network with dropout, which mnistconv's does not have$"),
+    ("architecture-unknown-field", _architecture(dropout=0.5),
+     r" describes a network with dropout, which mnistconv's does not have$"),
     # Weights
-    ("weights-missing-layer", lambda p: p["model_state"].pop("conv3.bias"), r" holds weights of another architecture \(no conv3.bias\)$"),
+    ("weights-missing-layer", lambda p: p["model_state"].pop("conv3.bias"),
+     r" holds weights of another architecture \(no conv3.bias\)$"),
     ("weights-extra-layer", lambda p: p["model_state"].update({"fc2.weight": torch.zeros(3)}),
      r" holds weights of another architecture \(unexpected fc2.weight\)$"),
-    ("weights-number-name", lambda p: p["model_state"].update({5: torch.zeros(3)}), r" holds weights of another architecture \(unexpected 5\)$"),
+    ("weights-number-name", lambda p: p["model_state"].update({5: torch.zeros(3)}),
+     r" holds weights of another architecture \(unexpected 5\)$"),
     ("weights-list", _weight("fc.bias", lambda w: w.tolist()), r": fc.bias is a list, not a tensor of weights$"),
     ("weights-shape", _weight("fc.weight", lambda w: torch.zeros(10, 512)),
      r" holds weights of another architecture \(fc.weight: \(10, 512\), expected \(10, 288\)\)$"),
-    ("weights-sparse-coo", _weight("fc.weight", lambda w: w.to_sparse()), r" stores fc.weight as a sparse tensor; mnistconv reads dense ones$"),
-    ("weights-sparse-csr", _weight("fc.weight", lambda w: w.to_sparse_csr()), r" stores fc.weight as a sparse tensor; mnistconv reads dense ones$"),
+    ("weights-sparse-coo", _weight("fc.weight", lambda w: w.to_sparse()),
+     r" stores fc.weight as a sparse tensor; mnistconv reads dense ones$"),
+    ("weights-sparse-csr", _weight("fc.weight", lambda w: w.to_sparse_csr()),
+     r" stores fc.weight as a sparse tensor; mnistconv reads dense ones$"),
     ("weights-quantized", _weight("fc.weight", lambda w: torch.quantize_per_tensor(w, 0.01, 0, torch.qint8)),
      r" stores fc.weight as a quantized tensor; mnistconv reads dense ones$"),
     ("weights-nested", _weight("fc.weight", _nested), r" stores fc.weight as a nested tensor; mnistconv reads dense ones$"),
@@ -306,8 +318,10 @@ CRAFTED = [
      r" has no data for fc.weight \(a tensor on the meta device\)$"),
     ("weights-int", _weight("conv1.weight", lambda w: w.to(torch.int64)),
      r" has integers as weights in conv1.weight \(torch.int64\); mnistconv reads float16, bfloat16, float32 or float64$"),
-    ("weights-bool", _weight("conv1.weight", lambda w: w > 0), r" has true/false values as weights in conv1.weight \(torch.bool\);"),
-    ("weights-complex", _weight("conv1.weight", lambda w: w.to(torch.complex64)), r" has complex numbers as weights in conv1.weight \(torch.complex64\);"),
+    ("weights-bool", _weight("conv1.weight", lambda w: w > 0),
+     r" has true/false values as weights in conv1.weight \(torch.bool\);"),
+    ("weights-complex", _weight("conv1.weight", lambda w: w.to(torch.complex64)),
+     r" has complex numbers as weights in conv1.weight \(torch.complex64\);"),
     ("weights-float8", _weight("conv1.weight", lambda w: w.to(torch.float8_e4m3fn)),
      r" has floats of an unusual type as weights in conv1.weight \(torch.float8_e4m3fn\);"),
     ("weights-nan", _weight("fc.weight", _filled(float("nan"))), r" has NaN or infinite weights in fc.weight$"),
@@ -317,7 +331,7 @@ CRAFTED = [
     ("weights-1e38", _weight("conv1.weight", _filled(1e38)),
      r" has weights so large that the network overflows \(up to 1e\+38 in conv1.weight\): "
      r"its outputs for an all-ink image are not finite numbers$"),
-    ("weights-1e30-everywhere", lambda p: p["model_state"].update({n: torch.full(w.shape, 1e30) for n, w in p["model_state"].items()}),
+    ("weights-1e30-everywhere", _every_weight(1e30),
      r" has weights so large that the network overflows \(up to 1e\+30 in conv1.weight\): "
      r"its outputs for a blank image are not finite numbers$"),
 ]
@@ -386,7 +400,8 @@ def test_an_unexpected_failure_inside_the_checks_is_still_a_checkpoint_error(tmp
         raise TypeError("unhashable type: 'Surprise'")
 
     monkeypatch.setattr(checkpoint, "_check_weights", surprise)
-    with pytest.raises(CheckpointError, match=r"mnist_conv.pt is not a usable mnistconv checkpoint \(TypeError: unhashable type: 'Surprise'\)$"):
+    reason = r"mnist_conv.pt is not a usable mnistconv checkpoint \(TypeError: unhashable type: 'Surprise'\)$"
+    with pytest.raises(CheckpointError, match=reason):
         checkpoint.load_checkpoint(good_file)
 
 

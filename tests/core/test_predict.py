@@ -166,7 +166,8 @@ def test_nan_and_infinite_pixels_are_refused(untrained, value, call):
 def test_the_batch_image_with_a_nan_is_named(untrained):
     batch = np.zeros((5, 28, 28), dtype=np.float64)
     batch[3, 0, 0] = np.nan
-    with pytest.raises(ValueError, match=r"^predict needs finite pixel values: image 3 of the batch holds NaN or infinite values$"):
+    reason = r"^predict needs finite pixel values: image 3 of the batch holds NaN or infinite values$"
+    with pytest.raises(ValueError, match=reason):
         untrained.predict(batch)
 
 
