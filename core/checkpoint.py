@@ -3,28 +3,39 @@
 The file is an ordinary `torch.save` zip holding only plain values and tensors:
 format, format_version, architecture, model_state, epoch, accuracy, lr, hyperparameters,
 torch_version and saved_at. It is read with `torch.load(weights_only=True)`, after size checks
-that refuse huge files and zip bombs, and its tensors are checked against the architecture.
+that refuse huge files and zip bombs. Then every field is checked: the metadata for its type and
+range, the declared architecture against the one network this program builds (before any network
+is built), the weights for their names, layout, type, shape and finiteness, and the network's
+outputs on a few probe images. Whatever is wrong, the caller gets a CheckpointError saying what.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import errno
+import functools
 import math
 import os
 import re
+import sys
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
+from .atomic import atomic_write, remove_abandoned_partials
 from .errors import CheckpointError
 from .model import ConvNet, build_model
 
 FORMAT = "mnistconv-checkpoint"
 FORMAT_VERSION = 1
 MAX_BYTES = 64 * 1024 * 1024  # ours are about 70 kB
+# The one network this program builds; a checkpoint may declare these fields, but only with these values.
+ARCHITECTURE = {"image_size": [28, 28], "in_channels": 1, "num_classes": 10}
+FLOAT_TYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+PLAIN_TYPES = (int, float, str, bool, type(None))
 
 
 @dataclass(frozen=True)
@@ -39,21 +50,14 @@ class Checkpoint:
     saved_at: str = ""
 
     def build_model(self, device: torch.device | str = "cpu") -> ConvNet:
-        model = build_model(**_model_kwargs(self.architecture))
+        model = our_network()  # load_checkpoint has made sure the file is of this very architecture
         model.load_state_dict(self.model_state)
         return model.to(device).eval()
 
 
-def _model_kwargs(architecture: dict) -> dict:
-    return {
-        "image_size": tuple(architecture.get("image_size", (28, 28))),
-        "in_channels": int(architecture.get("in_channels", 1)),
-        "num_classes": int(architecture.get("num_classes", 10)),
-    }
-
-
 def save_checkpoint(path: Path, model: ConvNet, *, epoch: int, accuracy: float, lr: float, hyperparameters: dict) -> Path:
-    """Write the checkpoint beside its final name, fsync it, then rename it over the old one."""
+    """Write the checkpoint to a new temporary file beside its final name, fsync it, then rename it
+    over the old one (core.atomic); temporaries of saves killed mid-write are deleted first."""
     path = Path(path)
     payload = {
         "format": FORMAT,
@@ -67,56 +71,18 @@ def save_checkpoint(path: Path, model: ConvNet, *, epoch: int, accuracy: float, 
         "epoch": int(epoch),
         "accuracy": float(accuracy),
         "lr": float(lr),
-        "hyperparameters": {k: v for k, v in hyperparameters.items() if isinstance(v, (int, float, str, bool, type(None)))},
+        "hyperparameters": {k: v for k, v in hyperparameters.items() if type(v) in PLAIN_TYPES},
         "torch_version": str(torch.__version__),
         "saved_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        _remove_abandoned_partials(path)
-        with open(temporary, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-        _fsync_folder(path.parent)
+        remove_abandoned_partials(path)
+        with atomic_write(path) as sink:
+            torch.save(payload, sink)
     except (OSError, RuntimeError) as exc:
-        try:
-            temporary.unlink(missing_ok=True)
-        except OSError:
-            pass
         raise CheckpointError(f"Could not save {path}: {_describe_os_error(exc)}") from exc
     return path
-
-
-def _remove_abandoned_partials(path: Path) -> None:
-    """Delete the temporary files of saves whose process was killed mid-write (POSIX: a pid that
-    no longer runs). A live process's file, or one whose pid was reused, is left alone."""
-    if os.name != "posix":
-        return  # os.kill(pid, 0) would be a Ctrl-C event on Windows
-    prefix, suffix = f".{path.name}.", ".partial"
-    for partial in path.parent.glob(f"{prefix}*{suffix}"):
-        pid = partial.name[len(prefix) : -len(suffix)]
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            partial.unlink(missing_ok=True)
-        except OSError:
-            pass  # alive, under another user
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable (POSIX only; Windows cannot open folders)."""
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _describe_os_error(exc: BaseException) -> str:
@@ -131,32 +97,48 @@ def _describe_os_error(exc: BaseException) -> str:
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     """Read and check a checkpoint; any problem is a CheckpointError saying what is wrong."""
     path = Path(path)
-    _check_file_size(path)
+    _check_file(path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - foreign bytes can fail in many ways; all mean "not ours"
         raise CheckpointError(f"{path} is not a loadable checkpoint: {_load_failure_reason(exc)}") from exc
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+    try:
+        return _checked(path, payload)
+    except CheckpointError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a last net: whatever a file holds, callers get a CheckpointError
+        detail = " ".join(str(exc).split())[:160]
+        raise CheckpointError(f"{path} is not a usable mnistconv checkpoint ({type(exc).__name__}: {detail})") from exc
+
+
+def _checked(path: Path, payload: object) -> Checkpoint:
+    """The checkpoint in `payload`, every field checked, the architecture before anything is built."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("format"), str) or payload["format"] != FORMAT:
         raise CheckpointError(f"{path} is not an mnistconv checkpoint")
-    version = payload.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise CheckpointError(f"{path} has checkpoint format {version!r}; this version of mnistconv reads up to {FORMAT_VERSION}")
+    _check_format_version(path, payload.get("format_version"))
     architecture = payload.get("architecture")
     state = payload.get("model_state")
     if not isinstance(architecture, dict) or not isinstance(state, dict):
         raise CheckpointError(f"{path} is missing its architecture or weights")
-    _check_weights(path, architecture, state)
-    accuracy = payload.get("accuracy")
-    return Checkpoint(
-        path=path,
-        model_state=state,
-        architecture=architecture,
-        epoch=int(payload.get("epoch") or 0),
-        accuracy=float(accuracy) if isinstance(accuracy, (int, float)) else float("nan"),
-        lr=payload.get("lr") if isinstance(payload.get("lr"), (int, float)) else None,
-        hyperparameters=payload.get("hyperparameters") if isinstance(payload.get("hyperparameters"), dict) else {},
-        saved_at=str(payload.get("saved_at", "")),
+    metadata = dict(
+        epoch=_epoch(path, payload.get("epoch")),
+        accuracy=_accuracy(path, payload.get("accuracy")),
+        lr=_lr(path, payload.get("lr")),
+        hyperparameters=_hyperparameters(path, payload.get("hyperparameters")),
+        saved_at=_saved_at(path, payload.get("saved_at")),
     )
+    _check_architecture(path, architecture)
+    state = dict(state)  # a plain dict: no `_metadata` of the file's own reaches load_state_dict
+    _check_weights(path, state)
+    _check_outputs(path, state)
+    return Checkpoint(path=path, model_state=state, architecture=copy.deepcopy(ARCHITECTURE), **metadata)
+
+
+def _check_file(path: Path) -> None:
+    try:
+        _check_file_size(path)
+    except OSError as exc:  # a folder on the way that cannot be looked into, and the like
+        raise CheckpointError(f"{path} cannot be read ({exc.strerror or exc})") from exc
 
 
 def _check_file_size(path: Path) -> None:
@@ -191,22 +173,175 @@ def _load_failure_reason(exc: Exception) -> str:
     return f"it is damaged, cut short or not a PyTorch file ({detail})"
 
 
-def _check_weights(path: Path, architecture: dict, state: dict) -> None:
-    try:
-        expected = build_model(**_model_kwargs(architecture)).state_dict()
-    except (TypeError, ValueError, RuntimeError) as exc:
-        raise CheckpointError(f"{path} describes an architecture mnistconv cannot build ({exc})") from exc
-    if set(state) != set(expected):
-        raise CheckpointError(f"{path} holds weights of another architecture (layers {sorted(state)[:6]}…)")
-    for name, tensor in expected.items():
-        value = state[name]
-        if not isinstance(value, torch.Tensor) or value.shape != tensor.shape:
-            shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+# -- the metadata: plain values of the right type and range ------------------------------------
+
+def _show(value: object) -> str:
+    """A value as a message can quote it: on one line, at most 40 characters."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _finite(value: object) -> bool:
+    """A plain int or float (not a bool, not a tensor) that a float can hold."""
+    if type(value) is float:
+        return math.isfinite(value)
+    return type(value) is int and abs(value) <= sys.float_info.max
+
+
+def _check_format_version(path: Path, version: object) -> None:
+    if type(version) is int and version > FORMAT_VERSION:
+        raise CheckpointError(f"{path} has checkpoint format {version}; this version of mnistconv reads up to {FORMAT_VERSION}")
+    if type(version) is not int or version < 1:
+        raise CheckpointError(f"{path}: format_version must be a whole number from 1 to {FORMAT_VERSION}, not {_show(version)}")
+
+
+def _epoch(path: Path, value: object) -> int:
+    if value is None:
+        return 0
+    if type(value) is not int or value < 0:
+        raise CheckpointError(f"{path}: epoch must be a whole number ≥ 0, not {_show(value)}")
+    return value
+
+
+def _accuracy(path: Path, value: object) -> float:
+    if value is None:
+        return math.nan  # unknown
+    if not _finite(value) or not 0 <= value <= 1:
+        raise CheckpointError(f"{path}: accuracy must be a fraction from 0 to 1, not {_show(value)}")
+    return float(value)
+
+
+def _lr(path: Path, value: object) -> float | None:
+    if value is None:
+        return None
+    if not _finite(value) or value <= 0:
+        raise CheckpointError(f"{path}: lr must be a positive number, not {_show(value)}")
+    return float(value)
+
+
+def _hyperparameters(path: Path, value: object) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise CheckpointError(f"{path}: hyperparameters must be a table of names and values, not {_show(value)}")
+    for name, item in value.items():
+        if type(name) is not str:
+            raise CheckpointError(f"{path}: hyperparameter names must be text, not {_show(name)}")
+        if type(item) not in PLAIN_TYPES:
             raise CheckpointError(
-                f"{path} holds weights of another architecture ({name}: {shape}, expected {tuple(tensor.shape)})"
-            )
-        if not value.is_floating_point() or not bool(torch.isfinite(value).all()):
-            raise CheckpointError(f"{path} has NaN or infinite weights in {name}")
+                f"{path}: hyperparameter {name!r} must be a number, text, True/False or None, not {_show(item)}")
+    return dict(value)
+
+
+def _saved_at(path: Path, value: object) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise CheckpointError(f"{path}: saved_at must be text (a date), not {_show(value)}")
+    return value
+
+
+# -- the network: this program's architecture, its weights, and outputs that are numbers ----------
+
+def _same_plain(value: object, expected: object) -> bool:
+    """Equal, and of plain types: True is not 1, a tensor is not a list (a tuple may stand for one)."""
+    if isinstance(expected, list):
+        return (isinstance(value, (list, tuple)) and len(value) == len(expected)
+                and all(_same_plain(v, e) for v, e in zip(value, expected)))
+    return type(value) is type(expected) and value == expected
+
+
+def _check_architecture(path: Path, architecture: dict) -> None:
+    """Each declared field must be what this program builds (a field may be absent). Checked before
+    any network is built: a declared 8000×8000 image would otherwise allocate gigabytes first."""
+    unknown = sorted(str(name) for name in architecture if name not in ARCHITECTURE)
+    if unknown:
+        raise CheckpointError(f"{path} describes a network with {', '.join(unknown)}, which mnistconv's does not have")
+    for name, expected in ARCHITECTURE.items():
+        if name in architecture and not _same_plain(architecture[name], expected):
+            raise CheckpointError(f"{path} is a model of another architecture "
+                                  f"({name} {_show(architecture[name])}; mnistconv's network has {expected})")
+
+
+def our_network() -> ConvNet:
+    return build_model(image_size=tuple(ARCHITECTURE["image_size"]), in_channels=ARCHITECTURE["in_channels"],
+                       num_classes=ARCHITECTURE["num_classes"])
+
+
+@functools.lru_cache(maxsize=None)
+def weight_shapes() -> dict[str, tuple[int, ...]]:
+    """Name → shape of each weight of this program's network (built once, to ask it)."""
+    return {name: tuple(tensor.shape) for name, tensor in our_network().state_dict().items()}
+
+
+def _check_weights(path: Path, state: dict) -> None:
+    expected = weight_shapes()
+    missing = [name for name in expected if name not in state]
+    unexpected = sorted(str(name) for name in state if name not in expected)
+    if missing or unexpected:
+        parts = ([f"no {', '.join(missing[:4])}"] if missing else []) + (
+            [f"unexpected {', '.join(unexpected[:4])}"] if unexpected else [])
+        raise CheckpointError(f"{path} holds weights of another architecture ({'; '.join(parts)})")
+    for name, shape in expected.items():
+        _check_tensor(path, name, state[name], shape)
+
+
+def _check_tensor(path: Path, name: str, value: object, shape: tuple[int, ...]) -> None:
+    """A dense floating-point CPU tensor of `shape` whose values a float32 network can hold."""
+    if not isinstance(value, torch.Tensor):
+        raise CheckpointError(f"{path}: {name} is a {type(value).__name__}, not a tensor of weights")
+    kind = _unusual_layout(value)
+    if kind:
+        raise CheckpointError(f"{path} stores {name} as a {kind} tensor; mnistconv reads dense ones")
+    if value.device.type != "cpu":
+        raise CheckpointError(f"{path} has no data for {name} (a tensor on the {value.device.type} device)")
+    if value.dtype not in FLOAT_TYPES:
+        raise CheckpointError(f"{path} has {_number_kind(value.dtype)} as weights in {name} ({value.dtype}); "
+                              "mnistconv reads float16, bfloat16, float32 or float64")
+    if tuple(value.shape) != shape:
+        raise CheckpointError(f"{path} holds weights of another architecture ({name}: {tuple(value.shape)}, expected {shape})")
+    if not bool(torch.isfinite(value).all()):
+        raise CheckpointError(f"{path} has NaN or infinite weights in {name}")
+    if not bool(torch.isfinite(value.float()).all()):
+        raise CheckpointError(f"{path} has weights in {name} too large for float32 (up to {float(value.abs().max()):.3g})")
+
+
+def _unusual_layout(tensor: torch.Tensor) -> str:
+    if tensor.is_nested:
+        return "nested"
+    if tensor.is_quantized:
+        return "quantized"
+    if tensor.layout != torch.strided:
+        return "sparse" if "sparse" in str(tensor.layout) else str(tensor.layout)
+    return ""
+
+
+def _number_kind(dtype: torch.dtype) -> str:
+    if dtype.is_complex:
+        return "complex numbers"
+    if dtype == torch.bool:
+        return "true/false values"
+    return "floats of an unusual type" if dtype.is_floating_point else "integers"
+
+
+def _probe_images() -> tuple[tuple[str, torch.Tensor], ...]:
+    noise = torch.rand((1, 1, 28, 28), generator=torch.Generator().manual_seed(0))
+    return (("a blank image", torch.zeros(1, 1, 28, 28)), ("an all-ink image", torch.ones(1, 1, 28, 28)),
+            ("a noise image", noise))
+
+
+def _check_outputs(path: Path, state: dict) -> None:
+    """Finite weights can still be so large (1e38) that the network overflows and reads every
+    drawing as NaN: run it on a few probe images and refuse it if its outputs are not numbers."""
+    model = our_network()
+    model.load_state_dict(state)
+    model.eval()
+    with torch.inference_mode():
+        for what, image in _probe_images():
+            if not bool(torch.isfinite(model(image)).all()):
+                name, largest = max(((n, float(t.abs().max())) for n, t in state.items()), key=lambda item: item[1])
+                raise CheckpointError(f"{path} has weights so large that the network overflows (up to {largest:.3g} in {name}): "
+                                      f"its outputs for {what} are not finite numbers")
 
 
 def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[ConvNet, Checkpoint]:

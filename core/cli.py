@@ -55,7 +55,7 @@ def _bounded(kind: type, lowest: float, strict: bool, requirement: str, highest:
 _positive_float = _bounded(float, 0, strict=True, requirement="a positive number")
 _non_negative_float = _bounded(float, 0, strict=False, requirement="a number ≥ 0")
 _positive_int = _bounded(int, 1, strict=False, requirement="≥ 1")
-_seed = _bounded(int, 0, strict=False, requirement="≥ 0")
+_seed = _bounded(int, 0, strict=False, requirement=f"a whole number from 0 to {2**64 - 1}", highest=2**64 - 1)  # torch's range
 
 
 def _add_data_dir(parser: argparse.ArgumentParser) -> None:

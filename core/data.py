@@ -7,9 +7,11 @@ it, so a truncated or foreign file gives a DataError naming it rather than a fai
 
 from __future__ import annotations
 
+import errno
 import gzip
 import importlib
 import os
+import stat
 import struct
 import threading
 import zlib
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from .atomic import atomic_write, remove_abandoned_partials
 from .errors import DataError
 
 IMAGE_FILES = {"train": "train-images-idx3-ubyte", "test": "t10k-images-idx3-ubyte"}
@@ -57,13 +60,35 @@ def _candidate_dirs(data_dir: Path) -> list[Path]:
 
 
 def _is_file(path: Path) -> bool:
-    """Path.is_file, except that a folder it cannot look into is a DataError, not a PermissionError.
+    """True for a regular file or a link to one, False for nothing there (or a dangling link) or a folder.
 
-    (pathlib answers False only for absent paths; EACCES, ENAMETOOLONG and the like propagate.)"""
+    Anything else named like an MNIST file is a DataError naming it: reading a FIFO or a socket
+    waits forever, and a device such as /dev/zero never ends. A folder that cannot be looked into
+    is a DataError too, not a PermissionError."""
     try:
-        return path.is_file()
+        mode = path.stat().st_mode  # follows links: a link is what it points to
     except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+            return False
         raise DataError(f"{path.parent}: cannot read the folder ({exc.strerror or exc})") from exc
+    except ValueError:  # a NUL in the path: nothing can be there
+        return False
+    if stat.S_ISREG(mode):
+        return True
+    if stat.S_ISDIR(mode):
+        return False
+    kind = _special_kind(mode)
+    if path.is_symlink():
+        kind = f"a link to {os.readlink(path)}, {kind}"
+    raise DataError(f"{path} is not a regular file ({kind})")
+
+
+def _special_kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return kind
+    return "not a file"
 
 
 def find_file(data_dir: Path, name: str) -> Path | None:
@@ -86,10 +111,12 @@ def _present(data_dir: Path, name: str) -> bool:
 
 
 def _gunzip(gz_path: Path) -> Path:
+    """Unpack NAME.gz to NAME beside it, whole or not at all, through a fresh temporary file
+    (core.atomic: never a link or a FIFO someone left under a fixed name)."""
     target = gz_path.with_suffix("")
-    partial = target.with_name(target.name + ".partial")
     try:
-        with gzip.open(gz_path, "rb") as source, open(partial, "wb") as sink:
+        remove_abandoned_partials(target)
+        with gzip.open(gz_path, "rb") as source, atomic_write(target) as sink:
             written = 0
             while chunk := source.read(1 << 20):
                 written += len(chunk)
@@ -97,13 +124,10 @@ def _gunzip(gz_path: Path) -> Path:
                     raise DataError(f"{gz_path}: unpacks to more than {MAX_UNPACKED_BYTES >> 20} MB, "
                                     "far more than any MNIST file: not an MNIST file")
                 sink.write(chunk)
-        os.replace(partial, target)
-    except DataError:
-        partial.unlink(missing_ok=True)
-        raise
-    except (OSError, EOFError, zlib.error) as exc:
-        partial.unlink(missing_ok=True)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
         raise DataError(f"{gz_path}: not a readable gzip file ({exc})") from exc
+    except OSError as exc:  # reading it, or writing beside it (a full disk, a read-only folder)
+        raise DataError(f"{gz_path}: cannot unpack it to {target.name} ({exc.strerror or exc})") from exc
     return target
 
 

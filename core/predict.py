@@ -23,6 +23,9 @@ from .paths import CHECKPOINT_NAME
 
 BUNDLED_NAME = "bundled model"
 IMAGE_SHAPE = (28, 28)
+# Resampling (bicubic overshoots) and float16 rounding can step a little outside [0, 1]: that much is
+# clipped. Anything further is not an image in [0, 1] at all (255-scale, -100, …) and is refused.
+PIXEL_TOLERANCE = 0.01
 
 
 class Predictor:
@@ -77,37 +80,47 @@ class Predictor:
         return cls(twin, target, name=name, accuracy=accuracy)
 
     def predict(self, images: np.ndarray) -> np.ndarray:
-        """(28, 28) or (N, 28, 28) floats in [0, 1] → (N, 10) float32 softmax probabilities."""
-        batch = torch.from_numpy(self._as_batch(images))
+        """(28, 28) or (N, 28, 28) floats in [0, 1] → (N, 10) float32 softmax probabilities.
+
+        Pixels must be finite and in [0, 1] give or take PIXEL_TOLERANCE: values in [-0.01, 1.01]
+        are clipped to [0, 1] (in a copy); NaN, ±inf or anything further out is a ValueError.
+        """
+        batch = torch.from_numpy(self._as_batch(images, "predict"))
         with torch.inference_mode():
             logits = self.model(batch.to(self.device))
             return torch.softmax(logits.float(), dim=1).cpu().numpy()
 
     @staticmethod
-    def _as_batch(images: np.ndarray) -> np.ndarray:
-        """A checked float32 (N, 1, 28, 28) copy of a (28, 28) image or an (N, 28, 28) batch."""
+    def _as_batch(images: np.ndarray, caller: str) -> np.ndarray:
+        """A checked float32 (N, 1, 28, 28) copy of a (28, 28) image or an (N, 28, 28) batch, clipped to [0, 1]."""
         array = np.asarray(images)
-        if array.ndim == 2:
+        single = array.ndim == 2
+        if single:
             array = array[None]
         if array.ndim != 3 or array.shape[1:] != IMAGE_SHAPE:
             raise ValueError(
-                f"predict needs a (28, 28) image or an (N, 28, 28) batch, not an array of shape {np.shape(images)}"
+                f"{caller} needs a (28, 28) image or an (N, 28, 28) batch, not an array of shape {np.shape(images)}"
             )
         if not np.issubdtype(array.dtype, np.floating):
             # uint8 0–255 images would pass silently and read as nonsense; to_mnist makes the floats.
-            raise ValueError(f"predict needs float images in [0, 1] (e.g. from to_mnist), not dtype {array.dtype}")
-        return np.array(array, dtype=np.float32)[:, None]  # a copy: the caller's array stays theirs
+            raise ValueError(f"{caller} needs float images in [0, 1] (e.g. from to_mnist), not dtype {array.dtype}")
+        _check_pixels(array, caller, "the image" if single else "the batch")
+        batch = np.array(array, dtype=np.float32)  # a copy: the caller's array stays theirs
+        return np.clip(batch, 0.0, 1.0, out=batch)[:, None]
 
     def saliency(self, image: np.ndarray, target: int | None = None) -> np.ndarray:
         """Which pixels drove the prediction: |input × gradient| of the target class's logit (the
-        predicted class by default), scaled to [0, 1], as a (28, 28) float32 array."""
-        batch = self._as_batch(image)
+        predicted class by default), scaled to [0, 1], as a (28, 28) float32 array.
+
+        The image is checked as in `predict`; `target` is a class 0–9 as a Python or numpy int
+        (not a bool, a float or a negative index), else a ValueError."""
+        batch = self._as_batch(image, "saliency")
         if batch.shape[0] != 1:
             raise ValueError(f"saliency needs one (28, 28) image, not shape {np.shape(image)}")
         x = torch.from_numpy(batch).to(self.device).requires_grad_(True)
         with torch.enable_grad():
             logits = self.model(x)
-            chosen = int(logits.argmax()) if target is None else int(target)
+            chosen = int(logits.argmax()) if target is None else _class_index(target, logits.shape[1])
             (grad,) = torch.autograd.grad(logits[0, chosen], x)
         heat = (grad * x).abs()[0, 0].detach().cpu().numpy()
         peak = float(heat.max())
@@ -121,3 +134,27 @@ class Predictor:
 
     def __repr__(self) -> str:
         return f"Predictor({self.describe()!r}, device={self.device})"
+
+
+def _check_pixels(batch: np.ndarray, caller: str, what: str) -> None:
+    """Refuse NaN, ±inf and values beyond [0, 1] ± PIXEL_TOLERANCE, in the caller's own dtype (a
+    float64 1e308 would be inf once cast to float32)."""
+    if batch.size == 0:
+        return
+    finite = np.isfinite(batch).all(axis=(1, 2))
+    if not finite.all():
+        where = what if what == "the image" else f"image {int(np.argmin(finite))} of the batch"
+        raise ValueError(f"{caller} needs finite pixel values: {where} holds NaN or infinite values")
+    low, high = batch.min(), batch.max()
+    if low < -PIXEL_TOLERANCE or high > 1 + PIXEL_TOLERANCE:
+        raise ValueError(
+            f"{caller} needs pixel values in [0, 1] (e.g. from to_mnist); {what} has values from {low:g} to {high:g}")
+
+
+def _class_index(target, classes: int) -> int:
+    """saliency's target as a class index: a Python or numpy int from 0 to classes - 1. A bool, a float
+    or a negative number would otherwise be read silently as some class (-1 as the last)."""
+    is_int = isinstance(target, (int, np.integer)) and not isinstance(target, (bool, np.bool_))
+    if not is_int or not 0 <= target < classes:
+        raise ValueError(f"saliency's target must be a class 0–{classes - 1} (an int), not {target!r}")
+    return int(target)

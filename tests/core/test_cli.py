@@ -177,3 +177,20 @@ def test_ctrl_c_and_sigterm_stop_after_the_batch_and_say_where_the_model_is(tiny
     model = tmp_path / "out" / "mnist_conv.pt"
     assert out[-1].startswith("Best test accuracy ") and out[-1].endswith(f" in {model}")
     assert torch.load(model, weights_only=True)["epoch"] >= 1
+
+
+@pytest.mark.parametrize("seed", [str(2**64), "9" * 40])
+def test_a_seed_beyond_64_bits_is_a_bad_argument(seed, capsys):
+    """torch takes seeds up to 2**64 - 1; a larger one was a traceback deep in training."""
+    with pytest.raises(SystemExit) as info:
+        cli.train_main(["--seed", seed])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == f"mnistconv-train: error: argument --seed: must be a whole number from 0 to {2**64 - 1}, not {seed}"
+
+
+def test_the_largest_seed_trains(tiny_mnist_dir, tmp_path, capsys):
+    code = cli.train_main(["--epochs", "1", "--batch-size", "128", "--seed", str(2**64 - 1), "--device", "cpu",
+                           "--data-dir", str(tiny_mnist_dir), "--savepath", str(tmp_path)])
+    assert code == 0, capsys.readouterr().err
+    assert torch.load(tmp_path / "mnist_conv.pt", weights_only=True)["hyperparameters"]["seed"] == 2**64 - 1

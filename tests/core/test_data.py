@@ -2,6 +2,7 @@
 
 import gzip
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -141,3 +142,123 @@ def test_gzip_that_unpacks_far_beyond_any_mnist_file_is_refused(tmp_path, monkey
     with pytest.raises(DataError, match="unpacks to more than 1 MB"):
         data.load_mnist(folder)
     assert not list(bomb.parent.glob("*.partial")) and not bomb.with_suffix("").exists()
+
+
+# -- only regular files are data; unpacking writes through a fresh temporary ------------------
+
+class Hung(Exception):
+    pass
+
+
+@pytest.fixture
+def time_limit():
+    """Fail, rather than hang, a test whose call does not return within `seconds` (SIGALRM)."""
+    import signal
+
+    def hung(signum, frame):
+        raise Hung("still waiting after the time limit: something blocked (a FIFO opened?)")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    yield lambda seconds: signal.alarm(seconds)
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs and SIGALRM")
+def test_a_fifo_under_the_old_temporary_name_does_not_hang_the_unpacking(tmp_path, time_limit):
+    folder = write_tiny_mnist(tmp_path, gz=True)
+    raw = folder / "MNIST" / "raw"
+    os.mkfifo(raw / f"{TRAIN_NAMES[0]}.partial")
+    time_limit(10)
+    loaded = data.load_mnist(folder)
+    assert len(loaded.train_labels) == 512
+    assert (raw / TRAIN_NAMES[0]).is_file() and not (raw / TRAIN_NAMES[0]).is_symlink()
+
+
+def test_a_link_under_the_old_temporary_name_is_not_written_through(tmp_path):
+    folder = write_tiny_mnist(tmp_path, gz=True)
+    raw = folder / "MNIST" / "raw"
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"keep me")
+    os.symlink(victim, raw / f"{TEST_NAMES[1]}.partial")
+    loaded = data.load_mnist(folder)
+    assert victim.read_bytes() == b"keep me"
+    assert len(loaded.test_labels) == 200
+    assert not (raw / TEST_NAMES[1]).is_symlink()
+    assert sorted(p.name for p in raw.iterdir() if p.name.endswith(".partial")) == [f"{TEST_NAMES[1]}.partial"]  # only the trap
+
+
+def _make_fifo(path: Path, tmp_path: Path) -> str:
+    os.mkfifo(path)
+    return "a FIFO"
+
+
+def _link_to_dev_zero(path: Path, tmp_path: Path) -> str:
+    os.symlink("/dev/zero", path)
+    return "a link to /dev/zero, a character device"
+
+
+def _link_to_a_fifo(path: Path, tmp_path: Path) -> str:
+    os.mkfifo(tmp_path / "elsewhere")
+    os.symlink(tmp_path / "elsewhere", path)
+    return f"a link to {tmp_path / 'elsewhere'}, a FIFO"
+
+
+def _make_socket(path: Path, tmp_path: Path) -> str:
+    import socket
+
+    listener = socket.socket(socket.AF_UNIX)
+    cwd = os.getcwd()
+    os.chdir(path.parent)  # a socket's path may be at most ~100 bytes: bind it by its bare name
+    try:
+        listener.bind(path.name)
+    finally:
+        os.chdir(cwd)
+        listener.close()
+    return "a socket"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo") or not Path("/dev/zero").exists(), reason="needs FIFOs and /dev/zero")
+@pytest.mark.parametrize("name", [TRAIN_NAMES[0], f"{TEST_NAMES[1]}.gz"])
+@pytest.mark.parametrize("make", [_make_fifo, _link_to_dev_zero, _link_to_a_fifo, _make_socket],
+                         ids=["fifo", "link-to-dev-zero", "link-to-fifo", "socket"])
+def test_a_special_file_named_like_an_mnist_file_is_refused_by_name(tmp_path, name, make, time_limit, no_network_acquisition):
+    from mnistconv.core.acquire import ensure_mnist
+
+    folder = write_tiny_mnist(tmp_path / "data", gz=name.endswith(".gz"))
+    path = folder / "MNIST" / "raw" / name
+    path.unlink()
+    kind = make(path, tmp_path)
+    expected = rf"^{re.escape(str(path))} is not a regular file \({re.escape(kind)}\)$"
+    time_limit(10)
+    for call in (data.load_mnist, data.check_files, data.missing_files, ensure_mnist):
+        with pytest.raises(DataError, match=expected):  # not "missing", so not fetched again either
+            call(folder)
+
+
+def test_a_link_to_a_regular_file_is_data_like_any_file(tmp_path):
+    folder = write_tiny_mnist(tmp_path / "data")
+    raw = folder / "MNIST" / "raw"
+    elsewhere = tmp_path / "kept-elsewhere"
+    elsewhere.mkdir()
+    for name in (TRAIN_NAMES[0], TEST_NAMES[1]):
+        (raw / name).rename(elsewhere / name)
+        os.symlink(elsewhere / name, raw / name)
+    assert data.missing_files(folder) == []
+    assert len(data.load_mnist(folder).train_labels) == 512
+
+
+def test_a_folder_that_cannot_take_the_unpacked_file_is_named(tmp_path, monkeypatch):
+    import errno
+
+    from mnistconv.core import atomic
+
+    folder = write_tiny_mnist(tmp_path, gz=True)
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(kwargs.get("dir")))
+
+    monkeypatch.setattr(atomic.tempfile, "mkstemp", read_only)
+    with pytest.raises(DataError, match=rf"^{re.escape(str(folder / 'MNIST' / 'raw' / TRAIN_NAMES[0]))}\.gz: "
+                                        rf"cannot unpack it to {TRAIN_NAMES[0]} \(Read-only file system\)$"):
+        data.load_mnist(folder)

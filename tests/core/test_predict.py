@@ -1,5 +1,6 @@
 """Predictor: probabilities of the right shape, its own copy of the weights, checkpoints good and bad."""
 
+import re
 from importlib import resources
 
 import numpy as np
@@ -144,3 +145,71 @@ def test_saliency_marks_the_ink_that_drove_the_prediction():
     assert float(heat[image == 0].max()) == 0.0  # input × gradient: no ink, no credit
     with pytest.raises(ValueError):
         predictor.saliency(np.zeros((2, 28, 28), np.float32))
+
+
+# Images outside [0, 1] and targets that are not a class: refused with a reason, never read as nonsense.
+
+def _image(value: float, dtype=np.float32) -> np.ndarray:
+    image = np.full((28, 28), 0.2, dtype=dtype)
+    image[5, 7] = value
+    return image
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("call", ["predict", "saliency"])
+def test_nan_and_infinite_pixels_are_refused(untrained, value, call):
+    with pytest.raises(ValueError, match=rf"^{call} needs finite pixel values: the image holds NaN or infinite values$"):
+        getattr(untrained, call)(_image(value))
+
+
+def test_the_batch_image_with_a_nan_is_named(untrained):
+    batch = np.zeros((5, 28, 28), dtype=np.float64)
+    batch[3, 0, 0] = np.nan
+    reason = r"^predict needs finite pixel values: image 3 of the batch holds NaN or infinite values$"
+    with pytest.raises(ValueError, match=reason):
+        untrained.predict(batch)
+
+
+@pytest.mark.parametrize("image, found", [
+    (np.full((28, 28), -100.0, np.float32), "-100 to -100"),
+    (np.full((28, 28), 255.0), "255 to 255"),
+    (_image(1.5), "0.2 to 1.5"),
+    (_image(-0.02), "-0.02 to 0.2"),
+    (_image(1e308, np.float64), "0.2 to 1e+308"),  # float64 beyond float32's range: not "infinite"
+], ids=["-100", "255", "1.5", "-0.02", "1e308"])
+@pytest.mark.parametrize("call", ["predict", "saliency"])
+def test_pixels_far_outside_0_to_1_are_refused(untrained, image, found, call):
+    with pytest.raises(ValueError, match=rf"^{call} needs pixel values in \[0, 1\] \(e\.g\. from to_mnist\); "
+                                         rf"the image has values from {re.escape(found)}$"):
+        getattr(untrained, call)(image)
+
+
+def test_small_excursions_beyond_0_and_1_are_clipped(untrained):
+    image = np.random.default_rng(4).random((28, 28), dtype=np.float32)
+    image[0, :3] = [-0.01, -0.004, 0.0]
+    image[1, :3] = [1.01, 1.003, 1.0]
+    kept = image.copy()
+    np.testing.assert_array_equal(untrained.predict(image), untrained.predict(np.clip(image, 0.0, 1.0)))
+    np.testing.assert_array_equal(untrained.saliency(image), untrained.saliency(np.clip(image, 0.0, 1.0)))
+    np.testing.assert_array_equal(image, kept)  # the caller's array is not clipped in place
+
+
+def test_an_empty_batch_gives_no_rows(untrained):
+    assert untrained.predict(np.zeros((0, 28, 28), np.float32)).shape == (0, 10)
+
+
+@pytest.mark.parametrize("target", [-1, 10, 1.7, 2.0, True, np.bool_(True), "3", np.float64(4.0), [3]],
+                         ids=["-1", "10", "1.7", "2.0", "True", "np.True_", "'3'", "np.float64", "[3]"])
+def test_saliency_target_must_be_a_class_0_to_9(untrained, target):
+    with pytest.raises(ValueError, match=rf"^saliency's target must be a class 0–9 \(an int\), not {re.escape(repr(target))}$"):
+        untrained.saliency(_image(1.0), target)
+
+
+def test_saliency_target_takes_numpy_ints_and_picks_that_class(untrained):
+    image = _image(1.0)
+    image[10:20, 12:15] = 1.0
+    predicted = int(untrained.predict(image).argmax())
+    other = (predicted + 1) % 10
+    np.testing.assert_array_equal(untrained.saliency(image, np.int64(other)), untrained.saliency(image, other))
+    np.testing.assert_array_equal(untrained.saliency(image, np.uint8(predicted)), untrained.saliency(image))
+    assert not np.array_equal(untrained.saliency(image, other), untrained.saliency(image))

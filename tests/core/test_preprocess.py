@@ -2,8 +2,11 @@
 
 import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
-from mnistconv.core.preprocess import to_mnist
+from mnistconv.core.preprocess import INK_THRESHOLD, to_mnist
 
 from idx_files import synthetic_digits
 
@@ -250,3 +253,96 @@ def test_component_labels_match_a_cell_by_cell_flood_fill(grid):
     from mnistconv.core.preprocess import _label
 
     np.testing.assert_array_equal(_label(grid), _flood_fill_labels(grid))
+
+
+# Any finite image, whatever its dtype, shape or values, gives a (28, 28) float32 image in [0, 1].
+
+DTYPES = [np.bool_, np.uint8, np.uint16, np.int32, np.int64, np.float16, np.float32, np.float64,
+          np.dtype(">f8"), np.dtype(">i4")]  # and byte orders other than the machine's
+
+
+def _dots(count: int, side: int = 3, pitch: int = 20) -> np.ndarray:
+    """`count` equal square dots on a grid, far enough apart to be separate blobs: each is a small
+    share of the ink, so each alone looks like a stray speck."""
+    per_row = int(np.ceil(np.sqrt(count)))
+    image = np.zeros((-(-count // per_row) * pitch, per_row * pitch), dtype=np.uint8)
+    for k in range(count):
+        top, left = (k // per_row) * pitch, (k % per_row) * pitch
+        image[top : top + side, left : left + side] = 255
+    return image
+
+
+def _checkerboard(size: int, square: int) -> np.ndarray:
+    yy, xx = np.indices((size, size)) // square
+    return ((yy + xx) % 2 * 255).astype(np.uint8)
+
+
+_shapes = st.one_of(
+    hnp.array_shapes(min_dims=2, max_dims=2, min_side=0, max_side=40),
+    st.tuples(st.integers(0, 3), st.integers(0, 2000)),  # thin strips, lying and standing
+    st.tuples(st.integers(0, 2000), st.integers(0, 3)),
+)
+finite_images = st.sampled_from(DTYPES).flatmap(
+    lambda dtype: hnp.arrays(dtype, _shapes, elements={"allow_nan": False, "allow_infinity": False}))
+
+
+@st.composite
+def blob_grids(draw) -> np.ndarray:
+    """Up to 144 separate square blobs of random sizes on a grid (16+ px gaps: never in touching 8-px cells)."""
+    rows, cols = draw(st.integers(1, 12)), draw(st.integers(1, 12))
+    sides = draw(st.lists(st.integers(1, 6), min_size=rows * cols, max_size=rows * cols))
+    pitch = 6 + draw(st.integers(16, 24))
+    image = np.zeros((rows * pitch, cols * pitch), dtype=np.uint8)
+    for k, side in enumerate(sides):
+        top, left = (k // cols) * pitch, (k % cols) * pitch
+        image[top : top + side, left : left + side] = 255
+    return image
+
+
+def _has_ink(image: np.ndarray) -> bool:
+    """Any pixel at the ink threshold or above: integers count as 0–255, floats and booleans as 0–1."""
+    scale = 255.0 if np.issubdtype(image.dtype, np.integer) else 1.0
+    return bool((image.astype(np.float64) >= INK_THRESHOLD * scale).any())
+
+
+def _assert_an_mnist_image(out: np.ndarray) -> None:
+    assert out.shape == (28, 28) and out.dtype == np.float32
+    assert np.isfinite(out).all() and out.min() >= 0.0 and out.max() <= 1.0
+
+
+@pytest.mark.filterwarnings("error")  # no overflow on the way either
+@settings(max_examples=150, deadline=None)
+@given(finite_images)
+@example(_dots(40))
+@example(_checkerboard(2000, 8))  # 31,250 separate equal squares in the 8-px cells the speck filter sees
+@example(_checkerboard(2000, 1))  # one blob to the speck filter
+@example(np.full((1, 1), 255, np.uint8))
+@example(np.ones((1, 1), np.float16))
+@example(np.ones((1, 1), bool))
+@example(np.zeros((0, 7)))
+@example(np.zeros((7, 0), np.int64))
+@example(np.full((3, 5), 1e308))
+@example(np.array([[-1e308, 1e308], [0.5, -0.0]]))
+@example(np.full((4, 4), np.finfo(np.float16).max, np.float16))
+@example(np.full((3, 3), np.iinfo(np.int64).max, np.int64))
+@example(np.full((3, 3), -7, np.int32))
+def test_any_finite_image_gives_a_28x28_image_in_unit_range(image):
+    out = to_mnist(image)
+    _assert_an_mnist_image(out)
+    if _has_ink(image):
+        assert out.max() > 0.0  # ink in, ink out: nothing drawn is filtered away whole
+
+
+@settings(max_examples=60, deadline=None)
+@given(blob_grids())
+@example(_dots(34))  # the fewest equal dots of which each holds under 3 % of the ink
+@example(_dots(34).T)
+def test_a_drawing_of_many_small_blobs_keeps_its_ink(image):
+    out = to_mnist(image)
+    _assert_an_mnist_image(out)
+    assert out.max() > 0.0  # the speck filter never removes everything
+
+
+def test_many_equal_dots_are_all_kept():
+    out = to_mnist(_dots(36, side=4))
+    assert (out > 0.5).sum() >= 36  # the 6×6 grid of dots, not a single one of them

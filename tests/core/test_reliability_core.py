@@ -3,8 +3,9 @@ folders while training, and data acquisition cut short. Each must end in the pro
 (or a SaveFailed event) with a clear message, and must leave no half-written file behind.
 
 Tests here run as root too: where chmod would not stop root, the operating system's answer
-(PermissionError, EROFS) is put in place by patching `Path.stat` or the module's `open`, and the
-full disk is the real thing: the temporary file is a link to /dev/full.
+(PermissionError, EROFS) is put in place by patching `Path.stat`, the module's `open`, or the
+making of the save's temporary file (`tempfile.mkstemp`), and the full disk is the real thing: the
+temporary file gets its real unique name, but a descriptor opened on /dev/full.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import errno
 import io
 import os
 import tarfile
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from mnistconv.core import acquire, checkpoint, cli, data, events
+from mnistconv.core import acquire, atomic, checkpoint, cli, data, events
 from mnistconv.core.errors import DataError
 from mnistconv.core.train import train
 
@@ -100,11 +102,40 @@ def first_good_save(tmp_path, tiny_data) -> tuple[Path, bytes]:
     return path, path.read_bytes()
 
 
+def temporaries_on_a_full_disk(monkeypatch, folder: Path, saves: int) -> None:
+    """The next `saves` temporary files made in `folder` (core.atomic's mkstemp) get their real unique
+    names, but a descriptor opened on /dev/full: every write to them fails with a real ENOSPC."""
+    real_mkstemp = tempfile.mkstemp
+    left = [saves]
+
+    def mkstemp(*args, dir=None, **kwargs):
+        fd, name = real_mkstemp(*args, dir=dir, **kwargs)
+        if dir is not None and Path(dir) == folder and left[0] > 0:
+            left[0] -= 1
+            os.close(fd)
+            fd = os.open("/dev/full", os.O_WRONLY)
+        return fd, name
+
+    monkeypatch.setattr(atomic.tempfile, "mkstemp", mkstemp)
+
+
+def refuse_temporaries(monkeypatch, code: int, folder: Path | None = None) -> None:
+    """Making a file in `folder` (any folder if None) fails as the system says it when the folder is
+    read-only (EROFS), not permitted (EACCES), or the disk or the quota is full."""
+    real_mkstemp = tempfile.mkstemp
+
+    def mkstemp(*args, dir=None, **kwargs):
+        if folder is None or (dir is not None and Path(dir) == folder):
+            raise OSError(code, os.strerror(code), str(dir))
+        return real_mkstemp(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(atomic.tempfile, "mkstemp", mkstemp)
+
+
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
-def test_full_disk_while_training_keeps_the_previous_file_and_goes_on(tmp_path, tiny_data):
+def test_full_disk_while_training_keeps_the_previous_file_and_goes_on(tmp_path, tiny_data, monkeypatch):
     path, before = first_good_save(tmp_path, tiny_data)
-    # The next save writes its temporary file through a link to /dev/full: every write gets ENOSPC.
-    os.symlink("/dev/full", path.with_name(f".{path.name}.{os.getpid()}.partial"))
+    temporaries_on_a_full_disk(monkeypatch, path.parent, saves=1)  # the next save meets a full disk
     run = []
     for event in train(tiny_config(tmp_path / "run", epochs=2), tiny_data):
         run.append(event)
@@ -114,7 +145,7 @@ def test_full_disk_while_training_keeps_the_previous_file_and_goes_on(tmp_path, 
     assert failures and failures[0].epoch == 1
     assert failures[0].message == f"Could not save {path}: the disk is full"
     assert run[-1].reason == "completed" and run[-1].epochs_run == 2  # training went on
-    assert sorted(os.listdir(path.parent)) == ["mnist_conv.pt"]  # the link is gone, no partial file
+    assert sorted(os.listdir(path.parent)) == ["mnist_conv.pt"]  # the failed save's temporary is gone
     checkpoint.load_checkpoint(path)  # the previous file, or epoch 2's once the disk had room again
 
 
@@ -124,13 +155,7 @@ def test_full_disk_while_training_keeps_the_previous_file_and_goes_on(tmp_path, 
 ])
 def test_unwritable_save_folder_while_training(tmp_path, monkeypatch, tiny_data, code, words):
     path, before = first_good_save(tmp_path, tiny_data)
-
-    def refusing_open(file, mode="r", *args, **kwargs):
-        if "w" in mode and Path(file).parent == path.parent:
-            raise OSError(code, os.strerror(code), str(file))
-        return builtins.open(file, mode, *args, **kwargs)
-
-    monkeypatch.setattr(checkpoint, "open", refusing_open, raising=False)
+    refuse_temporaries(monkeypatch, code, path.parent)
     run = list(train(tiny_config(tmp_path / "run", epochs=3), tiny_data))
     failures = [e for e in run if isinstance(e, events.SaveFailed)]
     assert failures and all(f.message == f"Could not save {path}: {words}" for f in failures)
@@ -141,12 +166,7 @@ def test_unwritable_save_folder_while_training(tmp_path, monkeypatch, tiny_data,
 
 
 def test_cli_reports_a_failed_save_on_one_line_and_goes_on(tmp_path, monkeypatch, tiny_mnist_dir, capsys):
-    def refusing_open(file, mode="r", *args, **kwargs):
-        if "w" in mode:
-            raise OSError(errno.EROFS, "Read-only file system", str(file))
-        return builtins.open(file, mode, *args, **kwargs)
-
-    monkeypatch.setattr(checkpoint, "open", refusing_open, raising=False)
+    refuse_temporaries(monkeypatch, errno.EROFS)
     code = cli.train_main(["--epochs", "2", "--batch-size", "64", "--seed", "0", "--device", "cpu",
                            "--data-dir", str(tiny_mnist_dir), "--savepath", str(tmp_path / "out")])
     captured = capsys.readouterr()

@@ -5,7 +5,6 @@ a clear message, the current model kept, and Train able to start a fresh run.
 
 from __future__ import annotations
 
-import builtins
 import errno
 import functools
 import os
@@ -13,6 +12,7 @@ import pickle
 import select
 import socket
 import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -24,7 +24,7 @@ import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from mnistconv.core import checkpoint
+from mnistconv.core import atomic, checkpoint
 from mnistconv.core import train as train_module
 from mnistconv.core.errors import ConfigError
 from mnistconv.core.model import build_model
@@ -310,12 +310,14 @@ def test_failed_save_gives_a_dialog_and_training_goes_on(qtbot, make_window, tmp
     before = saved.read_bytes()
     model_in_use = window.sketchpad.predictor
 
-    def read_only(file, mode="r", *args, **kwargs):
-        if "w" in mode and Path(file).parent == saved.parent:
-            raise OSError(errno.EROFS, "Read-only file system", str(file))
-        return builtins.open(file, mode, *args, **kwargs)
+    real_mkstemp = tempfile.mkstemp
 
-    monkeypatch.setattr(checkpoint, "open", read_only, raising=False)
+    def read_only(*args, dir=None, **kwargs):  # the save's temporary file cannot be made there
+        if dir is not None and Path(dir) == saved.parent:
+            raise OSError(errno.EROFS, "Read-only file system", str(dir))
+        return real_mkstemp(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(atomic.tempfile, "mkstemp", read_only)
     window.panel.epochs_spin.setValue(3)
     save_failures = []
     window.trainer.save_failed.connect(save_failures.append)
