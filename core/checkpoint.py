@@ -81,11 +81,12 @@ def save_checkpoint(path: Path, model: ConvNet, *, epoch: int, accuracy: float, 
         with atomic_write(path) as sink:
             torch.save(payload, sink)
     except (OSError, RuntimeError) as exc:
-        raise CheckpointError(f"Could not save {path}: {_describe_os_error(exc)}") from exc
+        raise CheckpointError(f"Could not save {path}: {describe_os_error(exc)}") from exc
     return path
 
 
-def _describe_os_error(exc: BaseException) -> str:
+def describe_os_error(exc: BaseException) -> str:
+    """An OSError in a person's words: 'the disk is full', 'the folder is not writable', …"""
     code = getattr(exc, "errno", None)
     if code == errno.ENOSPC or "No space left" in str(exc):
         return "the disk is full"
@@ -94,14 +95,20 @@ def _describe_os_error(exc: BaseException) -> str:
     return getattr(exc, "strerror", None) or str(exc)
 
 
+def safe_torch_load(path: Path) -> object:
+    """What a `torch.save` file holds, read so that nothing in it can run: size checks first (no huge
+    file, no zip bomb), then `torch.load(weights_only=True)`; a CheckpointError says what is wrong."""
+    _check_file(path)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - foreign bytes can fail in many ways; all mean "not ours"
+        raise CheckpointError(f"{path} is not a loadable checkpoint: {_load_failure_reason(exc)}") from exc
+
+
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     """Read and check a checkpoint; any problem is a CheckpointError saying what is wrong."""
     path = Path(path)
-    _check_file(path)
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - foreign bytes can fail in many ways; all mean "not ours"
-        raise CheckpointError(f"{path} is not a loadable checkpoint: {_load_failure_reason(exc)}") from exc
+    payload = safe_torch_load(path)
     try:
         return _checked(path, payload)
     except CheckpointError:
@@ -128,9 +135,7 @@ def _checked(path: Path, payload: object) -> Checkpoint:
         saved_at=_saved_at(path, payload.get("saved_at")),
     )
     _check_architecture(path, architecture)
-    state = dict(state)  # a plain dict: no `_metadata` of the file's own reaches load_state_dict
-    _check_weights(path, state)
-    _check_outputs(path, state)
+    state = check_model_state(path, state)
     return Checkpoint(path=path, model_state=state, architecture=copy.deepcopy(ARCHITECTURE), **metadata)
 
 
@@ -272,6 +277,15 @@ def our_network() -> ConvNet:
 def weight_shapes() -> dict[str, tuple[int, ...]]:
     """Name → shape of each weight of this program's network (built once, to ask it)."""
     return {name: tuple(tensor.shape) for name, tensor in our_network().state_dict().items()}
+
+
+def check_model_state(path: Path, state: dict) -> dict:
+    """Weights of this program's network, dense, finite, of the right shapes, whose outputs are
+    numbers; returned as a plain dict (no `_metadata` of the file's own reaches load_state_dict)."""
+    state = dict(state)
+    _check_weights(path, state)
+    _check_outputs(path, state)
+    return state
 
 
 def _check_weights(path: Path, state: dict) -> None:

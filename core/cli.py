@@ -13,6 +13,7 @@ import contextlib
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import Sequence, TextIO
 
 from . import allocator, data
@@ -21,17 +22,19 @@ from .config import TrainConfig
 from .device import DEVICE_CHOICES, describe_device, resolve_device
 from .errors import ConfigError, MnistConvError
 from .evaluate import evaluate_saved_model
-from .events import AcquireProgress, Finished, FinishReason, NewBestSaved
+from .events import AcquireProgress, Finished, FinishReason, NewBestSaved, RunRecorded
 from .paths import CHECKPOINT_NAME, checkpoint_file, resolve_data_dir
 from .presets import PRESETS, preset_config
 from .progress_bar import ProgressBar
-from .session import load_data, training_session
+from .runstore import RunStore, resolve_runs_dir
+from .session import RUN_FOLDER, load_data, resume_session, training_session
 from .train import TrainingControl
 from .wording import Level, log_lines
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, as a shell reports a Ctrl+C
+LATEST = "latest"
 
 
 def _bounded(kind: type, lowest: float, strict: bool, requirement: str, highest: float = float("inf")):
@@ -62,11 +65,17 @@ def _add_data_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", default=None, help="MNIST folder (default: $MNISTCONV_DATA, else the per-user cache)")
 
 
-def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--savepath", default=".",
-                        help=f"folder of {CHECKPOINT_NAME}, or a .pt file (default: the current folder)")
+def add_runs_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--runs-dir", default=None,
+                        help="the run store (default: $MNISTCONV_RUNS, else runs/ in the per-user data folder)")
+
+
+def _add_common(parser: argparse.ArgumentParser, savepath_default: str) -> None:
+    parser.add_argument("--savepath", default=None,
+                        help=f"folder of {CHECKPOINT_NAME}, or a .pt file (default: {savepath_default})")
     _add_data_dir(parser)
-    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="auto picks CUDA when present")
+    parser.add_argument("--device", default=None, choices=DEVICE_CHOICES, help="auto (the default) picks CUDA when present")
+    add_runs_dir(parser)
 
 
 def train_parser() -> argparse.ArgumentParser:
@@ -75,7 +84,7 @@ def train_parser() -> argparse.ArgumentParser:
         prog="mnistconv-train", description="Train the seed's MNIST ConvNet.",
         epilog="Presets: " + "; ".join(f"{p.name}: {p.summary}" for p in PRESETS.values()),
     )
-    parser.add_argument("--preset", choices=list(PRESETS), default="seed", help="starting settings (default: seed)")
+    parser.add_argument("--preset", choices=list(PRESETS), default=None, help="starting settings (default: seed)")
     # None means "as the preset says"; the help shows the seed's values.
     parser.add_argument("--epochs", type=_positive_int, default=None, help=f"(seed: {defaults.epochs})")
     parser.add_argument("--lr", type=_positive_float, default=None, help=f"Adam learning rate (seed: {defaults.lr:g})")
@@ -83,13 +92,16 @@ def train_parser() -> argparse.ArgumentParser:
     parser.add_argument("--noise-std", type=_non_negative_float, default=None,
                         help=f"gaussian noise added to each batch (seed: {defaults.noise_std:g})")
     parser.add_argument("--seed", type=_seed, default=None, help="make the run repeatable (default: a random seed, printed)")
-    _add_common(parser)
+    parser.add_argument("--resume", nargs="?", const=LATEST, default=None, metavar="RUN",
+                        help="continue a recorded run exactly where it stopped (default: the latest run); "
+                             "with --epochs, train a finished run further")
+    _add_common(parser, "the run's own folder in the run store")
     return parser
 
 
 def test_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mnistconv-test", description="Reload a saved model and report its test accuracy.")
-    _add_common(parser)
+    _add_common(parser, "the latest recorded run's best model")
     return parser
 
 
@@ -159,25 +171,50 @@ class StopOnSignals:
         return None if self.received is None else 128 + self.received
 
 
-def train_main(argv: Sequence[str] | None = None) -> int:
-    args = train_parser().parse_args(argv)
+def _session(args, parser: argparse.ArgumentParser, control: TrainingControl):
+    """The session the arguments ask for: a new run, or (--resume) a recorded one continued."""
+    runs_dir = resolve_runs_dir(args.runs_dir)
+    if args.resume is not None:
+        fixed = [flag for flag, value in (("--preset", args.preset), ("--lr", args.lr), ("--batch-size", args.batch_size),
+                                          ("--noise-std", args.noise_std), ("--seed", args.seed), ("--savepath", args.savepath))
+                 if value is not None]
+        if fixed:
+            parser.error(f"{', '.join(fixed)} cannot be changed when resuming: the run continues with its own settings")
+        run_id = None if args.resume == LATEST else _run_number(parser, args.resume)
+        data_dir = resolve_data_dir(args.data_dir) if args.data_dir else None
+        return resume_session(runs_dir, run_id, control, epochs=args.epochs, device=args.device, data_dir=data_dir)
     given = {"lr": args.lr, "epochs": args.epochs, "batch_size": args.batch_size, "noise_std": args.noise_std}
     config = preset_config(
-        args.preset, seed=args.seed, device=args.device, savepath=args.savepath,
+        args.preset or "seed", seed=args.seed, device=args.device or "auto",
+        savepath=RUN_FOLDER if args.savepath is None else args.savepath,
         **{name: value for name, value in given.items() if value is not None},
     )
+    return training_session(config, resolve_data_dir(args.data_dir), control, runs_dir=runs_dir, preset=args.preset or "seed")
+
+
+def _run_number(parser: argparse.ArgumentParser, text: str) -> int:
+    if not text.isdigit():
+        parser.error(f"a run is named by its number (see mnistconv-runs), not {text!r}")
+    return int(text)
+
+
+def train_main(argv: Sequence[str] | None = None) -> int:
+    parser = train_parser()
+    args = parser.parse_args(argv)
     allocator.keep_freed_memory()  # this process only trains: keep freed activation memory mapped
     out = sys.stdout
     control = TrainingControl()
     progress = ProgressBar(sys.stderr)
     finished: Finished | None = None
     last_saved: NewBestSaved | None = None
+    recorded: RunRecorded | None = None
     with StopOnSignals(control, sys.stderr) as signals:
         try:
-            for event in training_session(config, resolve_data_dir(args.data_dir), control):
+            for event in _session(args, parser, control):
                 _print(event, out, progress)
                 finished = event if isinstance(event, Finished) else finished
                 last_saved = event if isinstance(event, NewBestSaved) else last_saved
+                recorded = event if isinstance(event, RunRecorded) else recorded
         except ConfigError as exc:
             return _fail("mnistconv-train", str(exc), EXIT_USAGE)
         except MnistConvError as exc:
@@ -186,6 +223,8 @@ def train_main(argv: Sequence[str] | None = None) -> int:
             where = f"; the best model so far is in {last_saved.path}" if last_saved else ""
             print(f"Interrupted{where}.", file=sys.stderr, flush=True)
             return EXIT_INTERRUPTED
+    if recorded is not None and finished is not None and finished.reason is FinishReason.STOPPED:
+        print(f"Run {recorded.run_id} can be continued where it stopped: mnistconv-train --resume {recorded.run_id}", file=out)
     if signals.exit_status is not None:
         return signals.exit_status
     return EXIT_FAILED if finished is None or finished.reason is FinishReason.NAN_ABORT else 0
@@ -195,10 +234,8 @@ def test_main(argv: Sequence[str] | None = None) -> int:
     args = test_parser().parse_args(argv)
     allocator.keep_freed_memory()
     try:
-        device = resolve_device(args.device)
-        path = checkpoint_file(args.savepath)
-        if not path.is_file():
-            raise MnistConvError(f"no saved model at {path}; train one with mnistconv-train --savepath {args.savepath}")
+        device = resolve_device(args.device or "auto")
+        path = _model_to_test(args)
         progress = ProgressBar(sys.stderr)
         steps = load_data(resolve_data_dir(args.data_dir), device, TrainingControl())
         mnist = drain(steps, lambda event: _print(event, sys.stdout, progress))
@@ -210,6 +247,22 @@ def test_main(argv: Sequence[str] | None = None) -> int:
     print(f"Model {saved.path} (epoch {saved.epoch}) on {describe_device(device)}")
     print(f"accuracy(test_set..., model) = {accuracy:.4f}")
     return 0
+
+
+def _model_to_test(args) -> Path:
+    """--savepath's model, else the latest recorded run's best model."""
+    if args.savepath is not None:
+        path = checkpoint_file(args.savepath)
+        if not path.is_file():
+            raise MnistConvError(f"no saved model at {path}; train one with mnistconv-train --savepath {args.savepath}")
+        return path
+    runs_dir = resolve_runs_dir(args.runs_dir)
+    with RunStore(runs_dir) as store:
+        run = store.latest_with_model()
+    if run is None:
+        raise MnistConvError(f"no run in {runs_dir} has saved a model yet; train one with mnistconv-train "
+                             "(or name a model with --savepath)")
+    return run.checkpoint
 
 
 def fetch_main(argv: Sequence[str] | None = None) -> int:

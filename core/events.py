@@ -68,6 +68,8 @@ class TrainingStarted:
     batches_per_epoch: int
     parameters: int
     seed: int  # the run's seed: given, or drawn at random and reported so the run can be repeated
+    first_epoch: int = 1  # where the run starts: later when it continues a saved state
+    first_batch: int = 0
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,15 @@ class NewBestSaved:
 
 @dataclass(frozen=True)
 class SaveFailed:
+    epoch: int
+    message: str
+
+
+@dataclass(frozen=True)
+class StateSaveFailed:
+    """The run's resumable state could not be written; training goes on (resuming would start
+    from the last state that was written)."""
+
     epoch: int
     message: str
 
@@ -169,8 +180,25 @@ class SavedModelUnreadable:
     message: str
 
 
+@dataclass(frozen=True)
+class RunRecorded:
+    """The session records this run in the run store (core.runstore), as run `run_id`."""
+
+    run_id: int
+    folder: Path
+    resumed: bool  # it continues a run recorded before
+
+
+@dataclass(frozen=True)
+class RecordingFailed:
+    """The run store cannot be used; training goes on, unrecorded (from here on)."""
+
+    run_id: int | None
+    message: str
+
+
 TrainingEvent = (
     DataLoading | AcquireProgress | DataLoaded | TrainingStarted | BatchProgress | EpochFinished | LrDropped
-    | NewBestSaved | SaveFailed | EarlyExit | Converged | NanAbort | Stopped | Finished | TrainingFailed
-    | SavedModelLoaded | SavedModelUnreadable
+    | NewBestSaved | SaveFailed | StateSaveFailed | EarlyExit | Converged | NanAbort | Stopped | Finished | TrainingFailed
+    | SavedModelLoaded | SavedModelUnreadable | RunRecorded | RecordingFailed
 )

@@ -19,7 +19,7 @@ from .config import TrainConfig
 from .errors import MnistConvError
 from .events import FinishReason
 from .priority import lower_this_threads_priority
-from .session import DataCache, training_session
+from .session import DataCache, resume_session, training_session
 from .train import TrainingControl
 
 # The signal that carries each event type: past tense, snake_case, one per type.
@@ -33,6 +33,7 @@ SIGNAL_NAMES: dict[type, str] = {
     events.LrDropped: "lr_dropped",
     events.NewBestSaved: "new_best_saved",
     events.SaveFailed: "save_failed",
+    events.StateSaveFailed: "state_save_failed",
     events.EarlyExit: "early_exited",
     events.Converged: "converged",
     events.NanAbort: "nan_aborted",
@@ -40,6 +41,8 @@ SIGNAL_NAMES: dict[type, str] = {
     events.TrainingFailed: "failed",
     events.SavedModelLoaded: "saved_model_loaded",
     events.SavedModelUnreadable: "saved_model_unreadable",
+    events.RunRecorded: "run_recorded",
+    events.RecordingFailed: "recording_failed",
     events.Finished: "finished",
 }
 
@@ -82,6 +85,7 @@ class QtTrainer(QObject):
     lr_dropped = Signal(events.LrDropped)
     new_best_saved = Signal(events.NewBestSaved)
     save_failed = Signal(events.SaveFailed)
+    state_save_failed = Signal(events.StateSaveFailed)
     early_exited = Signal(events.EarlyExit)
     converged = Signal(events.Converged)
     nan_aborted = Signal(events.NanAbort)
@@ -89,6 +93,8 @@ class QtTrainer(QObject):
     failed = Signal(events.TrainingFailed)
     saved_model_loaded = Signal(events.SavedModelLoaded)
     saved_model_unreadable = Signal(events.SavedModelUnreadable)
+    run_recorded = Signal(events.RunRecorded)
+    recording_failed = Signal(events.RecordingFailed)
     finished = Signal(events.Finished)
 
     def __init__(self, parent: QObject | None = None, saved_model_device: str | None = None):
@@ -109,10 +115,20 @@ class QtTrainer(QObject):
     def emit_event(self, event: events.TrainingEvent) -> None:
         getattr(self, SIGNAL_NAMES[type(event)]).emit(event)
 
-    def start(self, config: TrainConfig, data_dir: str | Path) -> None:
-        """Fetch, load and train in the background (core.session.training_session)."""
+    def start(self, config: TrainConfig, data_dir: str | Path, *, runs_dir: Path | None = None,
+              preset: str | None = None) -> None:
+        """Fetch, load and train in the background (core.session.training_session), recording the
+        run in the run store at `runs_dir` when given."""
         control = TrainingControl()
-        session = training_session(config, Path(data_dir), control, cache=self.data_cache, reload_device=self.saved_model_device)
+        session = training_session(config, Path(data_dir), control, cache=self.data_cache, reload_device=self.saved_model_device,
+                                   runs_dir=runs_dir, preset=preset)
+        self.run_session(session, control)
+
+    def resume_run(self, runs_dir: Path, run_id: int, *, epochs: int | None = None, data_dir: Path | None = None) -> None:
+        """Continue a recorded run in the background (core.session.resume_session)."""
+        control = TrainingControl()
+        session = resume_session(runs_dir, run_id, control, epochs=epochs, data_dir=data_dir, cache=self.data_cache,
+                                 reload_device=self.saved_model_device)
         self.run_session(session, control)
 
     def run_session(self, session: Iterator[events.TrainingEvent], control: TrainingControl) -> None:

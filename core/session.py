@@ -6,25 +6,34 @@ takes it from a DataCache, so a second run starts at once), trains, and after ea
 hand back a ready Predictor of it. Everything it does arrives as core.events, in order; it ends with
 `Finished`. Errors with a message for a person (core.errors) propagate to the caller, which words
 them; the Qt adapter (core.qt_trainer) and the CLI (core.cli) are thin loops around it.
+
+With a run store (core.runstore), each run is recorded as it goes, saves into a folder of its own
+and keeps the exact state it can be resumed from; `resume_session` continues such a run.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Generator, Iterator
 
 import torch
 
-from . import events
+from . import events, run_lock
 from .acquire import fetch_mnist
 from .config import TrainConfig, validate_config
 from .data import MnistData, load_mnist
 from .device import resolve_device
-from .errors import CheckpointError
+from .errors import CheckpointError, ConfigError
 from .events import FinishReason
-from .paths import ensure_folder
+from .paths import CHECKPOINT_NAME, checkpoint_file, ensure_folder
 from .predict import Predictor
+from .recorder import Recorder
+from .resume import ResumeState, load_resume_state, state_file
+from .runstore import Run, RunStore, StoreError
 from .train import TrainingControl, train
 
 
@@ -71,6 +80,9 @@ def load_data(
     return data
 
 
+RUN_FOLDER = ""  # a config's savepath meaning "the run's own folder in the run store"
+
+
 def training_session(
     config: TrainConfig,
     data_dir: Path,
@@ -78,22 +90,154 @@ def training_session(
     *,
     cache: DataCache | None = None,
     reload_device: str | None = None,
+    runs_dir: Path | None = None,
+    preset: str | None = None,
 ) -> Iterator[events.TrainingEvent]:
-    """Fetch, load and train, yielding every event; with `reload_device`, each NewBestSaved is
-    followed by SavedModelLoaded (a Predictor on that device) or SavedModelUnreadable."""
+    """Fetch, load and train, yielding every event.
+
+    With `runs_dir`, the run is recorded in the run store there (core.runstore) and keeps its exact
+    state for resuming; a config whose savepath is RUN_FOLDER saves its best model in the run's own
+    folder. With `reload_device`, each NewBestSaved is followed by SavedModelLoaded (a Predictor on
+    that device) or SavedModelUnreadable."""
     control = control or TrainingControl()
     validate_config(config)
     device = resolve_device(config.device)
-    ensure_folder(config.savepath)
-    data = yield from load_data(Path(data_dir), device, control, cache)
-    if data is None:
-        yield events.Stopped(epoch=0, batch=0)
-        yield events.Finished(reason=FinishReason.STOPPED, epochs_run=0, best_accuracy=0.0, best_epoch=0, checkpoint=None)
-        return
-    for event in train(config, data, control):
-        yield event
-        if reload_device is not None and isinstance(event, events.NewBestSaved):
-            yield read_saved_model(event.path, reload_device)
+    with contextlib.ExitStack() as held:
+        if config.savepath != RUN_FOLDER:
+            held.enter_context(_hold_save_file(checkpoint_file(config.savepath)))
+        elif runs_dir is None:
+            raise ConfigError("choose a save folder (or record the run in a run store)")
+        data = yield from load_data(Path(data_dir), device, control, cache)
+        if data is None:
+            yield from _stopped_before_training()
+            return
+        store, problem = _open_store(runs_dir)
+        if problem is not None:
+            yield problem
+        run = None
+        if store is not None:
+            held.callback(store.close)
+            try:
+                explicit = checkpoint_file(config.savepath) if config.savepath != RUN_FOLDER else None
+                run = store.create_run(config=config.to_dict(), preset=preset, data_dir=str(data_dir), checkpoint=explicit)
+                held.enter_context(store.lock_run(run))
+            except StoreError as exc:
+                yield events.RecordingFailed(run_id=None, message=str(exc))
+                store, run = None, None
+        if config.savepath == RUN_FOLDER:
+            folder = run.folder if run is not None else _unrecorded_folder(runs_dir)
+            config = replace(config, savepath=str(folder / CHECKPOINT_NAME))
+        if run is not None:
+            yield events.RunRecorded(run_id=run.id, folder=run.folder, resumed=False)
+        yield from _train_and_record(config, data, control, store, run, None, reload_device)
+
+
+def resume_session(
+    runs_dir: Path,
+    run_id: int | None = None,
+    control: TrainingControl | None = None,
+    *,
+    epochs: int | None = None,
+    device: str | None = None,
+    data_dir: Path | None = None,
+    cache: DataCache | None = None,
+    reload_device: str | None = None,
+) -> Iterator[events.TrainingEvent]:
+    """Continue a recorded run (the latest when `run_id` is None) from its saved state, exactly as
+    if it had never stopped; `epochs` extends it to that many epochs in all."""
+    control = control or TrainingControl()
+    with contextlib.ExitStack() as held:
+        store = held.enter_context(RunStore(runs_dir))
+        run = store.run(run_id) if run_id is not None else store.latest()
+        if run is None:
+            raise StoreError(f"There are no runs in {runs_dir} to resume")
+        try:
+            held.enter_context(store.lock_run(run))
+        except run_lock.LockHeld as exc:
+            raise StoreError(f"Run {run.id} is being trained by another process (pid {exc.pid}); "
+                             "it can be resumed once that one stops") from None
+        path = state_file(run.folder)
+        try:
+            state = load_resume_state(path)
+        except CheckpointError as exc:
+            raise CheckpointError(f"Cannot resume run {run.id}: {exc}") from exc
+        config = TrainConfig.from_dict(state.config)
+        if device is not None:
+            config = replace(config, device=device)
+        if epochs is not None:
+            if epochs < state.epochs_done:
+                raise ConfigError(f"run {run.id} has already trained {state.epochs_done} epochs; --epochs must be at least that")
+            config = replace(config, epochs=epochs)
+        if state.finished is not None and config.epochs <= state.epochs_done:
+            raise ConfigError(f"run {run.id} has finished ({state.finished} after {state.epochs_done} epochs); "
+                              "give a larger number of epochs to train it further")
+        validate_config(config)
+        held.enter_context(_hold_save_file(checkpoint_file(config.savepath)))
+        data = yield from load_data(Path(data_dir or run.data_dir or ""), resolve_device(config.device), control, cache)
+        if data is None:
+            yield from _stopped_before_training()
+            return
+        batches = -(-len(data.train_labels) // config.batch_size)
+        store.rewind(run.id, state.epochs_done, state.epochs_done + state.batch / batches)
+        store.mark_running(run.id)
+        yield events.RunRecorded(run_id=run.id, folder=run.folder, resumed=True)
+        yield from _train_and_record(config, data, control, store, run, state, reload_device)
+
+
+def _train_and_record(config, data, control, store: RunStore | None, run: Run | None, state: ResumeState | None,
+                      reload_device: str | None) -> Iterator[events.TrainingEvent]:
+    recorder = Recorder(store, run) if store is not None and run is not None else None
+    state_path = state_file(run.folder) if run is not None else None
+    finished = False
+    try:
+        for event in train(config, data, control, state_path=state_path, resume=state):
+            if recorder is not None and (problem := recorder.observe(event)) is not None:
+                yield problem
+            finished = finished or isinstance(event, events.Finished)
+            yield event
+            if reload_device is not None and isinstance(event, events.NewBestSaved):
+                yield read_saved_model(event.path, reload_device)
+    finally:
+        if recorder is not None and not finished and not recorder.failed:
+            # An error (or the caller giving up on the session) ended the run.
+            recorder.observe(events.Finished(reason=FinishReason.FAILED, epochs_run=0, best_accuracy=0.0, best_epoch=0,
+                                             checkpoint=None))
+
+
+def _stopped_before_training() -> Iterator[events.TrainingEvent]:
+    yield events.Stopped(epoch=0, batch=0)
+    yield events.Finished(reason=FinishReason.STOPPED, epochs_run=0, best_accuracy=0.0, best_epoch=0, checkpoint=None)
+
+
+def _open_store(runs_dir: Path | None) -> tuple[RunStore | None, events.RecordingFailed | None]:
+    if runs_dir is None:
+        return None, None
+    try:
+        return RunStore(runs_dir), None
+    except StoreError as exc:
+        return None, events.RecordingFailed(run_id=None, message=str(exc))
+
+
+def _unrecorded_folder(runs_dir: Path) -> Path:
+    """Where a run saves its models when the store cannot record it: a new folder of its own."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path(runs_dir) / f"unrecorded-{stamp}-{os.getpid()}"
+
+
+@contextlib.contextmanager
+def _hold_save_file(path: Path):
+    """Hold `path`'s lock while this session may write it: a second training aiming at the same
+    file is refused at once, rather than both printing that the file holds their best model."""
+    folder = ensure_folder(path.parent)
+    try:
+        lock = run_lock.acquire(folder / f".{path.name}.lock")
+    except run_lock.LockHeld as exc:
+        holder = f"process {exc.pid}" if exc.pid else "another process"
+        raise ConfigError(
+            f"{holder} is already training into {path}; wait for it to finish or choose another save folder"
+        ) from None
+    with lock:
+        yield
 
 
 def read_saved_model(path: Path, device: str) -> events.SavedModelLoaded | events.SavedModelUnreadable:

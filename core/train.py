@@ -12,6 +12,7 @@ import secrets
 import threading
 import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Iterator
 
 import torch
@@ -28,6 +29,7 @@ from .events import FinishReason
 from .model import ConvNet, build_model, parameter_count
 from .paths import checkpoint_file
 from .recipe import ScheduleState, decide_after_epoch, has_nan_parameters
+from .resume import ResumeState, save_resume_state
 
 # Half of each batch distorted: the model keeps seeing clean MNIST digits too.
 AUGMENT = AugmentSettings(p=0.5)
@@ -81,7 +83,10 @@ def current_lr(optimizer: torch.optim.Optimizer) -> float:
 
 class NoiseSource:
     """The seed's augmentation, x + std·N(0, 1), with the noise drawn many batches at a time:
-    one large randn costs much less than many small ones."""
+    one large randn costs much less than many small ones.
+
+    To continue a run exactly, it remembers the generator's state before each bulk draw: the
+    buffer can then be drawn again (`restore`) without storing it."""
 
     def __init__(self, std: float, image_shape, generator: torch.Generator, images_per_draw: int):
         self.std = std
@@ -90,18 +95,32 @@ class NoiseSource:
         self.images_per_draw = images_per_draw
         self.buffer: torch.Tensor | None = None
         self.offset = 0
+        self.draw_state: torch.Tensor | None = None  # the generator before the buffer was drawn
+
+    def _draw(self, images: int, device: torch.device, dtype: torch.dtype) -> None:
+        self.draw_state = self.generator.get_state()
+        shape = (images, *self.image_shape)
+        self.buffer = torch.randn(shape, generator=self.generator, device=device, dtype=dtype).mul_(self.std)
+        self.offset = 0
 
     def add_to(self, x: torch.Tensor) -> torch.Tensor:
         if not self.std:
             return x
         n = len(x)
         if self.buffer is None or self.offset + n > len(self.buffer):
-            shape = (max(n, self.images_per_draw), *self.image_shape)
-            self.buffer = torch.randn(shape, generator=self.generator, device=x.device, dtype=x.dtype).mul_(self.std)
-            self.offset = 0
+            self._draw(max(n, self.images_per_draw), x.device, x.dtype)
         chunk = self.buffer[self.offset : self.offset + n]
         self.offset += n
         return x + chunk
+
+    def restore(self, draw_state: torch.Tensor | None, images: int, offset: int, device: torch.device) -> None:
+        """Draw the buffer of a saved run again from the generator state it was drawn from; the
+        caller sets the generator's current state afterwards."""
+        if draw_state is None or not self.std:
+            return
+        self.generator.set_state(draw_state)
+        self._draw(images, device, torch.float32)
+        self.offset = offset
 
 
 def with_seed(config: TrainConfig) -> TrainConfig:
@@ -109,134 +128,226 @@ def with_seed(config: TrainConfig) -> TrainConfig:
     return config if config.seed is not None else replace(config, seed=secrets.randbelow(2**31))
 
 
-def train(config: TrainConfig, data: MnistData, control: TrainingControl | None = None,
-          model: ConvNet | None = None) -> Iterator[events.TrainingEvent]:
+def train(config: TrainConfig, data: MnistData, control: TrainingControl | None = None, model: ConvNet | None = None,
+          *, state_path: Path | None = None, resume: ResumeState | None = None) -> Iterator[events.TrainingEvent]:
     """Run the recipe on `data` (already on its device) and yield what happens.
 
     A config without a seed gets a random one, reported in TrainingStarted and saved with the model.
+    `model` gives the starting weights (default: a freshly initialised network). With `state_path`,
+    the run's exact state is written there at the end of each epoch and when it stops; `resume`
+    (such a state, read back) continues that run where it was, up to `config.epochs` epochs.
     """
-    validate_config(config, train_size=len(data.train_labels))
-    config = with_seed(config)
-    control = control or TrainingControl()
-    device = data.device
-    torch.manual_seed(config.seed)  # the initial weights
-    # channels_last: PyTorch's CPU convolutions and max-pool are several times faster in NHWC.
-    model = (model or build_model()).to(device, memory_format=torch.channels_last)
-    optimizer = make_optimizer(model, config.lr)
-    generator = torch.Generator(device=device)  # noise, shuffling and augmentation
-    generator.manual_seed(config.seed)
+    run = RecipeRun(config, data, model, resume)
+    yield from run.run(control or TrainingControl(), state_path)
 
-    images, labels = data.train_images, data.train_labels
-    n_train = len(labels)
-    # The seed's minibatches: 1:N in order, partitioned by batch size, the last one shorter.
-    starts = range(0, n_train, config.batch_size)
-    batches = len(starts)
-    scheduler = (
-        torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=config.epochs * batches)
-        if config.lr_schedule == "onecycle" else None
-    )
-    noise = NoiseSource(config.noise_std, images.shape[1:], generator, images_per_draw=16 * config.batch_size)
-    save_to = checkpoint_file(config.savepath)
-    schedule = ScheduleState(lr=config.lr)
-    best_epoch = 0
-    saved_any = False
 
-    yield events.TrainingStarted(
-        device=describe_device(device), train_images=n_train, test_images=len(data.test_labels),
-        batches_per_epoch=batches, parameters=parameter_count(model), seed=config.seed,
-    )
+class RecipeRun:
+    """One run of the recipe: the model, its optimiser and schedule, and where the run is."""
 
-    def finished(reason: FinishReason, epochs_run: int) -> events.Finished:
+    def __init__(self, config: TrainConfig, data: MnistData, model: ConvNet | None = None, resume: ResumeState | None = None):
+        validate_config(config, train_size=len(data.train_labels))
+        self.config = config = with_seed(config)
+        self.data = data
+        device = data.device
+        torch.manual_seed(config.seed)  # the initial weights
+        # channels_last: PyTorch's CPU convolutions and max-pool are several times faster in NHWC.
+        self.model = (model or build_model()).to(device, memory_format=torch.channels_last)
+        self.optimizer = make_optimizer(self.model, config.lr)
+        self.generator = torch.Generator(device=device)  # noise, shuffling and augmentation
+        self.generator.manual_seed(config.seed)
+        n_train = len(data.train_labels)
+        # The seed's minibatches: 1:N in order, partitioned by batch size, the last one shorter.
+        self.starts = range(0, n_train, config.batch_size)
+        self.scheduler = (
+            torch.optim.lr_scheduler.OneCycleLR(self.optimizer, max_lr=config.lr, total_steps=config.epochs * len(self.starts))
+            if config.lr_schedule == "onecycle" else None
+        )
+        self.noise = NoiseSource(config.noise_std, data.train_images.shape[1:], self.generator,
+                                 images_per_draw=16 * config.batch_size)
+        self.save_to = checkpoint_file(config.savepath)
+        self.schedule = ScheduleState(lr=config.lr)
+        self.best_epoch = 0
+        self.saved_any = False
+        self.epochs_done = 0
+        self.batch = 0  # batches done in epoch epochs_done + 1
+        self.order: torch.Tensor | None = None
+        self.loss_sum = torch.zeros((), device=device)
+        self.seconds_in_epoch = 0.0
+        if resume is not None:
+            self._restore(resume)
+
+    # -- state ------------------------------------------------------------------------------------
+    def state(self, finished: FinishReason | None = None) -> ResumeState:
+        return ResumeState(
+            config=self.config.to_dict(), epochs_done=self.epochs_done, batch=self.batch,
+            model_state={k: v.detach().to("cpu").clone() for k, v in self.model.state_dict().items()},
+            optimizer_state=_to_cpu(self.optimizer.state_dict()),
+            scheduler_state=self.scheduler.state_dict() if self.scheduler is not None else None,
+            lr=self.schedule.lr, best_accuracy=self.schedule.best_accuracy, last_improvement=self.schedule.last_improvement,
+            best_epoch=self.best_epoch, saved_any=self.saved_any,
+            generator_state=self.generator.get_state(),
+            noise_draw_state=self.noise.draw_state if self.noise.buffer is not None else None,
+            noise_draw_images=len(self.noise.buffer) if self.noise.buffer is not None else 0,
+            noise_offset=self.noise.offset,
+            order=self.order.to("cpu", torch.int32) if self.order is not None else None,
+            loss_sum=float(self.loss_sum), seconds_in_epoch=self.seconds_in_epoch,
+            finished=None if finished is None else str(finished),
+        )
+
+    def _restore(self, state: ResumeState) -> None:
+        device = self.data.device
+        try:
+            self.model.load_state_dict(state.model_state)
+            self.optimizer.load_state_dict(state.optimizer_state)
+            if self.scheduler is not None and state.scheduler_state is not None:
+                self.scheduler.load_state_dict(state.scheduler_state)
+            self.noise.restore(state.noise_draw_state, state.noise_draw_images, state.noise_offset, device)
+            self.generator.set_state(state.generator_state)
+        except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+            raise CheckpointError(f"the run's saved state does not fit this run ({exc})") from exc
+        self.schedule = ScheduleState(lr=state.lr, best_accuracy=state.best_accuracy, last_improvement=state.last_improvement)
+        self.best_epoch, self.saved_any = state.best_epoch, state.saved_any
+        self.epochs_done, self.batch = state.epochs_done, state.batch
+        self.order = state.order.to(device, torch.int64) if state.order is not None else None
+        self.loss_sum = torch.tensor(state.loss_sum, device=device)
+        self.seconds_in_epoch = state.seconds_in_epoch
+
+    def _save_state(self, path: Path | None, finished: FinishReason | None = None) -> events.StateSaveFailed | None:
+        if path is None:
+            return None
+        try:
+            save_resume_state(path, self.state(finished))
+        except CheckpointError as exc:
+            return events.StateSaveFailed(epoch=self.epochs_done, message=str(exc))
+        return None
+
+    # -- the loop ---------------------------------------------------------------------------------
+    def _finished(self, reason: FinishReason, epochs_run: int) -> events.Finished:
         return events.Finished(
-            reason=reason, epochs_run=epochs_run, best_accuracy=schedule.best_accuracy,
-            best_epoch=best_epoch, checkpoint=save_to if saved_any else None,
+            reason=reason, epochs_run=epochs_run, best_accuracy=self.schedule.best_accuracy,
+            best_epoch=self.best_epoch, checkpoint=self.save_to if self.saved_any else None,
         )
 
-    for epoch in range(1, config.epochs + 1):
-        model.train()
-        order = torch.randperm(n_train, generator=generator, device=device) if config.shuffle else None
-        epoch_start = last_report = time.perf_counter()
-        loss_sum = torch.zeros((), device=device)
-        reported_sum = 0.0
-        reported_batches = 0
-        for batch_index, start in enumerate(starts):
-            if control.paused:
-                paused_at = time.perf_counter()
-                control.wait_while_paused()
-                epoch_start += time.perf_counter() - paused_at  # paused time is not training time
-            if control.stop_requested:
-                yield events.Stopped(epoch=epoch, batch=batch_index)
-                yield finished(FinishReason.STOPPED, epoch - 1)
+    def run(self, control: TrainingControl, state_path: Path | None) -> Iterator[events.TrainingEvent]:
+        config, data, model, optimizer = self.config, self.data, self.model, self.optimizer
+        device = data.device
+        images, labels = data.train_images, data.train_labels
+        n_train, batches = len(labels), len(self.starts)
+        yield events.TrainingStarted(
+            device=describe_device(device), train_images=n_train, test_images=len(data.test_labels),
+            batches_per_epoch=batches, parameters=parameter_count(model), seed=config.seed,
+            first_epoch=self.epochs_done + 1, first_batch=self.batch,
+        )
+
+        def stop_here(reason: FinishReason, epochs_run: int) -> Iterator[events.TrainingEvent]:
+            if (failed := self._save_state(state_path, None if reason is FinishReason.STOPPED else reason)) is not None:
+                yield failed
+            yield self._finished(reason, epochs_run)
+
+        for epoch in range(self.epochs_done + 1, config.epochs + 1):
+            model.train()
+            if self.batch == 0:
+                self.loss_sum = torch.zeros((), device=device)
+                self.seconds_in_epoch = 0.0
+            if config.shuffle and self.order is None:  # a state saved mid-epoch brings its epoch's order
+                self.order = torch.randperm(n_train, generator=self.generator, device=device)
+            epoch_start = last_report = time.perf_counter() - self.seconds_in_epoch
+            reported_sum, reported_batches = float(self.loss_sum), self.batch
+            for batch_index in range(self.batch, batches):
+                if control.paused:
+                    paused_at = time.perf_counter()
+                    control.wait_while_paused()
+                    epoch_start += time.perf_counter() - paused_at  # paused time is not training time
+                if control.stop_requested:
+                    self.seconds_in_epoch = time.perf_counter() - epoch_start
+                    yield events.Stopped(epoch=epoch, batch=batch_index)
+                    yield from stop_here(FinishReason.STOPPED, epoch - 1)
+                    return
+                start = self.starts[batch_index]
+                if self.order is None:
+                    x = images[start : start + config.batch_size]
+                    y = labels[start : start + config.batch_size]
+                else:
+                    picked = self.order[start : start + config.batch_size]
+                    x, y = images[picked], labels[picked]
+                if config.augment:
+                    x = augment_batch(x, self.generator, AUGMENT)
+                x = self.noise.add_to(x).contiguous(memory_format=torch.channels_last)
+                loss = F.cross_entropy(model(x), y, label_smoothing=config.label_smoothing)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                # A one-cycle schedule ends with its planned steps; a run extended past them keeps the last rate.
+                if self.scheduler is not None and self.scheduler.last_epoch < self.scheduler.total_steps:
+                    self.scheduler.step()
+                self.loss_sum += loss.detach()
+                self.batch = batch_index + 1
+
+                now = time.perf_counter()
+                if now - last_report >= config.progress_interval_s or self.batch == batches:
+                    # The only host read of the loss: at the progress rate, not every batch.
+                    total = float(self.loss_sum)
+                    done = self.batch
+                    seen = min(done * config.batch_size, n_train)
+                    yield events.BatchProgress(
+                        epoch=epoch, batch=done, batches=batches,
+                        loss=(total - reported_sum) / max(done - reported_batches, 1), lr=current_lr(optimizer),
+                        images_per_s=seen / max(now - epoch_start, 1e-9), seconds=now - epoch_start,
+                    )
+                    reported_sum, reported_batches, last_report = total, done, now
+            train_seconds = time.perf_counter() - epoch_start
+            train_loss = float(self.loss_sum) / batches
+            self.epochs_done, self.batch, self.order = epoch, 0, None
+
+            if has_nan_parameters(model):
+                yield events.NanAbort(epoch=epoch)
+                yield self._finished(FinishReason.NAN_ABORT, epoch)  # the state stays at the last good epoch
                 return
-            if order is None:
-                x = images[start : start + config.batch_size]
-                y = labels[start : start + config.batch_size]
-            else:
-                picked = order[start : start + config.batch_size]
-                x, y = images[picked], labels[picked]
-            if config.augment:
-                x = augment_batch(x, generator, AUGMENT)
-            x = noise.add_to(x).contiguous(memory_format=torch.channels_last)
-            loss = F.cross_entropy(model(x), y, label_smoothing=config.label_smoothing)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
-            loss_sum += loss.detach()
 
-            now = time.perf_counter()
-            if now - last_report >= config.progress_interval_s or batch_index + 1 == batches:
-                # The only host read of the loss: at the progress rate, not every batch.
-                total = float(loss_sum)
-                done = batch_index + 1
-                seen = min(done * config.batch_size, n_train)
-                yield events.BatchProgress(
-                    epoch=epoch, batch=done, batches=batches,
-                    loss=(total - reported_sum) / (done - reported_batches), lr=current_lr(optimizer),
-                    images_per_s=seen / max(now - epoch_start, 1e-9), seconds=now - epoch_start,
-                )
-                reported_sum, reported_batches, last_report = total, done, now
-        train_seconds = time.perf_counter() - epoch_start
-        train_loss = float(loss_sum) / batches
+            result = evaluate(model, data.test_images, data.test_labels, config.eval_batch_size)
+            yield events.EpochFinished(
+                epoch=epoch, test_accuracy=result.accuracy, train_loss=train_loss, lr=current_lr(optimizer),
+                seconds=time.perf_counter() - epoch_start, images_per_s=n_train / max(train_seconds, 1e-9),
+                predictions=result.predictions, confusion=result.confusion,
+            )
 
-        if has_nan_parameters(model):
-            yield events.NanAbort(epoch=epoch)
-            yield finished(FinishReason.NAN_ABORT, epoch)
-            return
+            decision = decide_after_epoch(self.schedule, epoch, result.accuracy, config)
+            previous_lr = self.schedule.lr
+            self.schedule = decision.state
+            if decision.save:
+                self.best_epoch = epoch
+                try:
+                    checkpoint.save_checkpoint(
+                        self.save_to, model, epoch=epoch, accuracy=result.accuracy, lr=self.schedule.lr,
+                        hyperparameters=config.to_dict(),
+                    )
+                    self.saved_any = True
+                    yield events.NewBestSaved(epoch=epoch, accuracy=result.accuracy, path=self.save_to)
+                except CheckpointError as exc:
+                    # Training goes on; the previous file is untouched (the write was atomic).
+                    yield events.SaveFailed(epoch=epoch, message=str(exc))
+            if decision.early_exit:
+                yield events.EarlyExit(epoch=epoch, accuracy=result.accuracy, target=config.target_accuracy)
+                yield from stop_here(FinishReason.EARLY_EXIT, epoch)
+                return
+            if decision.lr_dropped:
+                set_lr(optimizer, self.schedule.lr)
+                yield events.LrDropped(epoch=epoch, old_lr=previous_lr, new_lr=self.schedule.lr)
+            if decision.converged:
+                yield events.Converged(epoch=epoch)
+                yield from stop_here(FinishReason.CONVERGED, epoch)
+                return
+            if epoch < config.epochs and (failed := self._save_state(state_path)) is not None:
+                yield failed
+        yield from stop_here(FinishReason.COMPLETED, config.epochs)
 
-        result = evaluate(model, data.test_images, data.test_labels, config.eval_batch_size)
-        yield events.EpochFinished(
-            epoch=epoch, test_accuracy=result.accuracy, train_loss=train_loss, lr=current_lr(optimizer),
-            seconds=time.perf_counter() - epoch_start, images_per_s=n_train / max(train_seconds, 1e-9),
-            predictions=result.predictions, confusion=result.confusion,
-        )
 
-        decision = decide_after_epoch(schedule, epoch, result.accuracy, config)
-        previous_lr = schedule.lr
-        schedule = decision.state
-        if decision.save:
-            best_epoch = epoch
-            try:
-                checkpoint.save_checkpoint(
-                    save_to, model, epoch=epoch, accuracy=result.accuracy, lr=schedule.lr,
-                    hyperparameters=config.to_dict(),
-                )
-                saved_any = True
-                yield events.NewBestSaved(epoch=epoch, accuracy=result.accuracy, path=save_to)
-            except CheckpointError as exc:
-                # Training goes on; the previous file is untouched (the write was atomic).
-                yield events.SaveFailed(epoch=epoch, message=str(exc))
-        if decision.early_exit:
-            yield events.EarlyExit(epoch=epoch, accuracy=result.accuracy, target=config.target_accuracy)
-            yield finished(FinishReason.EARLY_EXIT, epoch)
-            return
-        if decision.lr_dropped:
-            set_lr(optimizer, schedule.lr)
-            yield events.LrDropped(epoch=epoch, old_lr=previous_lr, new_lr=schedule.lr)
-        if decision.converged:
-            yield events.Converged(epoch=epoch)
-            yield finished(FinishReason.CONVERGED, epoch)
-            return
-    yield finished(FinishReason.COMPLETED, config.epochs)
-
+def _to_cpu(value):
+    """A state dict with its tensors on the CPU (Adam's moments), for saving."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu").clone()
+    if isinstance(value, dict):
+        return {k: _to_cpu(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_to_cpu(v) for v in value]
+    return value

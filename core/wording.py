@@ -70,6 +70,9 @@ def log_lines(event: events.TrainingEvent) -> list[LogLine]:
             return [LogLine(f" -> New best accuracy! Saving model out to {event.path}", Level.SUCCESS)]
         case events.SaveFailed():
             return [LogLine(f" -> Could not save the model: {event.message}", Level.ERROR)]
+        case events.StateSaveFailed():
+            return [LogLine(f" -> Could not save the run's state (resuming would start from an earlier one): {event.message}",
+                            Level.WARNING)]
         case events.LrDropped():
             return [LogLine(f" -> Haven't improved in a while, dropping learning rate to {event.new_lr:g}!", Level.WARNING)]
         case events.EarlyExit():
@@ -89,6 +92,11 @@ def log_lines(event: events.TrainingEvent) -> list[LogLine]:
             return [LogLine(f"Best test accuracy {event.best_accuracy:.4f} (epoch {event.best_epoch}){where}")]
         case events.TrainingFailed():
             return [LogLine(f"Training failed: {event.message}", Level.ERROR)]
+        case events.RunRecorded():
+            verb = "Continuing" if event.resumed else "Recording"
+            return [LogLine(f"{verb} run {event.run_id} (its models and state in {event.folder})")]
+        case events.RecordingFailed():
+            return [LogLine(f"This run is not being recorded: {event.message}", Level.WARNING)]
         case events.SavedModelUnreadable():
             return [LogLine(f"Could not load the new model for the sketchpad: {event.message}", Level.ERROR)]
     return []

@@ -14,6 +14,14 @@ from idx_files import write_tiny_mnist
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
+@pytest.fixture(autouse=True)
+def own_run_store(tmp_path, monkeypatch) -> Path:
+    """Every test records its runs in a store of its own, never in the user's."""
+    folder = tmp_path / "run-store"
+    monkeypatch.setenv("MNISTCONV_RUNS", str(folder))
+    return folder
+
+
 @pytest.fixture
 def tiny_mnist_dir(tmp_path) -> Path:
     """A data folder in torchvision's layout with 512 training and 200 test images."""

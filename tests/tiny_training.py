@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from mnistconv.core.config import TrainConfig
+from mnistconv.core.evaluate import Evaluation
 
 
 def tiny_config(savepath: Path, **overrides) -> TrainConfig:
@@ -14,3 +17,17 @@ def tiny_config(savepath: Path, **overrides) -> TrainConfig:
                   progress_interval_s=0.0, target_accuracy=1.01)
     values.update(overrides)
     return TrainConfig(**values)
+
+
+def fixed_accuracies(monkeypatch, accuracies) -> None:
+    """Replace the training loop's test-set evaluation with a fixed sequence of accuracies, one per
+    epoch, so a test can make the schedule's rules (plateaus, targets) happen when it wants."""
+    from mnistconv.core import train as train_module
+
+    sequence = iter(accuracies)
+
+    def evaluate(model, images, labels, batch_size):
+        return Evaluation(accuracy=next(sequence), predictions=np.zeros(len(labels), dtype=np.int64),
+                          confusion=np.zeros((10, 10), dtype=np.int64))
+
+    monkeypatch.setattr(train_module, "evaluate", evaluate)

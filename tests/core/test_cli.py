@@ -175,7 +175,8 @@ def test_ctrl_c_and_sigterm_stop_after_the_batch_and_say_where_the_model_is(tiny
     assert "Stopping after the current batch" in err
     assert any(line.startswith("Stopped in epoch ") for line in out), out
     model = tmp_path / "out" / "mnist_conv.pt"
-    assert out[-1].startswith("Best test accuracy ") and out[-1].endswith(f" in {model}")
+    assert out[-2].startswith("Best test accuracy ") and out[-2].endswith(f" in {model}")
+    assert out[-1] == "Run 1 can be continued where it stopped: mnistconv-train --resume 1"
     assert torch.load(model, weights_only=True)["epoch"] >= 1
 
 

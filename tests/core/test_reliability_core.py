@@ -166,7 +166,7 @@ def test_unwritable_save_folder_while_training(tmp_path, monkeypatch, tiny_data,
 
 
 def test_cli_reports_a_failed_save_on_one_line_and_goes_on(tmp_path, monkeypatch, tiny_mnist_dir, capsys):
-    refuse_temporaries(monkeypatch, errno.EROFS)
+    refuse_temporaries(monkeypatch, errno.EROFS, tmp_path / "out")
     code = cli.train_main(["--epochs", "2", "--batch-size", "64", "--seed", "0", "--device", "cpu",
                            "--data-dir", str(tiny_mnist_dir), "--savepath", str(tmp_path / "out")])
     captured = capsys.readouterr()
@@ -176,6 +176,17 @@ def test_cli_reports_a_failed_save_on_one_line_and_goes_on(tmp_path, monkeypatch
     assert lines and all(line.strip() == f"-> Could not save the model: Could not save {tmp_path / 'out' / 'mnist_conv.pt'}: "
                                  "the folder is not writable" for line in lines)
     assert not (tmp_path / "out" / "mnist_conv.pt").exists()
+
+
+def test_a_resume_state_that_cannot_be_saved_is_a_warning_and_training_goes_on(tmp_path, monkeypatch, tiny_mnist_dir, capsys):
+    refuse_temporaries(monkeypatch, errno.ENOSPC, tmp_path / "run-store" / "1")  # the run's own folder: its state
+    code = cli.train_main(["--epochs", "2", "--batch-size", "64", "--seed", "0", "--device", "cpu",
+                           "--data-dir", str(tiny_mnist_dir), "--savepath", str(tmp_path / "out")])
+    captured = capsys.readouterr()
+    assert code == 0 and "[2]: Test accuracy" in captured.out
+    warnings = [line for line in captured.out.splitlines() if "Could not save the run's state" in line]
+    assert len(warnings) == 2 and warnings[0].endswith("state.pt: the disk is full")  # after each epoch
+    assert (tmp_path / "out" / "mnist_conv.pt").is_file()
 
 
 # -- acquisition cut short ---------------------------------------------------------------------

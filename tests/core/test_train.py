@@ -2,16 +2,15 @@
 
 import threading
 
-import numpy as np
 import pytest
 import torch
 
 from mnistconv.core import checkpoint, events
 from mnistconv.core.errors import ConfigError
-from mnistconv.core.evaluate import Evaluation, evaluate_saved_model
+from mnistconv.core.evaluate import evaluate_saved_model
 from mnistconv.core.train import TrainingControl, train
 
-from tiny_training import tiny_config
+from tiny_training import fixed_accuracies, tiny_config
 
 
 def config_for(tmp_path, **overrides):
@@ -112,19 +111,6 @@ def test_failed_save_is_reported_and_training_goes_on(tmp_path, tiny_data, monke
     failures = [e for e in run if isinstance(e, events.SaveFailed)]
     assert failures and "disk is full" in failures[0].message
     assert run[-1].reason == "completed" and run[-1].checkpoint is None
-
-
-def fixed_accuracies(monkeypatch, accuracies):
-    """Replace the test-set evaluation with a fixed sequence of accuracies, one per epoch."""
-    from mnistconv.core import train as train_module
-
-    sequence = iter(accuracies)
-
-    def evaluate(model, images, labels, batch_size):
-        return Evaluation(accuracy=next(sequence), predictions=np.zeros(len(labels), dtype=np.int64),
-                          confusion=np.zeros((10, 10), dtype=np.int64))
-
-    monkeypatch.setattr(train_module, "evaluate", evaluate)
 
 
 def test_lr_drop_reaches_the_optimizer(tmp_path, tiny_data, monkeypatch):

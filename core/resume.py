@@ -1,0 +1,109 @@
+"""The exact state of a training run between two batches, so that it can be continued later.
+
+Besides the best model (`mnist_conv.pt`), a run keeps its latest state in `state.pt`, rewritten at
+the end of every epoch and when the run is stopped: the model, Adam's moments, the schedule (best
+accuracy, epochs without improvement, learning rate, one-cycle position), where in which epoch it
+is, and every random-number generator state. A run continued from it computes exactly what the
+uninterrupted run would have (on the same device and number of threads).
+
+The file is an ordinary `torch.save` zip of plain values and tensors, written atomically, and read
+like a checkpoint: with `torch.load(weights_only=True)` after size checks, nothing in it is run.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from . import checkpoint
+from .atomic import atomic_write, remove_abandoned_partials
+from .errors import CheckpointError
+
+FORMAT = "mnistconv-resume"
+FORMAT_VERSION = 1
+STATE_NAME = "state.pt"
+
+
+@dataclass
+class ResumeState:
+    config: dict  # TrainConfig.to_dict(), seed included
+    epochs_done: int  # completed epochs
+    batch: int  # batches done in epoch epochs_done + 1 (0 at an epoch's end)
+    model_state: dict = field(repr=False)
+    optimizer_state: dict = field(repr=False)
+    scheduler_state: dict | None = field(repr=False)
+    lr: float  # the schedule's learning rate (core.recipe.ScheduleState)
+    best_accuracy: float
+    last_improvement: int
+    best_epoch: int
+    saved_any: bool  # a best model was written
+    generator_state: torch.Tensor = field(repr=False)  # noise, shuffling, augmentation
+    noise_draw_state: torch.Tensor | None = field(repr=False)  # the generator before the noise buffer was drawn
+    noise_draw_images: int  # how many images that buffer holds
+    noise_offset: int  # how many of them were used
+    order: torch.Tensor | None = field(repr=False)  # this epoch's shuffled order, mid-epoch
+    loss_sum: float  # this epoch's summed batch losses so far
+    seconds_in_epoch: float  # training seconds this epoch so far
+    finished: str | None = None  # the FinishReason, once the run has ended
+
+    def to_payload(self) -> dict:
+        payload = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        payload.update(format=FORMAT, format_version=FORMAT_VERSION, torch_version=str(torch.__version__),
+                       saved_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+        return payload
+
+
+def state_file(run_folder: str | os.PathLike) -> Path:
+    return Path(run_folder) / STATE_NAME
+
+
+def save_resume_state(path: str | os.PathLike, state: ResumeState) -> Path:
+    """Write the state beside its final name, then rename it over the previous one."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_abandoned_partials(path)
+        with atomic_write(path) as sink:
+            torch.save(state.to_payload(), sink)
+    except (OSError, RuntimeError) as exc:
+        raise CheckpointError(f"Could not save the run's state to {path}: {checkpoint.describe_os_error(exc)}") from exc
+    return path
+
+
+_TYPES = {
+    "config": dict, "epochs_done": int, "batch": int, "model_state": dict, "optimizer_state": dict,
+    "lr": float, "best_accuracy": float, "last_improvement": int, "best_epoch": int, "saved_any": bool,
+    "generator_state": torch.Tensor, "noise_draw_images": int, "noise_offset": int, "loss_sum": float,
+    "seconds_in_epoch": float,
+}
+_OPTIONAL = {"scheduler_state": dict, "noise_draw_state": torch.Tensor, "order": torch.Tensor, "finished": str}
+
+
+def load_resume_state(path: str | os.PathLike) -> ResumeState:
+    """Read and check a state file; any problem is a CheckpointError saying what is wrong."""
+    path = Path(path)
+    payload = checkpoint.safe_torch_load(path)
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not an mnistconv run state")
+    version = payload.get("format_version")
+    if type(version) is not int or not 1 <= version <= FORMAT_VERSION:
+        raise CheckpointError(f"{path} has run-state format {version!r}; this version of mnistconv reads up to {FORMAT_VERSION}")
+    values = {}
+    for name, kind in {**_TYPES, **_OPTIONAL}.items():
+        value = payload.get(name)
+        if value is None and name in _OPTIONAL:
+            values[name] = None
+            continue
+        if kind is float and type(value) is int:
+            value = float(value)
+        if kind is int and type(value) is bool or not isinstance(value, kind):
+            raise CheckpointError(f"{path} is a damaged run state ({name} is {type(value).__name__}, expected {kind.__name__})")
+        values[name] = value
+    if values["epochs_done"] < 0 or values["batch"] < 0:
+        raise CheckpointError(f"{path} is a damaged run state (position {values['epochs_done']}, {values['batch']})")
+    checkpoint.check_model_state(path, values["model_state"])
+    return ResumeState(**values)

@@ -1,0 +1,176 @@
+"""Exact resume: a run stopped (or killed) and continued computes what the uninterrupted run computes."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from mnistconv.core import events
+from mnistconv.core.errors import CheckpointError, ConfigError
+from mnistconv.core.events import FinishReason
+from mnistconv.core.resume import load_resume_state, state_file
+from mnistconv.core.runstore import RunStore, StoreError
+from mnistconv.core.session import RUN_FOLDER, resume_session, training_session
+from mnistconv.core.train import TrainingControl
+
+from tiny_training import tiny_config
+
+SEED_RECIPE = dict(epochs=4)
+# Shuffled batches, augmentation, a one-cycle schedule and label smoothing: every source of randomness.
+ROBUST_LIKE = dict(epochs=4, lr=1e-2, lr_schedule="onecycle", label_smoothing=0.1, shuffle=True, augment=True)
+
+
+def epoch_figures(run):
+    return [(e.epoch, e.test_accuracy, e.train_loss) for e in run if isinstance(e, events.EpochFinished)]
+
+
+def reference(tiny_mnist_dir, tmp_path, settings):
+    return epoch_figures(training_session(tiny_config(RUN_FOLDER, **settings), tiny_mnist_dir, runs_dir=tmp_path / "reference"))
+
+
+def stopped_at(tiny_mnist_dir, runs_dir, settings, epoch, batch):
+    """A run stopped by its control before batch `batch` of `epoch` (batch 0: between epochs)."""
+    control = TrainingControl()
+    seen = []
+    for event in training_session(tiny_config(RUN_FOLDER, **settings), tiny_mnist_dir, control, runs_dir=runs_dir):
+        seen.append(event)
+        at_batch = isinstance(event, events.BatchProgress) and (event.epoch, event.batch) == (epoch, batch)
+        at_epoch_end = batch == 0 and isinstance(event, events.EpochFinished) and event.epoch == epoch - 1
+        if at_batch or at_epoch_end:
+            control.request_stop()
+    assert seen[-1].reason is FinishReason.STOPPED
+    assert [e for e in seen if isinstance(e, events.Stopped)] == [events.Stopped(epoch=epoch, batch=batch)]
+    return seen
+
+
+@pytest.mark.parametrize("settings", [SEED_RECIPE, ROBUST_LIKE], ids=["seed-recipe", "shuffled-augmented-onecycle"])
+@pytest.mark.parametrize("epoch, batch", [(2, 3), (3, 0)], ids=["mid-epoch", "between-epochs"])
+def test_stop_then_resume_equals_the_uninterrupted_run(tiny_mnist_dir, tmp_path, settings, epoch, batch):
+    expected = reference(tiny_mnist_dir, tmp_path, settings)
+    runs_dir = tmp_path / "runs"
+    before = stopped_at(tiny_mnist_dir, runs_dir, settings, epoch, batch)
+    after = list(resume_session(runs_dir))
+    started = next(e for e in after if isinstance(e, events.TrainingStarted))
+    assert (started.first_epoch, started.first_batch) == (epoch, batch)
+    assert epoch_figures(before) + epoch_figures(after) == expected
+    assert after[-1].reason is FinishReason.COMPLETED and after[-1].epochs_run == 4
+    with RunStore(runs_dir) as store:
+        (run,) = store.runs()
+        assert run.outcome == "completed" and run.epochs_done == 4
+        assert [(e.epoch, e.test_accuracy, e.train_loss) for e in store.epochs(run.id)] == expected
+        x = store.curves(run.id).batch_x
+        assert x == sorted(x) and len(x) == 4 * 8  # every batch report once, none twice
+
+
+def test_a_finished_run_can_be_extended_as_if_it_had_been_asked_for_more(tiny_mnist_dir, tmp_path):
+    expected = reference(tiny_mnist_dir, tmp_path, dict(epochs=4))
+    runs_dir = tmp_path / "runs"
+    first = list(training_session(tiny_config(RUN_FOLDER, epochs=2), tiny_mnist_dir, runs_dir=runs_dir))
+    assert first[-1].reason is FinishReason.COMPLETED
+    with pytest.raises(ConfigError, match=r"run 1 has finished \(completed after 2 epochs\); give a larger number of epochs"):
+        next(resume_session(runs_dir))
+    more = list(resume_session(runs_dir, 1, epochs=4))
+    assert epoch_figures(first) + epoch_figures(more) == expected
+
+
+def test_resume_continues_the_latest_run_by_default_and_names_it(tiny_mnist_dir, tmp_path):
+    runs_dir = tmp_path / "runs"
+    stopped_at(tiny_mnist_dir, runs_dir, dict(epochs=2), 1, 4)
+    list(training_session(tiny_config(RUN_FOLDER, epochs=1), tiny_mnist_dir, runs_dir=runs_dir))  # run 2, finished
+    with pytest.raises(ConfigError, match="run 2 has finished"):
+        next(resume_session(runs_dir))
+    recorded = next(e for e in resume_session(runs_dir, 1) if isinstance(e, events.RunRecorded))
+    assert recorded.run_id == 1 and recorded.resumed
+
+
+KILLED_RUN = """
+import sys
+from mnistconv.core.paths import resolve_data_dir
+from mnistconv.core.session import RUN_FOLDER, training_session
+from tiny_training import tiny_config
+for event in training_session(tiny_config(RUN_FOLDER, epochs=4), sys.argv[1], runs_dir=sys.argv[2]):
+    if type(event).__name__ == "EpochFinished":
+        print("epoch", event.epoch, flush=True)
+    if type(event).__name__ == "BatchProgress" and (event.epoch, event.batch) == (3, 5):
+        print("killing", flush=True)
+        import os
+        os.kill(os.getpid(), 9)
+"""
+
+
+def test_after_kill_9_the_run_resumes_from_its_last_completed_epoch(tiny_mnist_dir, tmp_path):
+    from pathlib import Path
+
+    expected = reference(tiny_mnist_dir, tmp_path, dict(epochs=4))
+    runs_dir = tmp_path / "runs"
+    tests_dir = str(Path(__file__).resolve().parents[1])
+    result = subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {tests_dir!r})\n" + KILLED_RUN,
+                             str(tiny_mnist_dir), str(runs_dir)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == -signal.SIGKILL and "killing" in result.stdout, result.stderr
+    with RunStore(runs_dir) as store:
+        (run,) = store.runs()
+        assert run.outcome == "interrupted" and run.epochs_done == 2
+    after = list(resume_session(runs_dir))
+    assert next(e for e in after if isinstance(e, events.TrainingStarted)).first_epoch == 3
+    assert epoch_figures(after) == expected[2:]
+    with RunStore(runs_dir) as store:
+        assert [(e.epoch, e.test_accuracy, e.train_loss) for e in store.epochs(1)] == expected
+        assert store.run(1).outcome == "completed"
+
+
+# -- refusals ---------------------------------------------------------------------------------------
+
+@pytest.fixture
+def stopped_run(tiny_mnist_dir, tmp_path):
+    runs_dir = tmp_path / "runs"
+    stopped_at(tiny_mnist_dir, runs_dir, dict(epochs=3), 2, 2)
+    return runs_dir, state_file(runs_dir / "1")
+
+
+def test_a_run_being_trained_elsewhere_is_not_resumed(stopped_run):
+    runs_dir, _ = stopped_run
+    with RunStore(runs_dir) as store, store.lock_run(store.run(1)):
+        with pytest.raises(StoreError, match=rf"Run 1 is being trained by another process \(pid {os.getpid()}\)"):
+            next(resume_session(runs_dir))
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty", "checkpoint-instead", "code", "wrong-type"])
+def test_a_damaged_or_foreign_state_is_refused_with_its_reason(stopped_run, damage, tiny_mnist_dir):
+    runs_dir, path = stopped_run
+    good = path.read_bytes()
+    if damage == "truncated":
+        path.write_bytes(good[: len(good) // 2])
+        reason = "is not a loadable checkpoint: it is damaged, cut short or not a PyTorch file"
+    elif damage == "empty":
+        path.write_bytes(b"")
+        reason = "is empty"
+    elif damage == "checkpoint-instead":
+        path.write_bytes((runs_dir / "1" / "mnist_conv.pt").read_bytes())
+        reason = "is not an mnistconv run state"
+    elif damage == "code":
+        class Payload:
+            def __reduce__(self):
+                return (os.system, (f"touch {runs_dir / 'ran'}",))
+
+        torch.save({"format": "mnistconv-resume", "format_version": 1, "config": Payload()}, path)
+        reason = "that could run code; nothing was run"
+    else:
+        state = torch.load(path, weights_only=True)
+        state["epochs_done"] = "two"
+        torch.save(state, path)
+        reason = "is a damaged run state (epochs_done is str, expected int)"
+    with pytest.raises(CheckpointError, match="^Cannot resume run 1: .*" + re.escape(reason)):
+        next(iter(resume_session(runs_dir)))
+    assert not (runs_dir / "ran").exists()
+
+
+def test_the_state_file_round_trips_every_field(stopped_run):
+    _, path = stopped_run
+    state = load_resume_state(path)
+    assert (state.epochs_done, state.batch) == (1, 2)
+    assert state.config["seed"] == 0 and state.finished is None and state.noise_draw_state is not None
+    assert state.optimizer_state["state"] and state.saved_any
