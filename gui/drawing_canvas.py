@@ -79,8 +79,8 @@ class DrawingCanvas(QWidget):
         self.undo_action.setToolTip(f"Remove the last stroke ({_shortcut_text(self.undo_action.shortcut())})")
         self.undo_action.triggered.connect(self.undo)
         for action in (self.clear_action, self.undo_action):
-            # Only while the focus is here (or in a parent that adds them too), not window-wide.
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            # Wherever the focus is in the window: after a click on Pause, Esc still clears the drawing.
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             self.addAction(action)
         self._update_actions()
 

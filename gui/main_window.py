@@ -7,6 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QDialog,
     QFileDialog,
     QLabel,
     QMainWindow,
@@ -30,8 +31,9 @@ from .about import show_about
 from .confusion import ConfusionMatrixView
 from .event_log import EventLog
 from .plots import MarkerKind, TrainingPlots
+from .shortcuts import ShortcutsDialog, shortcut_rows
 from .sketchpad import Sketchpad
-from .training_panel import PanelState, TrainingPanel
+from .training_panel import NO_SEED, PanelState, TrainingPanel
 
 # One digit at a time is fastest on the CPU (about 0.2 ms), and a GPU busy training would make
 # each sketchpad prediction wait behind its queue of training work.
@@ -49,7 +51,6 @@ class MainWindow(QMainWindow):
         self._batches = 0
         self._epochs = 0
         self._save_failure_shown = False  # one dialog per run: a read-only folder fails every epoch
-        self._menu_actions: dict[QWidget, QAction] = {}
 
         self.panel = TrainingPanel(default_models_dir(), resolve_data_dir())
         self.log = EventLog()
@@ -77,6 +78,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
 
         self.device_label = QLabel(describe_device(resolve_device("auto")))
+        self.seed_label = QLabel()  # the last run's seed, given or drawn: enter it in Seed to repeat the run
+        self.statusBar().addPermanentWidget(self.seed_label)
         self.statusBar().addPermanentWidget(self.device_label)
         self._build_menus()
         self._connect()
@@ -91,17 +94,14 @@ class MainWindow(QMainWindow):
         self.open_action = self._action("&Open model…", QKeySequence.StandardKey.Open, self._on_open_model, file_menu)
         self.open_action.setToolTip("Load an mnist_conv.pt for the sketchpad (or drop one on the window)")
         file_menu.addSeparator()
-        self._action("&Quit", QKeySequence.StandardKey.Quit, self.close, file_menu)
-        train_menu = self.menuBar().addMenu("&Training")
-        for button in (self.panel.train_button, self.panel.pause_button, self.panel.stop_button):
-            # The buttons own the shortcuts; the menu shows them and follows their enabled state.
-            action = QAction(button.text(), self)
-            action.setShortcut(button.shortcut())
-            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-            action.triggered.connect(button.click)
-            train_menu.addAction(action)
-            self._menu_actions[button] = action
+        self._action("&Quit", QKeySequence("Ctrl+Q"), self.close, file_menu)
+        self.training_menu = self.menuBar().addMenu("&Training")
+        # The panel's actions: they own the shortcuts, and the panel's state enables them.
+        self.training_menu.addActions(self.panel.actions_for_menu())
+        sketch_menu = self.menuBar().addMenu("&Sketchpad")
+        sketch_menu.addActions([self.sketchpad.canvas.clear_action, self.sketchpad.canvas.undo_action])
         help_menu = self.menuBar().addMenu("&Help")
+        self._action("&Keyboard shortcuts", QKeySequence("F1"), self.show_shortcuts, help_menu)
         self._action("&About mnistconv", None, lambda: show_about(self, self.device_label.text()), help_menu)
 
     def _action(self, text, shortcut, slot, menu) -> QAction:
@@ -137,9 +137,13 @@ class MainWindow(QMainWindow):
 
     def _set_panel_state(self, state: PanelState) -> None:
         self.panel.set_state(state)
-        for button, action in self._menu_actions.items():
-            action.setEnabled(button.isEnabled())
-            action.setText(button.text())
+
+    def show_shortcuts(self) -> QDialog:
+        """Help → Keyboard shortcuts: every action's shortcuts, read from the actions now."""
+        dialog = ShortcutsDialog(shortcut_rows(self), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     # -- models for the sketchpad --------------------------------------------------------------
     def _bundled_predictor(self) -> Predictor | None:
@@ -253,6 +257,9 @@ class MainWindow(QMainWindow):
     def _on_training_started(self, event: events.TrainingStarted) -> None:
         self.device_label.setText(event.device)
         self._batches = event.batches_per_epoch
+        drawn = self.panel.seed_spin.value() == NO_SEED
+        self.seed_label.setText(f"Seed {event.seed}" + (" (drawn at random)" if drawn else ""))
+        self.seed_label.setToolTip(f"Enter {event.seed} in the Seed field to repeat this run")
 
     def _on_batch_progressed(self, p: events.BatchProgress) -> None:
         self.plots.add_batch(p.epoch, p.batch, p.batches, p.loss)
