@@ -262,7 +262,7 @@ class MainWindow(QMainWindow):
         self.seed_label.setToolTip(f"Enter {event.seed} in the Seed field to repeat this run")
 
     def _on_batch_progressed(self, p: events.BatchProgress) -> None:
-        self.plots.add_batch(p.epoch, p.batch, p.batches, p.loss)
+        self.plots.add_batch(p.epoch, p.batch, p.batches, p.loss, p.lr)
         remaining = (p.batches - p.batch) * p.seconds / max(p.batch, 1)
         self.panel.set_progress(
             p.batch / p.batches,
@@ -271,7 +271,7 @@ class MainWindow(QMainWindow):
         )
 
     def _on_epoch_finished(self, e: events.EpochFinished) -> None:
-        self.plots.add_epoch(e.epoch, e.test_accuracy, e.lr)
+        self.plots.add_epoch(e.epoch, e.test_accuracy)
         self.confusion.set_results(e.epoch, e.confusion, e.predictions)
 
     def _on_lr_dropped(self, e: events.LrDropped) -> None:
