@@ -272,13 +272,14 @@ class MainWindow(QMainWindow):
 
     def _on_epoch_finished(self, e: events.EpochFinished) -> None:
         self.plots.add_epoch(e.epoch, e.test_accuracy)
-        self.confusion.set_results(e.epoch, e.confusion, e.predictions)
+        self.confusion.set_results(e.epoch, e.confusion, e.predictions, e.confidences)
 
     def _on_lr_dropped(self, e: events.LrDropped) -> None:
         self.plots.mark_event(MarkerKind.LR_DROP, e.epoch, f"lr {e.new_lr:g}")
 
     def _on_new_best_saved(self, e: events.NewBestSaved) -> None:
         self.plots.mark_event(MarkerKind.NEW_BEST, e.epoch)
+        self.confusion.set_best_epoch(e.epoch)
 
     def _on_saved_model_loaded(self, event: events.SavedModelLoaded) -> None:
         # A fresh copy of the weights from the file just saved (the session loaded it off this
