@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
@@ -18,18 +19,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mnistconv.core import allocator, events
+from mnistconv.core import allocator, checkpoint, events
 from mnistconv.core.device import describe_device, resolve_device
 from mnistconv.core.errors import CheckpointError, ConfigError
 from mnistconv.core.events import FinishReason
-from mnistconv.core.paths import APP_NAME, checkpoint_file, default_models_dir, ensure_folder, resolve_data_dir
-from mnistconv.core.predict import Predictor
+from mnistconv.core.paths import (
+    APP_NAME,
+    CHECKPOINT_NAME,
+    CHECKPOINT_SUFFIX,
+    checkpoint_file,
+    default_models_dir,
+    ensure_folder,
+    resolve_data_dir,
+)
+from mnistconv.core.predict import BUNDLED_NAME, Predictor
 from mnistconv.core.qt_trainer import SIGNAL_NAMES, QtTrainer
 from mnistconv.core.wording import finish_summary, log_lines
 
 from .about import show_about
 from .confusion import ConfusionMatrixView
 from .event_log import EventLog
+from .picture_file import PictureError, canvas_picture, image_suffixes, is_image_file, read_grey
 from .plots import MarkerKind, TrainingPlots
 from .shortcuts import ShortcutsDialog, shortcut_rows
 from .sketchpad import Sketchpad
@@ -51,6 +61,7 @@ class MainWindow(QMainWindow):
         self._batches = 0
         self._epochs = 0
         self._save_failure_shown = False  # one dialog per run: a read-only folder fails every epoch
+        self._model_file: Path | None = None  # the checkpoint the sketchpad's model was read from
 
         self.panel = TrainingPanel(default_models_dir(), resolve_data_dir())
         self.log = EventLog()
@@ -86,13 +97,21 @@ class MainWindow(QMainWindow):
 
         self.panel.load_settings(self.settings)
         self._restore_geometry()
-        self.set_predictor(predictor if predictor is not None else self._bundled_predictor())
+        if predictor is None:
+            predictor = self._bundled_predictor()
+            self.set_predictor(predictor, self._bundled_file())
+        else:
+            self.set_predictor(predictor, Path(predictor.name) if str(predictor.name).endswith(".pt") else None)
 
     # -- construction --------------------------------------------------------------------------
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         self.open_action = self._action("&Open model…", QKeySequence.StandardKey.Open, self._on_open_model, file_menu)
         self.open_action.setToolTip("Load an mnist_conv.pt for the sketchpad (or drop one on the window)")
+        self.open_image_action = self._action("Open &image…", QKeySequence("Ctrl+Shift+O"), self._on_open_image, file_menu)
+        self.open_image_action.setToolTip("Read a picture of a digit with the sketchpad's model (or drop one on the window)")
+        self.save_model_action = self._action("&Save model as…", QKeySequence("Ctrl+Shift+S"), self._on_save_model, file_menu)
+        self.save_model_action.setToolTip("Write the sketchpad's current model to a file of your choice")
         file_menu.addSeparator()
         self._action("&Quit", QKeySequence("Ctrl+Q"), self.close, file_menu)
         self.training_menu = self.menuBar().addMenu("&Training")
@@ -153,8 +172,16 @@ class MainWindow(QMainWindow):
             self.log.add(f"No bundled model: {exc}", "warning")
             return None
 
-    def set_predictor(self, predictor: Predictor | None) -> None:
+    @staticmethod
+    def _bundled_file() -> Path | None:
+        reference = files("mnistconv.resources") / CHECKPOINT_NAME
+        return Path(str(reference)) if reference.is_file() else None
+
+    def set_predictor(self, predictor: Predictor | None, source: Path | None = None) -> None:
+        """Read with `predictor` from now on; `source` is the checkpoint file it was read from."""
         self.sketchpad.set_predictor(predictor)
+        self._model_file = source if predictor is not None else None
+        self.save_model_action.setEnabled(predictor is not None)
         if predictor is None:
             self.model_label.setText("<b>No model yet</b>: train one, or open an mnist_conv.pt (File → Open model…).")
             self.model_label.setToolTip("")
@@ -172,9 +199,62 @@ class MainWindow(QMainWindow):
         except CheckpointError as exc:
             self.show_message(QMessageBox.Icon.Warning, "Could not open the model", f"{exc}\n\nThe current model stays in use.")
             return False
-        self.set_predictor(predictor)
+        self.set_predictor(predictor, Path(path))
         self.log.add(f"Sketchpad model: {predictor.describe()}")
         return True
+
+    def save_model_file(self, path: str | Path) -> bool:
+        """Write the sketchpad's current model to `path`, with what its own file says of it (epoch,
+        learning rate, settings); a dialog says why when it cannot be written."""
+        predictor = self.sketchpad.predictor
+        if predictor is None:
+            return False
+        epoch, lr, settings = 0, float("nan"), {}
+        if self._model_file is not None:
+            try:
+                saved = checkpoint.load_checkpoint(self._model_file)
+                epoch, lr, settings = saved.epoch, saved.lr if saved.lr is not None else lr, saved.hyperparameters
+            except CheckpointError:
+                pass  # its file has changed or gone since: the weights in hand are saved all the same
+        accuracy = predictor.accuracy if predictor.accuracy is not None else float("nan")
+        try:
+            written = checkpoint.save_checkpoint(Path(path), predictor.model, epoch=epoch, accuracy=accuracy, lr=lr,
+                                                 hyperparameters=settings)
+        except CheckpointError as exc:
+            self.show_message(QMessageBox.Icon.Warning, "Could not save the model", str(exc))
+            return False
+        self.log.add(f"Saved the sketchpad's model ({predictor.describe()}) to {written}", "success")
+        return True
+
+    def _on_save_model(self) -> None:
+        predictor = self.sketchpad.predictor
+        if predictor is None:
+            return
+        folder = Path(self.panel.savepath_edit.text() or default_models_dir()).expanduser()
+        bundled = self._model_file is None or predictor.name == BUNDLED_NAME
+        stem = "mnist_conv-bundled" if bundled else f"{Path(predictor.name).stem}-copy"
+        path, _ = QFileDialog.getSaveFileName(self, "Save model as", str(folder / f"{stem}.pt"),
+                                              "mnistconv models (*.pt);;All files (*)")
+        if path:
+            self.save_model_file(path if path.endswith(CHECKPOINT_SUFFIX) else path + CHECKPOINT_SUFFIX)
+
+    def open_image_file(self, path: str | Path) -> bool:
+        """Read the digit in a picture file with the sketchpad (it replaces the drawing); a file that
+        is not a readable picture, or shows nothing, gets a dialog and the drawing stays."""
+        try:
+            picture = canvas_picture(read_grey(str(path)))
+        except PictureError as exc:
+            self.show_message(QMessageBox.Icon.Warning, "Could not read the image", f"{exc}.\n\nThe drawing stays as it was.")
+            return False
+        self.sketchpad.canvas.set_picture(picture)
+        self.statusBar().showMessage(f"Reading {Path(path).name}; draw over it, or Clear (Esc) to draw afresh", 10_000)
+        return True
+
+    def _on_open_image(self) -> None:
+        patterns = " ".join(f"*.{suffix}" for suffix in image_suffixes())
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", str(Path.home()), f"Images ({patterns});;All files (*)")
+        if path:
+            self.open_image_file(path)
 
     def _on_open_model(self) -> None:
         start = str(checkpoint_file(self.panel.savepath_edit.text()))
@@ -182,15 +262,30 @@ class MainWindow(QMainWindow):
         if path:
             self.load_model_file(path)
 
+    @staticmethod
+    def _dropped(event: QDragEnterEvent | QDropEvent) -> tuple[str, str] | None:
+        """("model" or "image", path) for the first dropped file the window takes, or None."""
+        for url in event.mimeData().urls():
+            path = url.toLocalFile()
+            if path.endswith(CHECKPOINT_SUFFIX):
+                return "model", path
+            if is_image_file(path):
+                return "image", path
+        return None
+
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if any(url.toLocalFile().endswith(".pt") for url in event.mimeData().urls()):
+        if self._dropped(event) is not None:
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.toLocalFile().endswith(".pt")]
-        if paths:
+        dropped = self._dropped(event)
+        if dropped is not None:
             event.acceptProposedAction()
-            self.load_model_file(paths[0])
+            kind, path = dropped
+            if kind == "model":
+                self.load_model_file(path)
+            else:
+                self.open_image_file(path)
 
     # -- messages ------------------------------------------------------------------------------
     def show_message(self, icon: QMessageBox.Icon, title: str, text: str, details: str = "") -> QMessageBox:
@@ -284,7 +379,7 @@ class MainWindow(QMainWindow):
     def _on_saved_model_loaded(self, event: events.SavedModelLoaded) -> None:
         # A fresh copy of the weights from the file just saved (the session loaded it off this
         # thread): never the model being trained.
-        self.set_predictor(event.predictor)
+        self.set_predictor(event.predictor, event.path)
 
     def _on_save_failed(self, e: events.SaveFailed) -> None:
         if self._save_failure_shown:
