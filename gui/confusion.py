@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QAbstractListModel, QAbstractTableModel, QEvent, QModelIndex, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPalette, QPixmap
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 DIGITS = 10
+MIN_COUNT_POINTS = 6.5  # the smallest font the matrix's counts are shrunk to in a narrow window
 THUMBNAIL_SCALE = 2  # 28×28 → 56×56, nearest neighbour, so pixels stay crisp
 VALUE_ROLE = Qt.ItemDataRole.UserRole  # a matrix cell's count (int); a thumbnail's test-set index
 
@@ -288,7 +289,7 @@ class _ConfusionModel(QAbstractTableModel):
 class _PerDigitModel(QAbstractTableModel):
     """Each digit's accuracy and misread count, from the confusion matrix's rows."""
 
-    HEADERS = ("Accuracy", "Misread")
+    HEADERS = ("Accuracy",)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -312,7 +313,7 @@ class _PerDigitModel(QAbstractTableModel):
         if role == Role.DisplayRole:
             return self.HEADERS[section] if orientation == Qt.Orientation.Horizontal else str(section)
         if role == Role.ToolTipRole and orientation == Qt.Orientation.Horizontal:
-            return ("Share of the digit's test images read right", "Test images of the digit read as another")[section]
+            return "Share of each digit's test images read right (level with its row of the matrix)"
         return None
 
     def accuracy(self, digit: int) -> float | None:
@@ -334,11 +335,9 @@ class _PerDigitModel(QAbstractTableModel):
         right = int(self.confusion[digit, digit])
         accuracy = self.accuracy(digit)
         if role == Role.DisplayRole:
-            if index.column() == 0:
-                return "–" if accuracy is None else f"{100 * accuracy:.1f} %"
-            return f"{total - right:,}"
+            return "–" if accuracy is None else f"{100 * accuracy:.1f} %"
         if role == VALUE_ROLE:
-            return accuracy if index.column() == 0 else total - right
+            return accuracy
         if role in (Role.ToolTipRole, Role.AccessibleTextRole):
             if accuracy is None:
                 return f"{digit}: no test images"
@@ -375,12 +374,13 @@ class ConfusionMatrixView(QWidget):
             header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
             header.setMinimumSectionSize(24)
             header.setSectionsClickable(False)
-        self.table.setMinimumSize(10 * 40 + 30, 10 * 24 + 30)
+        self.table.setMinimumSize(10 * 24 + 30, 10 * 22 + 30)
         # Mouse clicks, and Enter for the keyboard. Where the style activates on a single click,
         # `activated` covers both and `clicked` would report each click twice.
         if not self.table.style().styleHint(QStyle.StyleHint.SH_ItemView_ActivateItemOnSingleClick, None, self.table):
             self.table.clicked.connect(self._on_cell_clicked)
         self.table.activated.connect(self._on_cell_clicked)
+        self.table.installEventFilter(self)  # its counts' font follows its width (_fit_counts)
 
         # Each digit's accuracy, row by row beside the matrix (both stretch their rows alike).
         self.digit_model = _PerDigitModel(self)
@@ -392,7 +392,7 @@ class ConfusionMatrixView(QWidget):
         self.digits.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.digits.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.digits.verticalHeader().setMinimumSectionSize(24)
-        self.digits.verticalHeader().setSectionsClickable(False)
+        self.digits.verticalHeader().hide()  # level with the matrix's rows, whose header names the digit
         self.digits.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.digits.setMinimumHeight(self.table.minimumHeight())
         self.digits.setSizeAdjustPolicy(QAbstractItemView.SizeAdjustPolicy.AdjustToContents)
@@ -500,6 +500,21 @@ class ConfusionMatrixView(QWidget):
         if event.type() == QEvent.Type.PaletteChange:
             self.model.recolour(self.palette())  # cell colours are blended from the palette's base
         super().changeEvent(event)
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.table and event.type() == QEvent.Type.Resize:
+            self._fit_counts()
+        return super().eventFilter(watched, event)
+
+    def _fit_counts(self) -> None:
+        """A smaller font in the matrix when its columns are too narrow for four-digit counts (a small
+        window), the widget's own font again when they are wide enough."""
+        font = QFont(self.font())
+        column = (self.table.width() - self.table.verticalHeader().width()) / DIGITS - 12  # the cell's own margins
+        while QFontMetrics(font).horizontalAdvance("8888") > column and font.pointSizeF() > MIN_COUNT_POINTS:
+            font.setPointSizeF(font.pointSizeF() - 0.5)
+        if font != self.table.font():
+            self.table.setFont(font)
 
     def _show_scope(self) -> None:
         if not self._epoch:

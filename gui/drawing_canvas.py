@@ -63,7 +63,7 @@ class DrawingCanvas(QWidget):
 
     def __init__(self, side: int = LOGICAL_SIDE, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setFixedSize(side, side)
+        self.set_side(side)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAttribute(Qt.WidgetAttribute.WA_AcceptTouchEvents)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # paintEvent fills every pixel
@@ -86,6 +86,10 @@ class DrawingCanvas(QWidget):
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             self.addAction(action)
         self._update_actions()
+
+    def set_side(self, side: int) -> None:
+        """Show the square at `side` widget pixels; the strokes keep their 280×280 logical place."""
+        self.setFixedSize(side, side)
 
     # -- the strokes ----------------------------------------------------------------------------
     def strokes(self) -> list[list[tuple[float, float]]]:

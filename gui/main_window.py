@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -48,6 +48,9 @@ from .training_panel import NO_SEED, PanelState, TrainingPanel
 # One digit at a time is fastest on the CPU (about 0.2 ms), and a GPU busy training would make
 # each sketchpad prediction wait behind its queue of training work.
 SKETCHPAD_DEVICE = "cpu"
+SKETCHPAD_MIN_WIDTH = 300
+SKETCHPAD_MAX_WIDTH = 560
+DEFAULT_SIZE = QSize(1400, 860)  # on a screen that has room for it
 
 
 class MainWindow(QMainWindow):
@@ -79,13 +82,20 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.plots, "Live plots")
         self.tabs.addTab(self.confusion, "Confusion matrix")
         right = QWidget()
+        right.setMinimumWidth(SKETCHPAD_MIN_WIDTH)
+        right.setMaximumWidth(SKETCHPAD_MAX_WIDTH)  # past that, a larger canvas helps less than wider plots
         right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(6, 6, 6, 6)
         right_layout.addWidget(self.model_label)
         right_layout.addWidget(self.sketchpad, 1)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         for widget in (left, self.tabs, right):
             self.splitter.addWidget(widget)
-        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
+        # Extra width goes to the plots and, a third of it, to the sketchpad (its canvas grows with it).
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setStretchFactor(2, 1)
         self.setCentralWidget(self.splitter)
 
         self.device_label = QLabel(describe_device(resolve_device("auto")))
@@ -419,10 +429,22 @@ class MainWindow(QMainWindow):
     def _restore_geometry(self) -> None:
         geometry = self.settings.value("window/geometry")
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1400, 820)
+            self.resize(self.default_size())
         splitter = self.settings.value("window/splitter")
-        if splitter is not None:
-            self.splitter.restoreState(splitter)
+        if splitter is None or not self.splitter.restoreState(splitter):
+            # The form takes a fifth of a wide window (long folder paths show whole), its least on a small one.
+            least = self.splitter.widget(0).minimumSizeHint().width()
+            left = max(least, min(self.width() // 5, 400))
+            right = min(SKETCHPAD_MAX_WIDTH, max(SKETCHPAD_MIN_WIDTH, (self.width() - left) // 3))
+            self.splitter.setSizes([left, self.width() - left - right, right])
+
+    def default_size(self) -> QSize:
+        """DEFAULT_SIZE, or less on a smaller screen: room left for the frame and a taskbar."""
+        available = self.screen().availableGeometry()
+        minimum = self.minimumSizeHint()
+        width = min(DEFAULT_SIZE.width(), available.width() - 40)
+        height = min(DEFAULT_SIZE.height(), available.height() - 50)
+        return QSize(max(width, minimum.width()), max(height, minimum.height()))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.trainer.is_running():

@@ -10,18 +10,19 @@ from __future__ import annotations
 from typing import Protocol
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPixmap
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from mnistconv.core.preprocess import to_mnist
 
-from .drawing_canvas import DrawingCanvas
+from .drawing_canvas import LOGICAL_SIDE, DrawingCanvas
 from .probability_bars import ProbabilityBars, with_article
 from .steady_label import SteadyLabel
 
 PREDICT_INTERVAL_MS = 12  # a reading takes about 2 ms: the bars keep within a 60 Hz frame of the pen
 PREVIEW_SIDE = 112  # the 28×28 network input, shown 4× with nearest-neighbour scaling
+MIN_CANVAS_SIDE = 224  # the canvas grows from here with the space the window gives it
 # Below this top probability the reading is flagged: scribbles and letters still get *some* digit.
 LOW_CONFIDENCE = 0.6
 UNSURE_COLOUR = QColor("#c77c02")  # amber, legible on light and dark backgrounds
@@ -30,6 +31,27 @@ UNSURE_COLOUR = QColor("#c77c02")  # amber, legible on light and dark background
 class PredictorLike(Protocol):
     def predict(self, images: np.ndarray) -> np.ndarray: ...
     def describe(self) -> str: ...
+
+
+class _SquareHolder(QWidget):
+    """Keeps the canvas square and as large as the space it is given, centred in it."""
+
+    def __init__(self, canvas: DrawingCanvas, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.canvas = canvas
+        canvas.setParent(self)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def sizeHint(self) -> QSize:
+        return QSize(LOGICAL_SIDE, LOGICAL_SIDE)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(MIN_CANVAS_SIDE, MIN_CANVAS_SIDE)
+
+    def resizeEvent(self, event) -> None:
+        side = max(1, min(self.width(), self.height()))
+        self.canvas.set_side(side)
+        self.canvas.move((self.width() - side) // 2, (self.height() - side) // 2)
 
 
 class Sketchpad(QWidget):
@@ -52,16 +74,16 @@ class Sketchpad(QWidget):
         undo_button.setDefaultAction(self.canvas.undo_action)
 
         self.digit_label = SteadyLabel()
-        self.digit_label.setMinimumWidth(PREVIEW_SIDE)
+        self.digit_label.setMinimumWidth(PREVIEW_SIDE)  # hints and errors wrap in it
         self._digit_font = QFont(self.font())
         self._digit_font.setPointSize(48)
         self._digit_font.setBold(True)
         self._hint_font = QFont(self.font())
         # As tall as the big digit: hints and errors wrap inside that box.
         self.digit_label.setFixedHeight(QFontMetrics(self._digit_font).height())
-        self.confidence_label = SteadyLabel()
+        self.confidence_label = SteadyLabel(alignment=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.confidence_label.setMinimumWidth(PREVIEW_SIDE)
-        self.confidence_label.setFixedHeight(2 * QFontMetrics(self.font()).lineSpacing())
+        self.confidence_label.setFixedHeight(self.digit_label.height())
         self._unsure_font = QFont(self.font())
         self._unsure_font.setBold(True)
         self.preview_label = QLabel()
@@ -75,24 +97,29 @@ class Sketchpad(QWidget):
 
         self.bars = ProbabilityBars()
 
-        buttons = QHBoxLayout()
-        buttons.addWidget(clear_button)
-        buttons.addWidget(undo_button)
-        buttons.addStretch(1)
-        left = QVBoxLayout()
-        left.addWidget(self.canvas)
-        left.addLayout(buttons)
-        left.addStretch(1)
-        right = QVBoxLayout()
-        right.addWidget(self.digit_label)
-        right.addWidget(self.confidence_label)
-        right.addWidget(self.preview_label, 0, Qt.AlignmentFlag.AlignHCenter)
-        right.addWidget(self.saliency_check, 0, Qt.AlignmentFlag.AlignHCenter)
-        right.addWidget(self.bars)
-        right.addStretch(1)
-        layout = QHBoxLayout(self)
-        layout.addLayout(left)
-        layout.addLayout(right, 1)
+        # The canvas on top, as large as the space allows; under it the answer (the digit and how
+        # sure), and the network's input beside the ten bars.
+        self.canvas_holder = _SquareHolder(self.canvas)
+        answer = QHBoxLayout()
+        answer.addWidget(self.digit_label, 1)
+        answer.addWidget(self.confidence_label, 1)
+        tools = QHBoxLayout()
+        tools.addWidget(clear_button)
+        tools.addWidget(undo_button)
+        tools.addStretch(1)
+        beside_bars = QVBoxLayout()
+        beside_bars.addWidget(self.preview_label)
+        beside_bars.addWidget(self.saliency_check)
+        beside_bars.addLayout(tools)
+        beside_bars.addStretch(1)
+        results = QHBoxLayout()
+        results.addLayout(beside_bars)
+        results.addWidget(self.bars, 1, Qt.AlignmentFlag.AlignTop)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.canvas_holder, 1)
+        layout.addLayout(answer)
+        layout.addLayout(results)
 
         # Throttle, not debounce: the first change is read at once and starts the timer; changes
         # while it runs are read together when it ends, so a long stroke is read every interval.

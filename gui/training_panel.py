@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -55,7 +56,7 @@ class TrainingPanel(QWidget):
         super().__init__(parent)
         self._default_savepath = Path(default_savepath)
         self._default_data_dir = Path(default_data_dir)
-        self._browse_buttons: list[QPushButton] = []
+        self._browse_buttons: list[QToolButton] = []
         defaults = TrainConfig()
 
         self.preset_combo = QComboBox()
@@ -72,6 +73,7 @@ class TrainingPanel(QWidget):
         self.lr_edit.setToolTip("Adam learning rate (the seed: 3e-3)")
         self.epochs_spin = QSpinBox(minimum=1, maximum=1000, value=defaults.epochs)
         self.batch_spin = QSpinBox(minimum=1, maximum=60_000, value=defaults.batch_size)
+        self.batch_spin.setToolTip("Batch size: training images per step")
         self.noise_spin = QDoubleSpinBox(minimum=0.0, maximum=5.0, singleStep=0.05, decimals=3, value=defaults.noise_std)
         self.noise_spin.setToolTip("Standard deviation of the gaussian noise added to each training batch")
         self.seed_spin = QSpinBox(minimum=NO_SEED, maximum=2**31 - 1, value=NO_SEED)
@@ -92,10 +94,9 @@ class TrainingPanel(QWidget):
         form.addRow("Preset", self.preset_combo)
         form.addRow(self.preset_summary)
         form.addRow("Learning rate", self.lr_edit)
-        form.addRow("Epochs", self.epochs_spin)
-        form.addRow("Batch size", self.batch_spin)
-        form.addRow("Noise std", self.noise_spin)
-        form.addRow("Seed", self.seed_spin)
+        # Two short fields to a row: the log below keeps its lines on a small screen.
+        form.addRow("Epochs", self._pair(self.epochs_spin, "Batch", self.batch_spin))
+        form.addRow("Noise std", self._pair(self.noise_spin, "Seed", self.seed_spin))
         form.addRow("Device", self.device_combo)
         form.addRow("Save folder", save_row)
         form.addRow("Data folder", data_row)
@@ -170,8 +171,10 @@ class TrainingPanel(QWidget):
     def _folder_row(self, default: Path, tip: str) -> tuple[QLineEdit, QWidget]:
         edit = QLineEdit(str(default))
         edit.setToolTip(tip)
-        browse = QPushButton("Browse…")
-        browse.setToolTip(tip)
+        browse = QToolButton()
+        browse.setText("…")
+        browse.setToolTip(f"Choose… ({tip[0].lower()}{tip[1:]})")
+        browse.setAccessibleName("Browse")
         browse.clicked.connect(lambda: self._on_browse(edit))
         self._browse_buttons.append(browse)
         row = QWidget()
@@ -180,6 +183,22 @@ class TrainingPanel(QWidget):
         layout.addWidget(edit, 1)
         layout.addWidget(browse)
         return edit, row
+
+    @staticmethod
+    def _pair(first: QWidget, label: str, second: QWidget) -> QWidget:
+        """Two fields in one form row, the second with its own label: "[20]  Batch size [128]"."""
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for field in (first, second):
+            # Narrower than their largest values ask for (a seed has ten digits): they scroll.
+            field.setMinimumWidth(min(field.minimumSizeHint().width(), 72))
+        layout.addWidget(first, 1)
+        caption = QLabel(label)
+        caption.setBuddy(second)
+        layout.addWidget(caption)
+        layout.addWidget(second, 1)
+        return row
 
     def preset_name(self) -> str:
         return self.preset_combo.currentData()

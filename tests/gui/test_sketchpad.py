@@ -48,6 +48,9 @@ def make_pad(qtbot):
 
     def make(predictor=None):
         pad = Sketchpad(predictor)
+        # The canvas at its logical size, so the tests' widget coordinates are its strokes' own
+        # (in the window it grows with the space; test_the_canvas_scales_with_its_size checks that).
+        pad.canvas_holder.setFixedSize(280, 280)
         qtbot.addWidget(pad)
         made.append(pad)
         pad.show()
@@ -347,3 +350,20 @@ def test_readings_leave_the_window_layout_alone(qtbot, make_window):
         qtbot.wait(50)
         assert window.splitter.sizes() == sizes
     assert pad.is_unsure() and "55 % a 3" in pad.confidence_label.text()
+
+
+@pytest.mark.parametrize("side", [224, 420])
+def test_the_canvas_scales_with_its_size(qtbot, make_pad, side):
+    """However large the window shows the canvas, a stroke lands at the same place in its ink."""
+    pad = make_pad()
+    reference = DrawingCanvas()
+    qtbot.addWidget(reference)
+    points = line((40, 60), (230, 200))
+    draw(reference, points)
+    pad.canvas_holder.setFixedSize(side, side + 40)  # a holder taller than wide: the canvas stays square
+    qtbot.waitUntil(lambda: pad.canvas.width() == side, timeout=2000)
+    assert pad.canvas.height() == side
+    scale = side / 280
+    draw(pad.canvas, [(x * scale, y * scale) for x, y in points])
+    assert pad.canvas.strokes()[0][0] == pytest.approx(points[0], abs=0.01)
+    assert np.abs(pad.canvas.ink() - reference.ink()).mean() < 0.01
