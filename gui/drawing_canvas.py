@@ -99,6 +99,10 @@ class DrawingCanvas(QWidget):
     def is_empty(self) -> bool:
         return not self._strokes and self._picture is None
 
+    def is_drawing(self) -> bool:
+        """Whether a stroke is in progress (the pen is down)."""
+        return self._source is not None
+
     def has_picture(self) -> bool:
         return self._picture is not None
 

@@ -14,6 +14,7 @@ from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPixmap
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
+from mnistconv.core.plausibility import Verdict, judge
 from mnistconv.core.preprocess import to_mnist
 
 from .drawing_canvas import LOGICAL_SIDE, DrawingCanvas
@@ -23,8 +24,6 @@ from .steady_label import SteadyLabel
 PREDICT_INTERVAL_MS = 12  # a reading takes about 2 ms: the bars keep within a 60 Hz frame of the pen
 PREVIEW_SIDE = 112  # the 28×28 network input, shown 4× with nearest-neighbour scaling
 MIN_CANVAS_SIDE = 224  # the canvas grows from here with the space the window gives it
-# Below this top probability the reading is flagged: scribbles and letters still get *some* digit.
-LOW_CONFIDENCE = 0.6
 UNSURE_COLOUR = QColor("#c77c02")  # amber, legible on light and dark backgrounds
 
 
@@ -63,6 +62,7 @@ class Sketchpad(QWidget):
         super().__init__(parent)
         self._predictor = predictor
         self._probabilities: np.ndarray | None = None
+        self._verdict: Verdict | None = None
         self._network_input: np.ndarray | None = None
 
         self.canvas = DrawingCanvas()
@@ -146,8 +146,13 @@ class Sketchpad(QWidget):
         return None if self._probabilities is None else self._probabilities.copy()
 
     def is_unsure(self) -> bool:
-        """True while the shown reading's confidence is under LOW_CONFIDENCE."""
-        return self._probabilities is not None and float(self._probabilities.max()) < LOW_CONFIDENCE
+        """True while the shown reading is flagged: what is drawn does not look like a digit
+        (core.plausibility), whatever digit the network names."""
+        return self._verdict is not None and self._verdict.not_a_digit
+
+    def verdict(self) -> Verdict | None:
+        """core.plausibility's verdict on the shown reading, or None without one."""
+        return self._verdict
 
     def saliency(self) -> np.ndarray | None:
         """The (28, 28) saliency tinting the preview, or None when the overlay is off or empty."""
@@ -188,7 +193,14 @@ class Sketchpad(QWidget):
         except Exception as exc:  # noqa: BLE001 - a failing model must not take the window down
             self._show_nothing(f"Could not read the digit: {exc}", keep_preview=True)
             return
-        self._show_prediction(probabilities[0])
+        # Judged once the pen is up: half an 8 is no digit yet, and a flag flashing mid-stroke is noise.
+        verdict = None
+        if not self.canvas.is_drawing():
+            try:
+                verdict = judge(image, probabilities[0])
+            except Exception:  # noqa: BLE001 - no statistics (a broken install): the reading stands unjudged
+                verdict = None
+        self._show_prediction(probabilities[0], verdict)
         self._update_saliency()
         self.prediction_updated.emit(self.probabilities())
 
@@ -209,20 +221,25 @@ class Sketchpad(QWidget):
             self._show_preview(self._network_input)
 
     # -- display --------------------------------------------------------------------------------
-    def _show_prediction(self, probabilities: np.ndarray) -> None:
+    def _show_prediction(self, probabilities: np.ndarray, verdict: Verdict | None) -> None:
         self._probabilities = probabilities
+        self._verdict = verdict
         digit = int(probabilities.argmax())
         self.digit_label.set_text(str(digit), self._digit_font)
         confidence = float(probabilities[digit])
-        if confidence < LOW_CONFIDENCE:
+        if verdict is not None and verdict.not_a_digit:
             self.confidence_label.set_text(f"Not sure — is this a digit? ({100 * confidence:.0f} % {with_article(str(digit))})",
                                            self._unsure_font, UNSURE_COLOUR)
+        elif verdict is not None and verdict.torn:
+            runner_up = f"{with_article(str(verdict.runner_up))} ({100 * verdict.runner_up_confidence:.0f} %)"
+            self.confidence_label.set_text(f"{100 * confidence:.0f} % {with_article(str(digit))}, or {runner_up}?")
         else:
             self.confidence_label.set_text(f"{100 * confidence:.1f} % confident")
         self.bars.set_probabilities(probabilities)
 
     def _show_nothing(self, message: str, keep_preview: bool = False) -> None:
         self._probabilities = None
+        self._verdict = None
         self._saliency = None
         self.digit_label.set_text(message, self._hint_font)
         self.confidence_label.clear()
