@@ -50,7 +50,7 @@ from .training_panel import NO_SEED, PanelState, TrainingPanel
 SKETCHPAD_DEVICE = "cpu"
 SKETCHPAD_MIN_WIDTH = 300
 SKETCHPAD_MAX_WIDTH = 560
-DEFAULT_SIZE = QSize(1400, 860)  # on a screen that has room for it
+MAX_DEFAULT_SIZE = QSize(1800, 1100)  # the first size on a screen that has room for more
 
 
 class MainWindow(QMainWindow):
@@ -439,11 +439,12 @@ class MainWindow(QMainWindow):
             self.splitter.setSizes([left, self.width() - left - right, right])
 
     def default_size(self) -> QSize:
-        """DEFAULT_SIZE, or less on a smaller screen: room left for the frame and a taskbar."""
+        """The first size: most of the screen (up to MAX_DEFAULT_SIZE), room left for the frame and a
+        taskbar on a small one; never under the window's minimum."""
         available = self.screen().availableGeometry()
         minimum = self.minimumSizeHint()
-        width = min(DEFAULT_SIZE.width(), available.width() - 40)
-        height = min(DEFAULT_SIZE.height(), available.height() - 50)
+        width = min(round(0.9 * available.width()), available.width() - 40, MAX_DEFAULT_SIZE.width())
+        height = min(round(0.9 * available.height()), available.height() - 50, MAX_DEFAULT_SIZE.height())
         return QSize(max(width, minimum.width()), max(height, minimum.height()))
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -50,7 +50,7 @@ class _SquareHolder(QWidget):
     def resizeEvent(self, event) -> None:
         side = max(1, min(self.width(), self.height()))
         self.canvas.set_side(side)
-        self.canvas.move((self.width() - side) // 2, (self.height() - side) // 2)
+        self.canvas.move((self.width() - side) // 2, 0)
 
 
 class Sketchpad(QWidget):
@@ -120,6 +120,7 @@ class Sketchpad(QWidget):
         layout.addWidget(self.canvas_holder, 1)
         layout.addLayout(answer)
         layout.addLayout(results)
+        layout.addStretch(0)  # what a square canvas cannot use (resizeEvent) goes below, not between
 
         # Throttle, not debounce: the first change is read at once and starts the timer; changes
         # while it runs are read together when it ends, so a long stroke is read every interval.
@@ -130,6 +131,14 @@ class Sketchpad(QWidget):
         self._changed_meanwhile = False
         self.canvas.ink_changed.connect(self._on_ink_changed)
         self._show_nothing("Draw a digit")
+
+    def resizeEvent(self, event) -> None:
+        # The canvas is square: its holder gets no more height than the width allows, so the digit,
+        # preview and bars sit right under it and spare height collects at the foot.
+        layout = self.layout()
+        below = sum(layout.itemAt(i).sizeHint().height() for i in (1, 2)) + 2 * layout.spacing()
+        self.canvas_holder.setMaximumHeight(max(MIN_CANVAS_SIDE, min(self.width(), self.height() - below)))
+        super().resizeEvent(event)
 
     # -- public ---------------------------------------------------------------------------------
     @property

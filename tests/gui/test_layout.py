@@ -2,7 +2,7 @@
 
 from PySide6.QtCore import QRect, QSize
 
-from mnistconv.gui.main_window import DEFAULT_SIZE
+from mnistconv.gui.main_window import MAX_DEFAULT_SIZE
 from mnistconv.gui.scripted_mouse import drag
 
 
@@ -55,8 +55,10 @@ def test_the_first_size_fits_the_screen(qtbot, make_window, monkeypatch):
     monkeypatch.setattr(window, "screen", lambda: Screen(1280, 680))  # 720 less a 40-px taskbar
     size = window.default_size()
     assert size.width() <= 1280 - 40 and size.height() + 30 <= 680  # a title bar fits above it
-    monkeypatch.setattr(window, "screen", lambda: Screen(2560, 1400))
-    assert window.default_size() == DEFAULT_SIZE
+    monkeypatch.setattr(window, "screen", lambda: Screen(1920, 1040))
+    assert window.default_size() == QSize(1728, 936)  # most of a full-HD screen
+    monkeypatch.setattr(window, "screen", lambda: Screen(3840, 2100))
+    assert window.default_size() == MAX_DEFAULT_SIZE
 
 
 def test_a_stroke_on_the_grown_canvas_lands_where_it_was_drawn(qtbot, make_window):

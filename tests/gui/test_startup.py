@@ -120,3 +120,11 @@ def test_the_readme_lists_the_system_packages_the_check_knows():
     assert "libxcb-icccm4" in debian and "libxcb-keysyms1" in debian and "xcb-util-wm" in fedora
     assert f"sudo apt install {' '.join(debian)}" in readme
     assert f"sudo dnf install {' '.join(fedora)}" in readme
+
+
+def test_the_readme_puts_the_commands_on_path_before_using_their_bare_names():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    first_block = readme.split("```sh", 1)[1].split("```", 1)[0]
+    assert ". .venv/bin/activate" in first_block
+    command_line = readme.split("## Command line", 1)[1]
+    assert command_line.index(".venv/bin/activate") < command_line.index("mnistconv-train [")
