@@ -214,24 +214,20 @@ class MainWindow(QMainWindow):
         return True
 
     def save_model_file(self, path: str | Path) -> bool:
-        """Write the sketchpad's current model to `path`, with what its own file says of it (epoch,
-        learning rate, settings); a dialog says why when it cannot be written."""
+        """Write the sketchpad's current model to `path`: its weights, with what its own checkpoint
+        says of it (epoch, accuracy, learning rate, settings). A dialog says why when it cannot be."""
         predictor = self.sketchpad.predictor
         if predictor is None:
             return False
-        epoch, lr, settings = 0, float("nan"), {}
-        if self._model_file is not None:
-            try:
-                saved = checkpoint.load_checkpoint(self._model_file)
-                epoch, lr, settings = saved.epoch, saved.lr if saved.lr is not None else lr, saved.hyperparameters
-            except CheckpointError:
-                pass  # its file has changed or gone since: the weights in hand are saved all the same
-        accuracy = predictor.accuracy if predictor.accuracy is not None else float("nan")
         try:
-            written = checkpoint.save_checkpoint(Path(path), predictor.model, epoch=epoch, accuracy=accuracy, lr=lr,
-                                                 hyperparameters=settings)
+            if self._model_file is None:
+                raise CheckpointError("the sketchpad's model did not come from a checkpoint file")
+            saved = checkpoint.load_checkpoint(self._model_file)
+            lr = saved.lr if saved.lr is not None else float(saved.hyperparameters.get("lr", 0.0))
+            written = checkpoint.save_checkpoint(Path(path), predictor.model, epoch=saved.epoch, accuracy=saved.accuracy,
+                                                 lr=lr, hyperparameters=saved.hyperparameters)
         except CheckpointError as exc:
-            self.show_message(QMessageBox.Icon.Warning, "Could not save the model", str(exc))
+            self.show_message(QMessageBox.Icon.Warning, "Could not save the model", f"{exc}\n\nNothing was saved.")
             return False
         self.log.add(f"Saved the sketchpad's model ({predictor.describe()}) to {written}", "success")
         return True

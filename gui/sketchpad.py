@@ -66,7 +66,7 @@ class Sketchpad(QWidget):
         self._network_input: np.ndarray | None = None
 
         self.canvas = DrawingCanvas()
-        # The canvas's shortcuts also work while the focus is on the buttons beside it.
+        # The canvas's actions (window-wide shortcuts) belong to the sketchpad too: its buttons show them.
         self.addActions([self.canvas.clear_action, self.canvas.undo_action])
         clear_button = QToolButton()
         clear_button.setDefaultAction(self.canvas.clear_action)

@@ -116,3 +116,16 @@ def test_save_model_as_to_a_place_that_cannot_be_written_says_why(qtbot, make_wi
     (tmp_path / "a-file").write_text("")
     assert not window.save_model_file(tmp_path / "a-file" / "model.pt")
     assert window.dialogs and "Could not save" in window.dialogs[-1].text()
+
+
+def test_a_model_without_a_checkpoint_behind_it_is_not_saved_with_made_up_details(qtbot, make_window, tmp_path):
+    import torch
+
+    from mnistconv.core.model import build_model
+
+    window = make_window()
+    torch.manual_seed(0)
+    window.set_predictor(Predictor.from_model(build_model(), device="cpu"), None)
+    assert not window.save_model_file(tmp_path / "m.pt")
+    assert not (tmp_path / "m.pt").exists()
+    assert window.dialogs and "did not come from a checkpoint file" in window.dialogs[-1].text()
