@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import signal
 import sys
+import textwrap
 import threading
 from pathlib import Path
 from typing import Sequence, TextIO
@@ -78,11 +79,19 @@ def _add_common(parser: argparse.ArgumentParser, savepath_default: str) -> None:
     add_runs_dir(parser)
 
 
+def presets_epilog(width: int = 78) -> str:
+    """Each preset on its own lines: 'presets:' then '  fast: One-cycle LR …', wrapped and indented."""
+    lines = ["presets:"]
+    for preset in PRESETS.values():
+        lines += textwrap.wrap(f"{preset.name}: {preset.summary}", width, initial_indent="  ", subsequent_indent="    ")
+    return "\n".join(lines)
+
+
 def train_parser() -> argparse.ArgumentParser:
     defaults = TrainConfig()
     parser = argparse.ArgumentParser(
-        prog="mnistconv-train", description="Train the seed's MNIST ConvNet.",
-        epilog="Presets: " + "; ".join(f"{p.name}: {p.summary}" for p in PRESETS.values()),
+        prog="mnistconv-train", description="Train the seed's MNIST ConvNet.", epilog=presets_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # the epilog keeps its lines
     )
     parser.add_argument("--preset", choices=list(PRESETS), default=None, help="starting settings (default: seed)")
     # None means "as the preset says"; the help shows the seed's values.
@@ -244,8 +253,9 @@ def test_main(argv: Sequence[str] | None = None) -> int:
         return _fail("mnistconv-test", str(exc))
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-    print(f"Model {saved.path} (epoch {saved.epoch}) on {describe_device(device)}")
-    print(f"accuracy(test_set..., model) = {accuracy:.4f}")
+    # The seed's words, with what was measured on the same line.
+    print(f"accuracy(test_set..., model) = {accuracy:.4f}   ({saved.path}, saved after epoch {saved.epoch}; "
+          f"{len(mnist.test_labels):,} test images on {describe_device(device)})")
     return 0
 
 

@@ -93,6 +93,7 @@ class EpochFinished:
     images_per_s: float  # training images per second
     predictions: np.ndarray = field(repr=False, compare=False)  # predicted class of each test image
     confusion: np.ndarray = field(repr=False, compare=False)  # 10×10 counts, rows true, columns predicted
+    confidences: np.ndarray = field(repr=False, compare=False)  # float32: each prediction's softmax probability
 
 
 @dataclass(frozen=True)

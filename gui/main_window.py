@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QDialog,
     QFileDialog,
     QLabel,
     QMainWindow,
@@ -17,25 +19,38 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mnistconv.core import allocator, events
+from mnistconv.core import allocator, checkpoint, events
 from mnistconv.core.device import describe_device, resolve_device
 from mnistconv.core.errors import CheckpointError, ConfigError
 from mnistconv.core.events import FinishReason
-from mnistconv.core.paths import APP_NAME, checkpoint_file, default_models_dir, ensure_folder, resolve_data_dir
-from mnistconv.core.predict import Predictor
+from mnistconv.core.paths import (
+    APP_NAME,
+    CHECKPOINT_NAME,
+    CHECKPOINT_SUFFIX,
+    checkpoint_file,
+    default_models_dir,
+    ensure_folder,
+    resolve_data_dir,
+)
+from mnistconv.core.predict import BUNDLED_NAME, Predictor
 from mnistconv.core.qt_trainer import SIGNAL_NAMES, QtTrainer
 from mnistconv.core.wording import finish_summary, log_lines
 
 from .about import show_about
 from .confusion import ConfusionMatrixView
 from .event_log import EventLog
+from .picture_file import PictureError, canvas_picture, image_suffixes, is_image_file, read_grey
 from .plots import MarkerKind, TrainingPlots
+from .shortcuts import ShortcutsDialog, shortcut_rows
 from .sketchpad import Sketchpad
-from .training_panel import PanelState, TrainingPanel
+from .training_panel import NO_SEED, PanelState, TrainingPanel
 
 # One digit at a time is fastest on the CPU (about 0.2 ms), and a GPU busy training would make
 # each sketchpad prediction wait behind its queue of training work.
 SKETCHPAD_DEVICE = "cpu"
+SKETCHPAD_MIN_WIDTH = 300
+SKETCHPAD_MAX_WIDTH = 560
+MAX_DEFAULT_SIZE = QSize(1800, 1100)  # the first size on a screen that has room for more
 
 
 class MainWindow(QMainWindow):
@@ -49,7 +64,7 @@ class MainWindow(QMainWindow):
         self._batches = 0
         self._epochs = 0
         self._save_failure_shown = False  # one dialog per run: a read-only folder fails every epoch
-        self._menu_actions: dict[QWidget, QAction] = {}
+        self._model_file: Path | None = None  # the checkpoint the sketchpad's model was read from
 
         self.panel = TrainingPanel(default_models_dir(), resolve_data_dir())
         self.log = EventLog()
@@ -67,41 +82,55 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.plots, "Live plots")
         self.tabs.addTab(self.confusion, "Confusion matrix")
         right = QWidget()
+        right.setMinimumWidth(SKETCHPAD_MIN_WIDTH)
+        right.setMaximumWidth(SKETCHPAD_MAX_WIDTH)  # past that, a larger canvas helps less than wider plots
         right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(6, 6, 6, 6)
         right_layout.addWidget(self.model_label)
         right_layout.addWidget(self.sketchpad, 1)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         for widget in (left, self.tabs, right):
             self.splitter.addWidget(widget)
-        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
+        # Extra width goes to the plots and, a third of it, to the sketchpad (its canvas grows with it).
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setStretchFactor(2, 1)
         self.setCentralWidget(self.splitter)
 
         self.device_label = QLabel(describe_device(resolve_device("auto")))
+        self.seed_label = QLabel()  # the last run's seed, given or drawn: enter it in Seed to repeat the run
+        self.statusBar().addPermanentWidget(self.seed_label)
         self.statusBar().addPermanentWidget(self.device_label)
         self._build_menus()
         self._connect()
 
         self.panel.load_settings(self.settings)
         self._restore_geometry()
-        self.set_predictor(predictor if predictor is not None else self._bundled_predictor())
+        if predictor is None:
+            predictor = self._bundled_predictor()
+            self.set_predictor(predictor, self._bundled_file())
+        else:
+            self.set_predictor(predictor, Path(predictor.name) if str(predictor.name).endswith(".pt") else None)
 
     # -- construction --------------------------------------------------------------------------
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         self.open_action = self._action("&Open model…", QKeySequence.StandardKey.Open, self._on_open_model, file_menu)
         self.open_action.setToolTip("Load an mnist_conv.pt for the sketchpad (or drop one on the window)")
+        self.open_image_action = self._action("Open &image…", QKeySequence("Ctrl+Shift+O"), self._on_open_image, file_menu)
+        self.open_image_action.setToolTip("Read a picture of a digit with the sketchpad's model (or drop one on the window)")
+        self.save_model_action = self._action("&Save model as…", QKeySequence("Ctrl+Shift+S"), self._on_save_model, file_menu)
+        self.save_model_action.setToolTip("Write the sketchpad's current model to a file of your choice")
         file_menu.addSeparator()
-        self._action("&Quit", QKeySequence.StandardKey.Quit, self.close, file_menu)
-        train_menu = self.menuBar().addMenu("&Training")
-        for button in (self.panel.train_button, self.panel.pause_button, self.panel.stop_button):
-            # The buttons own the shortcuts; the menu shows them and follows their enabled state.
-            action = QAction(button.text(), self)
-            action.setShortcut(button.shortcut())
-            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-            action.triggered.connect(button.click)
-            train_menu.addAction(action)
-            self._menu_actions[button] = action
+        self._action("&Quit", QKeySequence("Ctrl+Q"), self.close, file_menu)
+        self.training_menu = self.menuBar().addMenu("&Training")
+        # The panel's actions: they own the shortcuts, and the panel's state enables them.
+        self.training_menu.addActions(self.panel.actions_for_menu())
+        sketch_menu = self.menuBar().addMenu("&Sketchpad")
+        sketch_menu.addActions([self.sketchpad.canvas.clear_action, self.sketchpad.canvas.undo_action])
         help_menu = self.menuBar().addMenu("&Help")
+        self._action("&Keyboard shortcuts", QKeySequence("F1"), self.show_shortcuts, help_menu)
         self._action("&About mnistconv", None, lambda: show_about(self, self.device_label.text()), help_menu)
 
     def _action(self, text, shortcut, slot, menu) -> QAction:
@@ -137,9 +166,13 @@ class MainWindow(QMainWindow):
 
     def _set_panel_state(self, state: PanelState) -> None:
         self.panel.set_state(state)
-        for button, action in self._menu_actions.items():
-            action.setEnabled(button.isEnabled())
-            action.setText(button.text())
+
+    def show_shortcuts(self) -> QDialog:
+        """Help → Keyboard shortcuts: every action's shortcuts, read from the actions now."""
+        dialog = ShortcutsDialog(shortcut_rows(self), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     # -- models for the sketchpad --------------------------------------------------------------
     def _bundled_predictor(self) -> Predictor | None:
@@ -149,8 +182,16 @@ class MainWindow(QMainWindow):
             self.log.add(f"No bundled model: {exc}", "warning")
             return None
 
-    def set_predictor(self, predictor: Predictor | None) -> None:
+    @staticmethod
+    def _bundled_file() -> Path | None:
+        reference = files("mnistconv.resources") / CHECKPOINT_NAME
+        return Path(str(reference)) if reference.is_file() else None
+
+    def set_predictor(self, predictor: Predictor | None, source: Path | None = None) -> None:
+        """Read with `predictor` from now on; `source` is the checkpoint file it was read from."""
         self.sketchpad.set_predictor(predictor)
+        self._model_file = source if predictor is not None else None
+        self.save_model_action.setEnabled(predictor is not None)
         if predictor is None:
             self.model_label.setText("<b>No model yet</b>: train one, or open an mnist_conv.pt (File → Open model…).")
             self.model_label.setToolTip("")
@@ -168,9 +209,58 @@ class MainWindow(QMainWindow):
         except CheckpointError as exc:
             self.show_message(QMessageBox.Icon.Warning, "Could not open the model", f"{exc}\n\nThe current model stays in use.")
             return False
-        self.set_predictor(predictor)
+        self.set_predictor(predictor, Path(path))
         self.log.add(f"Sketchpad model: {predictor.describe()}")
         return True
+
+    def save_model_file(self, path: str | Path) -> bool:
+        """Write the sketchpad's current model to `path`: its weights, with what its own checkpoint
+        says of it (epoch, accuracy, learning rate, settings). A dialog says why when it cannot be."""
+        predictor = self.sketchpad.predictor
+        if predictor is None:
+            return False
+        try:
+            if self._model_file is None:
+                raise CheckpointError("the sketchpad's model did not come from a checkpoint file")
+            saved = checkpoint.load_checkpoint(self._model_file)
+            lr = saved.lr if saved.lr is not None else float(saved.hyperparameters.get("lr", 0.0))
+            written = checkpoint.save_checkpoint(Path(path), predictor.model, epoch=saved.epoch, accuracy=saved.accuracy,
+                                                 lr=lr, hyperparameters=saved.hyperparameters)
+        except CheckpointError as exc:
+            self.show_message(QMessageBox.Icon.Warning, "Could not save the model", f"{exc}\n\nNothing was saved.")
+            return False
+        self.log.add(f"Saved the sketchpad's model ({predictor.describe()}) to {written}", "success")
+        return True
+
+    def _on_save_model(self) -> None:
+        predictor = self.sketchpad.predictor
+        if predictor is None:
+            return
+        folder = Path(self.panel.savepath_edit.text() or default_models_dir()).expanduser()
+        bundled = self._model_file is None or predictor.name == BUNDLED_NAME
+        stem = "mnist_conv-bundled" if bundled else f"{Path(predictor.name).stem}-copy"
+        path, _ = QFileDialog.getSaveFileName(self, "Save model as", str(folder / f"{stem}.pt"),
+                                              "mnistconv models (*.pt);;All files (*)")
+        if path:
+            self.save_model_file(path if path.endswith(CHECKPOINT_SUFFIX) else path + CHECKPOINT_SUFFIX)
+
+    def open_image_file(self, path: str | Path) -> bool:
+        """Read the digit in a picture file with the sketchpad (it replaces the drawing); a file that
+        is not a readable picture, or shows nothing, gets a dialog and the drawing stays."""
+        try:
+            picture = canvas_picture(read_grey(str(path)))
+        except PictureError as exc:
+            self.show_message(QMessageBox.Icon.Warning, "Could not read the image", f"{exc}.\n\nThe drawing stays as it was.")
+            return False
+        self.sketchpad.canvas.set_picture(picture)
+        self.statusBar().showMessage(f"Reading {Path(path).name}; draw over it, or Clear (Esc) to draw afresh", 10_000)
+        return True
+
+    def _on_open_image(self) -> None:
+        patterns = " ".join(f"*.{suffix}" for suffix in image_suffixes())
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", str(Path.home()), f"Images ({patterns});;All files (*)")
+        if path:
+            self.open_image_file(path)
 
     def _on_open_model(self) -> None:
         start = str(checkpoint_file(self.panel.savepath_edit.text()))
@@ -178,15 +268,30 @@ class MainWindow(QMainWindow):
         if path:
             self.load_model_file(path)
 
+    @staticmethod
+    def _dropped(event: QDragEnterEvent | QDropEvent) -> tuple[str, str] | None:
+        """("model" or "image", path) for the first dropped file the window takes, or None."""
+        for url in event.mimeData().urls():
+            path = url.toLocalFile()
+            if path.endswith(CHECKPOINT_SUFFIX):
+                return "model", path
+            if is_image_file(path):
+                return "image", path
+        return None
+
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if any(url.toLocalFile().endswith(".pt") for url in event.mimeData().urls()):
+        if self._dropped(event) is not None:
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.toLocalFile().endswith(".pt")]
-        if paths:
+        dropped = self._dropped(event)
+        if dropped is not None:
             event.acceptProposedAction()
-            self.load_model_file(paths[0])
+            kind, path = dropped
+            if kind == "model":
+                self.load_model_file(path)
+            else:
+                self.open_image_file(path)
 
     # -- messages ------------------------------------------------------------------------------
     def show_message(self, icon: QMessageBox.Icon, title: str, text: str, details: str = "") -> QMessageBox:
@@ -253,9 +358,12 @@ class MainWindow(QMainWindow):
     def _on_training_started(self, event: events.TrainingStarted) -> None:
         self.device_label.setText(event.device)
         self._batches = event.batches_per_epoch
+        drawn = self.panel.seed_spin.value() == NO_SEED
+        self.seed_label.setText(f"Seed {event.seed}" + (" (drawn at random)" if drawn else ""))
+        self.seed_label.setToolTip(f"Enter {event.seed} in the Seed field to repeat this run")
 
     def _on_batch_progressed(self, p: events.BatchProgress) -> None:
-        self.plots.add_batch(p.epoch, p.batch, p.batches, p.loss)
+        self.plots.add_batch(p.epoch, p.batch, p.batches, p.loss, p.lr)
         remaining = (p.batches - p.batch) * p.seconds / max(p.batch, 1)
         self.panel.set_progress(
             p.batch / p.batches,
@@ -264,19 +372,20 @@ class MainWindow(QMainWindow):
         )
 
     def _on_epoch_finished(self, e: events.EpochFinished) -> None:
-        self.plots.add_epoch(e.epoch, e.test_accuracy, e.lr)
-        self.confusion.set_results(e.epoch, e.confusion, e.predictions)
+        self.plots.add_epoch(e.epoch, e.test_accuracy)
+        self.confusion.set_results(e.epoch, e.confusion, e.predictions, e.confidences)
 
     def _on_lr_dropped(self, e: events.LrDropped) -> None:
         self.plots.mark_event(MarkerKind.LR_DROP, e.epoch, f"lr {e.new_lr:g}")
 
     def _on_new_best_saved(self, e: events.NewBestSaved) -> None:
         self.plots.mark_event(MarkerKind.NEW_BEST, e.epoch)
+        self.confusion.set_best_epoch(e.epoch)
 
     def _on_saved_model_loaded(self, event: events.SavedModelLoaded) -> None:
         # A fresh copy of the weights from the file just saved (the session loaded it off this
         # thread): never the model being trained.
-        self.set_predictor(event.predictor)
+        self.set_predictor(event.predictor, event.path)
 
     def _on_save_failed(self, e: events.SaveFailed) -> None:
         if self._save_failure_shown:
@@ -316,10 +425,23 @@ class MainWindow(QMainWindow):
     def _restore_geometry(self) -> None:
         geometry = self.settings.value("window/geometry")
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1400, 820)
+            self.resize(self.default_size())
         splitter = self.settings.value("window/splitter")
-        if splitter is not None:
-            self.splitter.restoreState(splitter)
+        if splitter is None or not self.splitter.restoreState(splitter):
+            # The form takes a fifth of a wide window (long folder paths show whole), its least on a small one.
+            least = self.splitter.widget(0).minimumSizeHint().width()
+            left = max(least, min(self.width() // 5, 400))
+            right = min(SKETCHPAD_MAX_WIDTH, max(SKETCHPAD_MIN_WIDTH, (self.width() - left) // 3))
+            self.splitter.setSizes([left, self.width() - left - right, right])
+
+    def default_size(self) -> QSize:
+        """The first size: most of the screen (up to MAX_DEFAULT_SIZE), room left for the frame and a
+        taskbar on a small one; never under the window's minimum."""
+        available = self.screen().availableGeometry()
+        minimum = self.minimumSizeHint()
+        width = min(round(0.9 * available.width()), available.width() - 40, MAX_DEFAULT_SIZE.width())
+        height = min(round(0.9 * available.height()), available.height() - 50, MAX_DEFAULT_SIZE.height())
+        return QSize(max(width, minimum.width()), max(height, minimum.height()))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.trainer.is_running():

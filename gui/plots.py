@@ -1,10 +1,12 @@
-"""Live training plots: test accuracy per epoch, train loss per batch, learning rate per epoch.
+"""Live training plots: test accuracy per epoch, and the training loss and learning rate per report.
 
 `TrainingPlots` receives plain numbers from the main window's slots; it knows nothing about the
 trainer. Every curve is created once and extended with `setData` (pyqtgraph's scrollingPlots
 pattern). All three plots share one x axis in epochs: batch k of epoch e sits at e - 1 + k/batches,
-the test accuracy of epoch e at x = e (where its training ends), and its learning rate is a step
-over e - 1 .. e. Accuracy is plotted in percent, loss and learning rate on log axes.
+the test accuracy of epoch e at x = e (where its training ends). The learning rate is plotted at
+the loss's points, so a schedule that changes it every batch (one-cycle) shows as the curve it is.
+Accuracy is plotted in percent, loss and learning rate on log axes. A plot with no data yet says
+what it will show instead of bare tick labels.
 """
 
 from __future__ import annotations
@@ -21,6 +23,13 @@ from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 #: Accuracy guide lines: the seed's marks (fraction → label).
 GUIDES = {0.99: "99 %", 0.999: "99.9 %"}
+
+#: What each plot says before it has data.
+EMPTY_HINTS = {
+    "accuracy": "The test accuracy after each epoch",
+    "loss": "The training loss as it trains: press Train",
+    "lr": "The learning rate, batch by batch",
+}
 
 
 
@@ -125,6 +134,7 @@ class TrainingPlots(QWidget):
         layout.setSpacing(2)
 
         self._views: dict[str, pg.PlotWidget] = {}
+        self._hints: dict[str, pg.TextItem] = {}
         for name, title, y_label, left_axis in (
             ("accuracy", "Test accuracy", "accuracy (%)", None),
             ("loss", "Training loss", "loss", _LogAxis("left", "g")),
@@ -156,8 +166,6 @@ class TrainingPlots(QWidget):
             plot.hideButtons()
         self._views["loss"].getPlotItem().setLogMode(y=True)
         self._views["lr"].getPlotItem().setLogMode(y=True)
-        # A step curve's visible-range bounds misjudge partly visible steps; a few rates fit anyway.
-        self._views["lr"].getPlotItem().setAutoVisible(y=False)
 
         acc_plot = self._views["accuracy"].getPlotItem()
         self.accuracy_curve = acc_plot.plot(symbol="o", symbolSize=6, antialias=True, name="test accuracy")
@@ -178,9 +186,18 @@ class TrainingPlots(QWidget):
         self.loss_curve = loss_plot.plot(antialias=False, name="loss per report")  # faint and busy: not worth antialiasing
         self.loss_smooth_curve = loss_plot.plot(antialias=True, name="moving average")
 
-        # A step per epoch: x holds the epoch boundaries (one more than the rates), so the rate of
-        # epoch e spans e - 1 .. e, the same stretch as that epoch's losses.
-        self.lr_curve = self._views["lr"].getPlotItem().plot(stepMode="center", antialias=True, name="learning rate")
+        lr_plot = self._views["lr"].getPlotItem()
+        lr_plot.setDownsampling(auto=True, mode="peak")
+        lr_plot.setClipToView(True)
+        self.lr_curve = lr_plot.plot(antialias=True, name="learning rate")
+
+        for name, hint in EMPTY_HINTS.items():
+            # A child of the view box itself, not of its data: centred in pixels whatever the range.
+            view_box = self._views[name].getPlotItem().getViewBox()
+            text = pg.TextItem(hint, anchor=(0.5, 0.5))
+            text.setParentItem(view_box)
+            view_box.sigResized.connect(lambda box, text=text: text.setPos(box.rect().center()))
+            self._hints[name] = text
 
         self._accuracy = _Series()
         self._loss = _Series()
@@ -191,6 +208,8 @@ class TrainingPlots(QWidget):
         self._markers: list[EventMarker] = []
         self._pending_best: dict[int, EventMarker] = {}  # new_best marked before its epoch's accuracy
         self._apply_palette()
+        for name in self._views:
+            self._show_empty(name, True)
 
     # Public API -------------------------------------------------------------------------------
 
@@ -209,6 +228,8 @@ class TrainingPlots(QWidget):
         self._refresh_accuracy()
         self._refresh_loss()
         self._refresh_lr()
+        for name in self._views:
+            self._show_empty(name, True)
 
     def set_epoch_span(self, epochs: int) -> None:
         """Fix the shared epoch axis to 0..epochs for a run: a batch report then repaints only the
@@ -217,10 +238,12 @@ class TrainingPlots(QWidget):
         plot.enableAutoRange(x=False)
         plot.setXRange(0, max(1, epochs), padding=0.02)
 
-    def add_batch(self, epoch: int, batch: int, batches: int, loss: float) -> None:
-        """Append a loss report: `batch` of `batches` batches done in (1-based) `epoch`."""
+    def add_batch(self, epoch: int, batch: int, batches: int, loss: float, lr: float) -> None:
+        """Append a report: `batch` of `batches` batches done in (1-based) `epoch`, its mean loss and
+        the learning rate of its last batch."""
         x = epoch - 1 + batch / batches
         self._loss.append(x, loss)
+        self._lr.append(x, lr)
         if math.isfinite(loss):
             # EMA started at 0 and bias-corrected (as in Adam), so the first points are not pulled to 0.
             self._ema = EMA_DECAY * self._ema + (1 - EMA_DECAY) * loss
@@ -229,13 +252,17 @@ class TrainingPlots(QWidget):
         smooth = self._ema / (1 - EMA_DECAY**self._ema_steps) if self._ema_steps else math.nan
         self._loss_smooth.append(x, smooth)
         self._refresh_loss()
-
-    def add_epoch(self, epoch: int, accuracy: float, lr: float) -> None:
-        """Append an epoch's test accuracy (a fraction, plotted in %) and the rate it trained with."""
-        self._accuracy.append(epoch, 100 * accuracy)
-        self._lr.append(epoch, lr)
-        self._refresh_accuracy()
         self._refresh_lr()
+        if self._loss.n == 1:
+            self._show_empty("loss", False)
+            self._show_empty("lr", False)
+
+    def add_epoch(self, epoch: int, accuracy: float) -> None:
+        """Append an epoch's test accuracy (a fraction, plotted in %)."""
+        self._accuracy.append(epoch, 100 * accuracy)
+        self._refresh_accuracy()
+        if self._accuracy.n == 1:
+            self._show_empty("accuracy", False)
         pending = self._pending_best.pop(epoch, None)
         if pending is not None:
             pending.items[0].setData([epoch], [100 * accuracy])
@@ -288,6 +315,10 @@ class TrainingPlots(QWidget):
         """The PlotWidget named "accuracy", "loss" or "lr"."""
         return self._views[name]
 
+    def is_empty(self, name: str) -> bool:
+        """Whether the plot shows its hint (no data yet) rather than tick labels."""
+        return self._hints[name].isVisible()
+
     # Internals --------------------------------------------------------------------------------
 
     def _accuracy_at(self, epoch: float) -> float | None:
@@ -302,9 +333,16 @@ class TrainingPlots(QWidget):
         self.loss_smooth_curve.setData(self._loss_smooth.x, self._loss_smooth.y)
 
     def _refresh_lr(self) -> None:
-        x = self._lr.x
-        edges = np.concatenate([x[:1] - 1, x]) if len(x) else x
-        self.lr_curve.setData(edges, self._lr.y)
+        self.lr_curve.setData(self._lr.x, self._lr.y)
+
+    def _show_empty(self, name: str, empty: bool) -> None:
+        """An empty plot shows its hint and no tick values; one with data the reverse."""
+        plot = self._views[name].getPlotItem()
+        self._hints[name].setVisible(empty)
+        for axis in ("left", "bottom"):
+            plot.getAxis(axis).setStyle(showValues=not empty)
+        if not empty:
+            plot.enableAutoRange(y=True)
 
     def _dark(self) -> bool:
         return self.palette().color(QPalette.ColorRole.Base).lightness() < 128
@@ -343,6 +381,8 @@ class TrainingPlots(QWidget):
         self.loss_smooth_curve.setPen(pg.mkPen(loss, width=2))
         lr = QColor(_CURVE_COLOURS["lr"][dark])
         self.lr_curve.setPen(pg.mkPen(lr, width=2))
+        for hint in self._hints.values():
+            hint.setColor(self.palette().color(QPalette.ColorRole.PlaceholderText))
         guide = QColor(foreground)
         guide.setAlpha(160)
         for line in self.guides.values():

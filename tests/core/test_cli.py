@@ -5,6 +5,7 @@ import torch
 from fake_npm import fake_npm, full_size_files, make_tarball
 
 from mnistconv.core import cli
+from mnistconv.core.device import describe_device
 
 
 def test_train_then_test(tiny_mnist_dir, tmp_path, capsys):
@@ -22,7 +23,20 @@ def test_train_then_test(tiny_mnist_dir, tmp_path, capsys):
     code = cli.test_main(["--savepath", str(save), "--data-dir", str(tiny_mnist_dir), "--device", "cpu"])
     out = capsys.readouterr().out
     assert code == 0
-    assert f"accuracy(test_set..., model) = {best:.4f}" in out
+    result = [line for line in out.splitlines() if line.startswith("accuracy(test_set..., model) = ")]
+    assert result == [f"accuracy(test_set..., model) = {best:.4f}   ({save / 'mnist_conv.pt'}, saved after epoch "
+                      f"{best_line.split()[5].rstrip(')')}; 200 test images on {describe_device(torch.device('cpu'))})"]
+
+
+def test_the_presets_in_help_each_have_their_own_lines(capsys):
+    with pytest.raises(SystemExit):
+        cli.train_main(["--help"])
+    text = capsys.readouterr().out
+    assert ".;" not in text
+    lines = text.splitlines()
+    for name in ("seed", "fast", "robust"):
+        assert sum(line.startswith(f"  {name}: ") for line in lines) == 1
+    assert all(len(line) <= 80 for line in lines)
 
 
 @pytest.mark.parametrize(

@@ -124,7 +124,7 @@ def test_bad_learning_rate_is_refused_in_the_window(qtbot, make_window, lr, reas
     window = make_window(lr=lr)
     click(qtbot, window.panel.train_button)
     assert not window.trainer.is_running()
-    assert window.panel.error_label.isVisible() and reason in window.panel.error_label.text()
+    assert reason in window.panel.error_text() and reason in window.panel.progress_detail.text()
 
 
 def test_batch_size_larger_than_the_data_fails_with_a_dialog(qtbot, make_window):

@@ -80,8 +80,8 @@ def test_bad_field_is_refused_with_a_one_line_reason(qtbot, make_window, tmp_pat
         window.panel.savepath_edit.setText(value.replace("<file>", str(blocker)))
     click(qtbot, window.panel.train_button)
     assert not window.trainer.is_running()
-    label = window.panel.error_label
-    assert label.isVisible() and reason in label.text() and "\n" not in label.text()
+    error = window.panel.error_text()
+    assert reason in error and "\n" not in error and error in window.panel.progress_detail.text()
     assert idle(window) and not window.dialogs
 
 
@@ -97,7 +97,7 @@ def test_cuda_asked_for_where_there_is_none(qtbot, make_window, monkeypatch):
         window.panel.config()
     click(qtbot, window.panel.train_button)
     assert not window.trainer.is_running()
-    assert "CUDA was asked for, but torch finds no CUDA device here" in window.panel.error_label.text()
+    assert "CUDA was asked for, but torch finds no CUDA device here" in window.panel.error_text()
 
 
 @pytest.mark.parametrize("spin", ["epochs_spin", "batch_spin"])
@@ -116,16 +116,16 @@ def test_epochs_and_batch_size_cannot_be_zero(qtbot, make_window, monkeypatch, s
     with pytest.raises(ConfigError, match="must be a whole number ≥ 1, not 0"):
         window.panel.config()
     click(qtbot, window.panel.train_button)
-    assert not window.trainer.is_running() and "≥ 1" in window.panel.error_label.text()
+    assert not window.trainer.is_running() and "≥ 1" in window.panel.error_text()
 
 
 def test_a_refused_field_then_a_good_one_trains(qtbot, make_window):
     window = make_window(epochs=1, lr="0")
     click(qtbot, window.panel.train_button)
-    assert window.panel.error_label.isVisible()
+    assert window.panel.error_text()
     window.panel.lr_edit.setText("0.003")
     assert run_to_end(qtbot, window).reason == "completed"
-    assert not window.panel.error_label.isVisible()
+    assert not window.panel.error_text() and "Cannot train" not in window.panel.progress_detail.text()
 
 
 # -- foreign model files: a clear dialog, the current model stays --------------------------------
