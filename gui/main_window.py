@@ -41,6 +41,7 @@ from .confusion import ConfusionMatrixView
 from .event_log import EventLog
 from .picture_file import PictureError, canvas_picture, image_suffixes, is_image_file, read_grey
 from .plots import MarkerKind, TrainingPlots
+from .settings_reader import Field, read, saved_state
 from .shortcuts import ShortcutsDialog, shortcut_rows
 from .sketchpad import Sketchpad
 from .training_panel import NO_SEED, PanelState, TrainingPanel
@@ -105,8 +106,10 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._connect()
 
-        self.panel.load_settings(self.settings)
-        self._restore_geometry()
+        problems = self.panel.load_settings(self.settings)
+        problems += self._restore_geometry()
+        for line in problems:
+            self.log.add(line, "warning")
         if predictor is None:
             predictor = self._bundled_predictor()
             self.set_predictor(predictor, self._bundled_file())
@@ -142,6 +145,7 @@ class MainWindow(QMainWindow):
         return action
 
     def _connect(self) -> None:
+        self.sketchpad.reading_failed.connect(lambda why: self.log.add(f"Could not read the drawing: {why}", "error"))
         self.panel.train_requested.connect(self._on_train_requested)
         self.panel.pause_toggled.connect(self._on_pause_toggled)
         self.panel.stop_requested.connect(self._on_stop_requested)
@@ -422,17 +426,19 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(words, 10_000)
 
     # -- persistence and closing ---------------------------------------------------------------
-    def _restore_geometry(self) -> None:
-        geometry = self.settings.value("window/geometry")
+    def _restore_geometry(self) -> list[str]:
+        problems: list[str] = []
+        geometry = read(self.settings, Field("window/geometry", saved_state), problems)
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(self.default_size())
-        splitter = self.settings.value("window/splitter")
+        splitter = read(self.settings, Field("window/splitter", saved_state), problems)
         if splitter is None or not self.splitter.restoreState(splitter):
             # The form takes a fifth of a wide window (long folder paths show whole), its least on a small one.
             least = self.splitter.widget(0).minimumSizeHint().width()
             left = max(least, min(self.width() // 5, 400))
             right = min(SKETCHPAD_MAX_WIDTH, max(SKETCHPAD_MIN_WIDTH, (self.width() - left) // 3))
             self.splitter.setSizes([left, self.width() - left - right, right])
+        return problems
 
     def default_size(self) -> QSize:
         """The first size: most of the screen (up to MAX_DEFAULT_SIZE), room left for the frame and a

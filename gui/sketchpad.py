@@ -57,6 +57,7 @@ class Sketchpad(QWidget):
     """The canvas, the digit the network reads with its confidence, ten probability bars and the 28×28 input."""
 
     prediction_updated = Signal(object)  # (10,) float32 probabilities; not emitted for an empty canvas
+    reading_failed = Signal(str)  # why a drawing could not be prepared for the network
 
     def __init__(self, predictor: PredictorLike | None = None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -190,7 +191,12 @@ class Sketchpad(QWidget):
         if self.canvas.is_empty():
             self._show_nothing("Draw a digit")
             return
-        image = to_mnist(self.canvas.ink())
+        try:
+            image = to_mnist(self.canvas.ink())
+        except Exception as exc:  # noqa: BLE001 - whatever the drawing is, the window goes on (and says so)
+            self._show_nothing("Can't read this drawing")
+            self.reading_failed.emit(f"{type(exc).__name__}: {exc}")
+            return
         self._show_preview(image)
         if self._predictor is None:
             self._show_nothing("No model to read it yet", keep_preview=True)

@@ -29,6 +29,7 @@ from mnistconv.core.device import cuda_available
 from mnistconv.core.errors import ConfigError
 from mnistconv.core.presets import PRESETS, preset_config
 
+from .settings_reader import Field, number, one_of, positive_number_text, read, text, whole_number
 from .steady_label import SteadyLabel
 
 NO_SEED = -1  # the seed field's "random" value
@@ -312,23 +313,29 @@ class TrainingPanel(QWidget):
         settings.setValue("data_dir", self.data_dir_edit.text())
         settings.endGroup()
 
-    def load_settings(self, settings: QSettings) -> None:
-        settings.beginGroup("training")
-        try:
-            index = self.preset_combo.findData(settings.value("preset", self.preset_name()))
-            if index >= 0:
-                self.preset_combo.setCurrentIndex(index)  # fills the fields; saved values follow
-            self.lr_edit.setText(str(settings.value("lr", self.lr_edit.text())))
-            self.epochs_spin.setValue(int(settings.value("epochs", self.epochs_spin.value())))
-            self.batch_spin.setValue(int(settings.value("batch_size", self.batch_spin.value())))
-            self.noise_spin.setValue(float(settings.value("noise_std", self.noise_spin.value())))
-            self.seed_spin.setValue(int(settings.value("seed", self.seed_spin.value())))
-            index = self.device_combo.findData(settings.value("device", "auto"))
-            if index >= 0 and self.device_combo.model().item(index).isEnabled():
-                self.device_combo.setCurrentIndex(index)
-            self.savepath_edit.setText(str(settings.value("savepath", self.savepath_edit.text())))
-            self.data_dir_edit.setText(str(settings.value("data_dir", self.data_dir_edit.text())))
-        except (TypeError, ValueError):
-            pass  # a damaged settings file: keep the defaults
-        finally:
-            settings.endGroup()
+    def load_settings(self, settings: QSettings) -> list[str]:
+        """Fill the fields from the settings; a value that is missing or unusable leaves its field as
+        it is. Returns one line per unusable value, naming its key."""
+        problems: list[str] = []
+
+        def value(key: str, parse):
+            return read(settings, Field(f"training/{key}", parse), problems)
+
+        preset = value("preset", one_of(PRESETS))
+        if preset is not None:
+            self.preset_combo.setCurrentIndex(self.preset_combo.findData(preset))  # fills the fields; saved values follow
+        if (lr := value("lr", positive_number_text)) is not None:
+            self.lr_edit.setText(lr)
+        for key, spin in (("epochs", self.epochs_spin), ("batch_size", self.batch_spin), ("seed", self.seed_spin)):
+            if (number_ := value(key, whole_number(spin.minimum(), spin.maximum()))) is not None:
+                spin.setValue(number_)
+        if (noise := value("noise_std", number(self.noise_spin.minimum(), self.noise_spin.maximum()))) is not None:
+            self.noise_spin.setValue(noise)
+        device = value("device", one_of(self.device_combo.itemData(i) for i in range(self.device_combo.count())))
+        index = self.device_combo.findData(device)
+        if device is not None and self.device_combo.model().item(index).isEnabled():
+            self.device_combo.setCurrentIndex(index)
+        for key, edit in (("savepath", self.savepath_edit), ("data_dir", self.data_dir_edit)):
+            if (folder := value(key, text)) is not None:
+                edit.setText(folder)
+        return problems

@@ -385,3 +385,21 @@ def test_the_canvas_scales_with_its_size(qtbot, make_pad, side):
     draw(pad.canvas, [(x * scale, y * scale) for x, y in points])
     assert pad.canvas.strokes()[0][0] == pytest.approx(points[0], abs=0.01)
     assert np.abs(pad.canvas.ink() - reference.ink()).mean() < 0.01
+
+
+def test_a_drawing_that_cannot_be_prepared_says_so_instead_of_keeping_the_old_answer(qtbot, make_window, monkeypatch):
+    from mnistconv.gui import sketchpad as sketchpad_module
+
+    window = make_window()
+    pad = window.sketchpad
+    draw(pad.canvas, line((100, 60), (110, 220)))
+    qtbot.waitUntil(lambda: pad.probabilities() is not None, timeout=2_000)
+
+    def broken(image):
+        raise IndexError("index 0 is out of bounds")
+
+    monkeypatch.setattr(sketchpad_module, "to_mnist", broken)
+    draw(pad.canvas, line((60, 60), (200, 60)))
+    qtbot.waitUntil(lambda: pad.probabilities() is None, timeout=2_000)  # the previous answer is gone
+    assert pad.digit_label.text() == "Can't read this drawing" and pad.bars.bold_row() is None
+    assert any("Could not read the drawing: IndexError: index 0 is out of bounds" in line for line in window.log.lines())
