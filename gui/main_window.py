@@ -5,11 +5,13 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -34,13 +36,16 @@ from mnistconv.core.paths import (
 )
 from mnistconv.core.predict import BUNDLED_NAME, Predictor
 from mnistconv.core.qt_trainer import SIGNAL_NAMES, QtTrainer
+from mnistconv.core.runstore import INTERRUPTED, RUNNING, resolve_runs_dir
+from mnistconv.core.session import RUN_FOLDER
 from mnistconv.core.wording import finish_summary, log_lines
 
 from .about import show_about
 from .confusion import ConfusionMatrixView
 from .event_log import EventLog
 from .picture_file import PictureError, canvas_picture, image_suffixes, is_image_file, read_grey
-from .plots import MarkerKind, TrainingPlots
+from .plots import MarkerKind, RunCurves, TrainingPlots
+from .runs_view import RunsView
 from .settings_reader import Field, read, saved_state
 from .shortcuts import ShortcutsDialog, shortcut_rows
 from .sketchpad import Sketchpad
@@ -67,10 +72,12 @@ class MainWindow(QMainWindow):
         self._save_failure_shown = False  # one dialog per run: a read-only folder fails every epoch
         self._model_file: Path | None = None  # the checkpoint the sketchpad's model was read from
 
-        self.panel = TrainingPanel(default_models_dir(), resolve_data_dir())
+        self.panel = TrainingPanel(resolve_data_dir())
         self.log = EventLog()
         self.plots = TrainingPlots()
         self.confusion = ConfusionMatrixView()
+        self.runs_dir = resolve_runs_dir()
+        self.runs_view = RunsView(self.runs_dir)
         self.sketchpad = Sketchpad()
         self.model_label = QLabel()
         self.model_label.setWordWrap(True)
@@ -82,6 +89,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.plots, "Live plots")
         self.tabs.addTab(self.confusion, "Confusion matrix")
+        self.tabs.addTab(self.runs_view, "Runs")
         right = QWidget()
         right.setMinimumWidth(SKETCHPAD_MIN_WIDTH)
         right.setMaximumWidth(SKETCHPAD_MAX_WIDTH)  # past that, a larger canvas helps less than wider plots
@@ -125,6 +133,8 @@ class MainWindow(QMainWindow):
         self.open_image_action.setToolTip("Read a picture of a digit with the sketchpad's model (or drop one on the window)")
         self.save_model_action = self._action("&Save model as…", QKeySequence("Ctrl+Shift+S"), self._on_save_model, file_menu)
         self.save_model_action.setToolTip("Write the sketchpad's current model to a file of your choice")
+        self.export_plots_action = self._action("&Export plots…", QKeySequence("Ctrl+E"), self._on_export_plots, file_menu)
+        self.export_plots_action.setToolTip("Write the three plots, overlays included, as PNG or SVG")
         file_menu.addSeparator()
         self._action("&Quit", QKeySequence("Ctrl+Q"), self.close, file_menu)
         self.training_menu = self.menuBar().addMenu("&Training")
@@ -167,6 +177,12 @@ class MainWindow(QMainWindow):
         t.stopped.connect(self._on_stopped)
         t.failed.connect(self._on_failed)
         t.finished.connect(self._on_finished)
+        t.run_recorded.connect(self._on_run_recorded)
+        self.runs_view.overlays_changed.connect(self._on_overlays_changed)
+        self.runs_view.resume_requested.connect(self.resume_run)
+        self.runs_view.open_model_requested.connect(self.load_model_file)
+        self.runs_view.run_deleted.connect(self._on_run_deleted)
+        self.tabs.currentChanged.connect(self._on_tab_changed)
 
     def _set_panel_state(self, state: PanelState) -> None:
         self.panel.set_state(state)
@@ -315,19 +331,90 @@ class MainWindow(QMainWindow):
             return
         try:
             config = self.panel.config()
-            ensure_folder(config.savepath)
+            if config.savepath != RUN_FOLDER:
+                ensure_folder(config.savepath)
         except ConfigError as exc:
             self.panel.show_error(str(exc))
             return
         self.panel.show_error(None)
         self.plots.reset()
         self.plots.set_epoch_span(config.epochs)
+        self._begin(config.epochs)
+        self.trainer.start(config, self.panel.data_dir(), runs_dir=self.runs_dir, preset=self.panel.preset_name())
+
+    def _begin(self, epochs: int) -> None:
         self.confusion.clear()
-        self._epochs = config.epochs
+        self._epochs = epochs
         self._save_failure_shown = False
         self.panel.set_progress(None, "Loading data…")
         self._set_panel_state(PanelState.RUNNING)
-        self.trainer.start(config, self.panel.data_dir())
+
+    def resume_run(self, run_id: int) -> bool:
+        """Continue a recorded run where it stopped (a finished one: for more epochs, asked for)."""
+        if self.trainer.is_running():
+            return False
+        run = self.runs_view.run(run_id)
+        if run is None:
+            return False
+        epochs = None
+        planned = int(run.config.get("epochs") or run.epochs_done)
+        if run.outcome not in (RUNNING, INTERRUPTED, FinishReason.STOPPED.value) or run.epochs_done >= planned:
+            epochs, accepted = QInputDialog.getInt(
+                self, f"Train run {run_id} further", f"Run {run_id} has finished ({run.outcome.replace('_', ' ')} after "
+                f"{run.epochs_done} epochs). Train it to how many epochs in all?", max(planned, run.epochs_done) + 5,
+                run.epochs_done + 1, 1000)
+            if not accepted:
+                return False
+        store = self.runs_view.store()
+        if store is not None:
+            self.plots.show_run(self._run_curves(store, run))
+        self.plots.set_epoch_span(epochs or planned)
+        self._begin(epochs or planned)
+        self.trainer.resume_run(self.runs_dir, run_id, epochs=epochs)
+        return True
+
+    def _run_curves(self, store, run) -> RunCurves:
+        curves = store.curves(run.id)
+        return RunCurves(
+            run_id=run.id, label=f"run {run.id} ({run.preset or run.kind})",
+            epochs=np.array([e.epoch for e in curves.epochs], dtype=float),
+            accuracy=np.array([e.test_accuracy for e in curves.epochs], dtype=float),
+            batch_x=np.asarray(curves.batch_x, dtype=float), loss=np.asarray(curves.batch_loss, dtype=float),
+            lr=np.asarray(curves.batch_lr, dtype=float), events=tuple(curves.events),
+        )
+
+    def _on_overlays_changed(self, run_ids: list[int]) -> None:
+        store = self.runs_view.store()
+        runs = [self.runs_view.run(run_id) for run_id in run_ids]
+        self.plots.set_overlays([] if store is None else [self._run_curves(store, run) for run in runs if run is not None])
+
+    def _on_tab_changed(self, index: int) -> None:
+        if self.tabs.widget(index) is self.runs_view:
+            self.runs_view.refresh()
+
+    def _on_run_recorded(self, event: events.RunRecorded) -> None:
+        self.runs_view.training_run = event.run_id
+        self.runs_view.refresh()
+
+    def _on_run_deleted(self, run_id: int) -> None:
+        self.log.add(f"Deleted run {run_id}")
+        if self._model_file is not None and not self._model_file.exists():
+            # The sketchpad keeps reading with its copy of the weights; the label says the file is gone.
+            self.model_label.setText(self.model_label.text() + " <i>(its run was deleted)</i>")
+
+    def _on_export_plots(self) -> None:
+        path, chosen = QFileDialog.getSaveFileName(self, "Export plots", "mnistconv-plots.png",
+                                                   "PNG image (*.png);;SVG drawing (*.svg)")
+        if not path:
+            return
+        if not Path(path).suffix:
+            path += ".svg" if "svg" in chosen.lower() else ".png"
+        try:
+            self.plots.export(path)
+        except OSError as exc:
+            self.show_message(QMessageBox.Icon.Warning, "Could not export the plots", f"{path}: {exc.strerror or exc}")
+            return
+        self.statusBar().showMessage(f"Plots written to {path}", 5000)
 
     def _on_pause_toggled(self) -> None:
         if not self.trainer.is_running():
@@ -421,6 +508,8 @@ class MainWindow(QMainWindow):
     def _on_finished(self, f: events.Finished) -> None:
         allocator.release_freed_memory()  # the run's activation memory goes back to the system
         self._set_panel_state(PanelState.IDLE)
+        self.runs_view.training_run = None
+        self.runs_view.refresh()
         words = finish_summary(f)
         self.panel.set_progress(0.0 if f.reason is FinishReason.FAILED else 1.0, words)
         self.statusBar().showMessage(words, 10_000)
@@ -460,4 +549,5 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/splitter", self.splitter.saveState())
         self.settings.sync()
+        self.runs_view.close_store()
         super().closeEvent(event)

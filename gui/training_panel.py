@@ -27,7 +27,9 @@ from PySide6.QtWidgets import (
 from mnistconv.core.config import TrainConfig, validate_config
 from mnistconv.core.device import cuda_available
 from mnistconv.core.errors import ConfigError
+from mnistconv.core.paths import APP_NAME, user_data_dir
 from mnistconv.core.presets import PRESETS, preset_config
+from mnistconv.core.session import RUN_FOLDER
 
 from .settings_reader import Field, number, one_of, positive_number_text, read, text, whole_number
 from .steady_label import SteadyLabel
@@ -39,6 +41,11 @@ ERROR_COLOUR = QColor("#d0342c")
 def shortcut_text(action: QAction) -> str:
     """An action's shortcuts as the platform writes them: 'Esc or Del'."""
     return " or ".join(keys.toString(QKeySequence.SequenceFormat.NativeText) for keys in action.shortcuts())
+
+
+def former_default_savepaths() -> set[str]:
+    """The save folder's defaults before runs had folders of their own (one model, overwritten by each run)."""
+    return {str(user_data_dir() / APP_NAME / "models"), str(user_data_dir() / "models")}
 
 
 class PanelState(str, Enum):
@@ -53,9 +60,8 @@ class TrainingPanel(QWidget):
     pause_toggled = Signal()
     stop_requested = Signal()
 
-    def __init__(self, default_savepath: Path, default_data_dir: Path, parent: QWidget | None = None):
+    def __init__(self, default_data_dir: Path, parent: QWidget | None = None):
         super().__init__(parent)
-        self._default_savepath = Path(default_savepath)
         self._default_data_dir = Path(default_data_dir)
         self._browse_buttons: list[QToolButton] = []
         defaults = TrainConfig()
@@ -87,7 +93,9 @@ class TrainingPanel(QWidget):
         self.device_combo.addItem("CUDA" if cuda_available() else "CUDA (not found)", "cuda")
         if not cuda_available():
             self.device_combo.model().item(2).setEnabled(False)
-        self.savepath_edit, save_row = self._folder_row(self._default_savepath, "Folder for mnist_conv.pt")
+        self.savepath_edit, save_row = self._folder_row(None, "Folder for mnist_conv.pt (empty: each run's "
+                                                        "own folder in the run store, never overwritten by another run)")
+        self.savepath_edit.setPlaceholderText("each run's own folder")
         self.data_dir_edit, data_row = self._folder_row(self._default_data_dir,
                                                         "Folder of the MNIST files (fetched there when missing)")
 
@@ -169,8 +177,8 @@ class TrainingPanel(QWidget):
     def actions_for_menu(self) -> list[QAction]:
         return [self.train_action, self.pause_action, self.stop_action]
 
-    def _folder_row(self, default: Path, tip: str) -> tuple[QLineEdit, QWidget]:
-        edit = QLineEdit(str(default))
+    def _folder_row(self, default: Path | None, tip: str) -> tuple[QLineEdit, QWidget]:
+        edit = QLineEdit("" if default is None else str(default))
         edit.setToolTip(tip)
         browse = QToolButton()
         browse.setText("…")
@@ -251,9 +259,7 @@ class TrainingPanel(QWidget):
             lr = float(self.lr_edit.text().replace(",", "."))
         except ValueError:
             raise ConfigError(f"learning rate must be a positive number, not {self.lr_edit.text()!r}") from None
-        savepath = self.savepath_edit.text().strip()
-        if not savepath:
-            raise ConfigError("choose a save folder")
+        savepath = self.savepath_edit.text().strip() or RUN_FOLDER
         config = preset_config(
             self.preset_name(),
             lr=lr, epochs=self.epochs_spin.value(), batch_size=self.batch_spin.value(),
@@ -338,4 +344,6 @@ class TrainingPanel(QWidget):
         for key, edit in (("savepath", self.savepath_edit), ("data_dir", self.data_dir_edit)):
             if (folder := value(key, text)) is not None:
                 edit.setText(folder)
+        if self.savepath_edit.text() in former_default_savepaths():
+            self.savepath_edit.clear()  # a default, never chosen: runs now save into folders of their own
         return problems

@@ -7,7 +7,6 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QAbstractButton, QApplication
 
 from mnistconv.core import checkpoint
-from mnistconv.core.paths import default_models_dir
 from mnistconv.gui.scripted_mouse import drag
 from mnistconv.gui.shortcuts import ShortcutsDialog
 from mnistconv.gui.training_panel import NO_SEED, PanelState
@@ -187,12 +186,25 @@ def test_a_random_seed_is_shown_as_the_run_drew_it(qtbot, make_window, tmp_path)
     assert any(re.search(rf"seed {saved}\)$", line) for line in window.log.lines())
 
 
-def test_the_default_save_folder_is_the_per_user_models_folder(qtbot, tmp_path, monkeypatch):
+def test_by_default_each_run_saves_into_its_own_folder_and_old_defaults_are_dropped(qtbot, tmp_path, monkeypatch):
     from PySide6.QtCore import QSettings
 
+    from mnistconv.core.session import RUN_FOLDER
     from mnistconv.gui.main_window import MainWindow
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
     window = MainWindow(settings=QSettings(str(tmp_path / "fresh.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(window)
-    assert window.panel.savepath_edit.text() == str(default_models_dir()) == str(tmp_path / "share" / "mnistconv" / "models")
+    assert window.panel.savepath_edit.text() == "" and window.panel.config().savepath == RUN_FOLDER
+    assert window.panel.savepath_edit.placeholderText() == "each run's own folder"
+    # A settings file from before: the old default folder (its name doubled) was never a choice.
+    old = tmp_path / "old.ini"
+    old.write_text(f"[training]\nsavepath={tmp_path / 'share' / 'mnistconv' / 'mnistconv' / 'models'}\n")
+    window = MainWindow(settings=QSettings(str(old), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    assert window.panel.savepath_edit.text() == ""
+    chosen = tmp_path / "chosen.ini"
+    chosen.write_text(f"[training]\nsavepath={tmp_path / 'mine'}\n")
+    window = MainWindow(settings=QSettings(str(chosen), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    assert window.panel.savepath_edit.text() == str(tmp_path / "mine")

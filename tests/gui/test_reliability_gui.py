@@ -67,8 +67,8 @@ def texts(window) -> list[str]:
     ("lr", "nan", "learning rate must be a positive number"),
     ("lr", "inf", "learning rate must be a positive number"),
     ("lr", "1e-400", "learning rate must be a positive number"),  # underflows to 0
-    ("savepath", "", "choose a save folder"),
     ("savepath", "<file>/models", "cannot create the save folder"),
+    ("savepath", "<file>", "is a file, not a folder"),
 ])
 def test_bad_field_is_refused_with_a_one_line_reason(qtbot, make_window, tmp_path, field, value, reason):
     window = make_window()
