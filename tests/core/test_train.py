@@ -54,7 +54,7 @@ def test_same_seed_same_run(tmp_path, tiny_data):
     for attempt in range(2):
         run = train(config_for(tmp_path / str(attempt), epochs=2), tiny_data)
         accuracies.append([(e.test_accuracy, e.train_loss) for e in run if isinstance(e, events.EpochFinished)])
-    assert accuracies[0] == accuracies[1]
+    assert len(accuracies[0]) == 2 and accuracies[0] == accuracies[1]
 
 
 def test_stop_takes_effect_within_one_batch(tmp_path, tiny_data):
@@ -79,16 +79,18 @@ def test_pause_holds_and_resume_continues_to_the_same_end(tmp_path, tiny_data):
     run = train(config_for(tmp_path / "b", epochs=2), tiny_data, control)
     resumed = threading.Event()
     accuracies = []
+    after_pause = []
     for event in run:
         if isinstance(event, events.BatchProgress) and event.epoch == 1 and event.batch == 4 and not resumed.is_set():
             control.pause()
             timer = threading.Timer(0.3, lambda: (resumed.set(), control.resume()))
             timer.start()
         if isinstance(event, events.BatchProgress) and event.epoch == 1 and event.batch == 5:
-            assert resumed.is_set()  # the loop did not run past the pause
+            after_pause.append(resumed.is_set())  # the loop did not run past the pause
         if isinstance(event, events.EpochFinished):
             accuracies.append(event.test_accuracy)
-    assert accuracies == reference
+    assert after_pause == [True]
+    assert len(reference) == 2 and accuracies == reference
 
 
 def test_nan_abort_keeps_the_last_good_model(tmp_path, tiny_data):
@@ -179,7 +181,7 @@ def test_shuffled_runs_repeat_with_a_seed_and_differ_from_the_seed_order(tmp_pat
         return [e.loss for e in run if isinstance(e, events.BatchProgress)]
 
     shuffled = losses(shuffle=True)
-    assert shuffled == losses(shuffle=True, seed=0)
+    assert len(shuffled) == 8 and shuffled == losses(shuffle=True, seed=0)
     assert shuffled != losses()
 
 
