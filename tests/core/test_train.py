@@ -1,6 +1,7 @@
 """The training loop end to end on a tiny dataset."""
 
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ import torch
 from mnistconv.core import checkpoint, events
 from mnistconv.core.errors import ConfigError
 from mnistconv.core.evaluate import Evaluation, evaluate_saved_model
+from mnistconv.core.recipe import ScheduleState, decide_after_epoch
 from mnistconv.core.train import TrainingControl, train
 
 from tiny_training import tiny_config
@@ -165,14 +167,38 @@ def test_trains_on_cuda(tmp_path, tiny_mnist_dir):
     assert run[0].device.startswith("CUDA") and run[-1].reason == "completed"
 
 
-def test_onecycle_owns_the_lr_and_turns_plateau_drops_off(tmp_path, tiny_data):
-    config = config_for(tmp_path, epochs=6, lr=1e-2, lr_schedule="onecycle", lr_drop_patience=1, label_smoothing=0.1,
-                        shuffle=True)
+def test_onecycle_anneals_the_lr_and_trains(tmp_path, tiny_data):
+    config = config_for(tmp_path, epochs=6, lr=1e-2, lr_schedule="onecycle", label_smoothing=0.1, shuffle=True)
+    run = list(train(config, tiny_data))
+    lrs = [e.lr for e in run if isinstance(e, events.EpochFinished)]
+    assert len(lrs) == 6 and max(lrs) <= 1e-2 and lrs[-1] < 1e-4 < max(lrs)  # annealed to near zero at the end
+    assert run[-1].reason == "completed" and run[-1].best_accuracy > 0.9
+
+
+def test_onecycle_owns_the_lr_and_turns_plateau_drops_off(tmp_path, tiny_data, monkeypatch):
+    # Best at epoch 1, then a plateau: with patience 1 the seed's rule would drop the LR after every epoch from the 2nd.
+    accuracies = [0.6, 0.5, 0.5, 0.5, 0.5, 0.5]
+    config = config_for(tmp_path, epochs=6, lr=1e-2, lr_schedule="onecycle", lr_drop_patience=1, converge_patience=100)
+    state, plateau_drops = ScheduleState(lr=config.lr), []
+    for epoch, accuracy in enumerate(accuracies, start=1):
+        decision = decide_after_epoch(state, epoch, accuracy, replace(config, lr_schedule="plateau"))
+        state = decision.state
+        plateau_drops.append(decision.lr_dropped)
+    assert plateau_drops == [False] + [True] * 5  # the plateau is there for the rule to see
+    fixed_accuracies(monkeypatch, accuracies)
     run = list(train(config, tiny_data))
     assert not [e for e in run if isinstance(e, events.LrDropped)]
-    lrs = [e.lr for e in run if isinstance(e, events.EpochFinished)]
-    assert max(lrs) <= 1e-2 and lrs[-1] < 1e-4 < max(lrs)  # annealed to near zero at the end
-    assert run[-1].reason == "completed" and run[-1].best_accuracy > 0.9
+    # The rate at each epoch's end is the one-cycle schedule's after that many batches, untouched by any drop.
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=config.lr)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=6 * 8)
+    expected = []
+    for _ in range(6):
+        for _ in range(8):
+            optimizer.step()
+            schedule.step()
+        expected.append(optimizer.param_groups[0]["lr"])
+    assert [e.lr for e in run if isinstance(e, events.EpochFinished)] == pytest.approx(expected)
+    assert run[-1].reason == "completed" and run[-1].epochs_run == 6
 
 
 def test_shuffled_runs_repeat_with_a_seed_and_differ_from_the_seed_order(tmp_path, tiny_data):
