@@ -34,7 +34,8 @@ def test_events_in_order_checkpoint_written_and_reloaded(tmp_path, tiny_data):
     assert [p.batch for p in progress if p.epoch == 1] == list(range(1, 9))
     # Each epoch's batches come before its EpochFinished, and saves follow it.
     first_epoch_end = run.index(epochs[0])
-    assert all(isinstance(e, events.BatchProgress) for e in run[1:first_epoch_end])
+    assert run[1:first_epoch_end] == [p for p in progress if p.epoch == 1]
+    assert isinstance(run[first_epoch_end + 1], events.NewBestSaved) and run[first_epoch_end + 1].epoch == 1
     finished = run[-1]
     assert isinstance(finished, events.Finished) and finished.reason == "completed"
     assert finished.epochs_run == 3
