@@ -147,6 +147,16 @@ def test_lr_drop_reaches_the_optimizer(tmp_path, tiny_data, monkeypatch):
     assert batch_lrs[4] == pytest.approx(1e-4) and batch_lrs[6] == pytest.approx(1e-5)
 
 
+def test_converged_ends_the_run_after_the_patience_without_improvement(tmp_path, tiny_data, monkeypatch):
+    # Best at epoch 1, then a plateau: with converge patience 2 (and no LR drop) the run ends after epoch 3.
+    fixed_accuracies(monkeypatch, [0.6, 0.5, 0.5, 0.5, 0.5, 0.5])
+    run = list(train(config_for(tmp_path, epochs=6, lr_drop_patience=100, converge_patience=2), tiny_data))
+    assert [e.epoch for e in run if isinstance(e, events.EpochFinished)] == [1, 2, 3]
+    assert run[-2:] == [events.Converged(epoch=3), run[-1]]
+    assert run[-1].reason is events.FinishReason.CONVERGED and run[-1].epochs_run == 3
+    assert (run[-1].best_accuracy, run[-1].best_epoch) == (0.6, 1)
+
+
 def test_early_exit_at_the_target(tmp_path, tiny_data):
     run = list(train(config_for(tmp_path, epochs=10, target_accuracy=0.5), tiny_data))
     assert [type(e) for e in run[-3:]] == [events.NewBestSaved, events.EarlyExit, events.Finished]
