@@ -1,17 +1,20 @@
 """The training loop end to end on a tiny dataset."""
 
+import copy
 import threading
 from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
+from torch.nn import functional as F
 
 from mnistconv.core import checkpoint, events
 from mnistconv.core.errors import ConfigError
 from mnistconv.core.evaluate import Evaluation, evaluate_saved_model
+from mnistconv.core.model import ConvNet, build_model
 from mnistconv.core.recipe import ScheduleState, decide_after_epoch
-from mnistconv.core.train import TrainingControl, train
+from mnistconv.core.train import TrainingControl, make_optimizer, train
 
 from tiny_training import tiny_config
 
@@ -233,3 +236,51 @@ def test_noise_source_draws_in_bulk_with_the_right_scale():
     assert abs(float(stacked.std()) - 0.1) < 0.005 and abs(float(stacked.mean())) < 0.005
     assert not torch.equal(draws[0], draws[1])
     assert NoiseSource(0.0, (1, 28, 28), generator, 10).add_to(zeros) is zeros
+
+
+class RecordingNet(ConvNet):
+    """The seed's network, keeping a copy of every batch it is trained on."""
+
+    def __init__(self):
+        super().__init__()
+        self.trained_on = []
+
+    def forward(self, x):
+        if self.training:
+            self.trained_on.append(x.detach().clone())
+        return super().forward(x)
+
+
+def test_each_batch_is_the_seeds_next_slice_with_fresh_noise_of_std_0_1(tmp_path, tiny_data):
+    model = RecordingNet()
+    list(train(config_for(tmp_path, epochs=2), tiny_data, model=model))
+    assert len(model.trained_on) == 2 * 8
+    images = tiny_data.train_images
+    for index, x in enumerate(model.trained_on):
+        start = (index % 8) * 64  # the seed's minibatches: the data in order, 64 at a time, every epoch
+        noise = x - images[start : start + 64]
+        assert abs(float(noise.std()) - 0.1) < 0.003 and abs(float(noise.mean())) < 0.003, f"batch {index}"
+    # The noise is drawn afresh: the same slice gets different noise in the second epoch.
+    assert not torch.allclose(model.trained_on[0], model.trained_on[8])
+
+
+def test_each_step_is_the_seeds_adam_on_the_cross_entropy(tmp_path, tiny_data):
+    """Three epochs of one 512-image batch without noise are three steps of torch's own Adam (lr 3e-3,
+    betas 0.9/0.999, eps 1e-8) on the cross-entropy of that batch."""
+    torch.manual_seed(1)
+    model = build_model()
+    reference = copy.deepcopy(model)
+    fixed = config_for(tmp_path, epochs=3, batch_size=512, noise_std=0.0)
+    optimizer = make_optimizer(build_model(), fixed.lr)
+    assert type(optimizer) is torch.optim.Adam
+    settings = {key: optimizer.param_groups[0][key] for key in ("lr", "betas", "eps", "weight_decay", "amsgrad")}
+    assert settings == {"lr": 3e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0, "amsgrad": False}
+    list(train(fixed, tiny_data, model=model))
+    adam = torch.optim.Adam(reference.parameters(), lr=3e-3)
+    for _ in range(3):
+        loss = F.cross_entropy(reference(tiny_data.train_images), tiny_data.train_labels)
+        adam.zero_grad()
+        loss.backward()
+        adam.step()
+    for (name, trained), (_, expected) in zip(model.named_parameters(), reference.named_parameters()):
+        torch.testing.assert_close(trained.detach(), expected.detach(), rtol=1e-4, atol=2e-6, msg=name)
