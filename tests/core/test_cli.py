@@ -180,3 +180,22 @@ def test_ctrl_c_and_sigterm_stop_after_the_batch_and_say_where_the_model_is(tiny
     model = tmp_path / "out" / "mnist_conv.pt"
     assert out[-1].startswith("Best test accuracy ") and out[-1].endswith(f" in {model}")
     assert torch.load(model, weights_only=True)["epoch"] >= 1
+
+
+def test_without_options_the_cli_trains_the_seed_recipe_and_a_preset_fills_the_rest(monkeypatch):
+    from mnistconv.core.config import TrainConfig
+    from mnistconv.core.presets import preset_config
+
+    configs = []
+
+    def recording_session(config, data_dir, control):
+        configs.append(config)
+        return iter(())
+
+    monkeypatch.setattr(cli, "training_session", recording_session)
+    cli.train_main([])
+    cli.train_main(["--preset", "fast"])
+    cli.train_main(["--preset", "robust", "--epochs", "4", "--lr", "0.002", "--batch-size", "32", "--noise-std", "0"])
+    assert configs[0] == TrainConfig()  # lr 3e-3, 20 epochs, batch 128, noise 0.1, a random seed
+    assert configs[1] == preset_config("fast")
+    assert configs[2] == preset_config("robust", epochs=4, lr=0.002, batch_size=32, noise_std=0.0)
