@@ -62,6 +62,18 @@ def test_the_log_shows_each_event_in_the_words_the_command_line_prints(qtbot, ma
     assert len(expected) > 6 and logged == expected
 
 
+def test_a_first_start_shows_the_seed_recipe_in_the_fields(qtbot, tmp_path):
+    window = MainWindow(settings=QSettings(str(tmp_path / "first-start.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    panel = window.panel
+    assert panel.preset_name() == "seed"
+    assert (panel.lr_edit.text(), panel.epochs_spin.value(), panel.batch_spin.value()) == ("0.003", 20, 128)
+    assert panel.noise_spin.value() == pytest.approx(0.1)
+    config = panel.config()
+    assert (config.lr, config.epochs, config.batch_size, config.noise_std) == (3e-3, 20, 128, pytest.approx(0.1))
+    assert (config.seed, config.lr_schedule, config.shuffle, config.augment) == (None, "plateau", False, False)
+
+
 def test_lr_drop_adds_one_marker(qtbot, make_window):
     window = make_window()
     window.plots.reset()
