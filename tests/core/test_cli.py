@@ -147,6 +147,7 @@ def run_cli_until_first_epoch(tiny_mnist_dir, tmp_path, signal_number):
     """mnistconv-train in its own process, sent `signal_number` once the first epoch is reported."""
     import subprocess
     import sys
+    import threading
 
     process = subprocess.Popen(
         [sys.executable, "-c", "import sys; from mnistconv.core.cli import train_main; sys.exit(train_main())",
@@ -156,12 +157,18 @@ def run_cli_until_first_epoch(tiny_mnist_dir, tmp_path, signal_number):
     )
     lines = []
     sent = False
-    for line in process.stdout:
-        lines.append(line.rstrip("\n"))
-        if line.startswith("[1]: Test accuracy"):
-            process.send_signal(signal_number)
-            sent = True
-            break
+    # A run that does not report its first epoch in time (or words it otherwise) is killed, not waited for.
+    watchdog = threading.Timer(120, process.kill)
+    watchdog.start()
+    try:
+        for line in process.stdout:
+            lines.append(line.rstrip("\n"))
+            if line.startswith("[1]: Test accuracy"):
+                process.send_signal(signal_number)
+                sent = True
+                break
+    finally:
+        watchdog.cancel()
     if not sent:  # the run ended, or never reported an epoch: there was nothing to interrupt
         process.kill()
     out, err = process.communicate(timeout=120)
