@@ -41,7 +41,7 @@ def test_train_runs_to_the_end_and_updates_everything(qtbot, make_window, tmp_pa
     assert "test accuracy" in window.model_label.text()
     assert any("[3]: Test accuracy:" in line for line in window.log.lines())
     # The confusion matrix holds the last epoch's counts of the 200 test digits.
-    assert window.confusion.caption.text().startswith("Epoch 3: ")
+    assert window.confusion.caption.text().startswith("Epoch 3, the latest: ")
     assert sum(window.confusion.count(true, predicted) for true in range(10) for predicted in range(10)) == 200
 
 
