@@ -32,7 +32,7 @@ from .errors import ConfigError
 from .evaluate import evaluate
 from .events import FinishReason
 from .model import ConvNet
-from .paths import CHECKPOINT_NAME, checkpoint_file
+from .paths import CHECKPOINT_NAME, checkpoint_file, default_models_dir
 from .personal import PersonalDigits
 from .predict import bundled_model_path
 from .runstore import EpochRecord, RunStore, StoreError
@@ -247,7 +247,9 @@ def _save(model: ConvNet, base, base_name: str, settings: FinetuneSettings, digi
     elif savepath is not None:
         path = checkpoint_file(savepath)
     else:
-        path = Path(runs_dir or ".") / f"fitted-{time.strftime('%Y%m%d-%H%M%S')}" / CHECKPOINT_NAME
+        # Not recorded and no folder named: a folder of its own beside the window's models, never the current folder.
+        folder = Path(runs_dir) if runs_dir is not None else default_models_dir()
+        path = folder / f"fitted-{time.strftime('%Y%m%d-%H%M%S')}" / CHECKPOINT_NAME
     checkpoint.save_checkpoint(path, model, epoch=1, accuracy=accuracy, lr=settings.lr, hyperparameters=hyperparameters)
     if store is not None:
         try:

@@ -20,6 +20,7 @@ def own_run_store(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "run-store"
     monkeypatch.setenv("MNISTCONV_RUNS", str(folder))
     monkeypatch.setenv("MNISTCONV_PERSONAL", str(tmp_path / "personal-digits"))  # and keeps its own digits
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))  # and saves nothing in the user's data folder
     return folder
 
 

@@ -1,5 +1,7 @@
 """Fitting a model to personal digits: before and after, held out, MNIST kept, saved as a run."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from odd_hand import drawings
@@ -7,6 +9,7 @@ from odd_hand import drawings
 from mnistconv.core import events
 from mnistconv.core.errors import ConfigError
 from mnistconv.core.finetune import FinetuneSettings, _folds, finetune_session
+from mnistconv.core.paths import default_models_dir
 from mnistconv.core.personal import PersonalDigits
 from mnistconv.core.predict import Predictor
 from mnistconv.core.preprocess import to_mnist
@@ -79,6 +82,9 @@ def test_no_digits_one_digit_and_a_stop(tiny_mnist_dir, tmp_path, tiny_base):
     digits.add(drawings(1, 3)[0][7], 7)
     result = finished(finetune_session(tmp_path / "one", tiny_mnist_dir, base=tiny_base, settings=QUICK))
     assert result.held_out_after is None and result.held_out_digits == 0  # too few to hold any out
+    # Neither recorded nor given a folder: saved in a folder of its own beside the window's models.
+    assert result.accepted and result.checkpoint.parent.parent == default_models_dir()
+    assert not list(Path.cwd().glob("fitted-*"))
     control = TrainingControl()
     run = []
     for event in finetune_session(tmp_path / "one", tiny_mnist_dir, control, base=tiny_base, settings=QUICK):
