@@ -25,6 +25,7 @@ from mnistconv.core import allocator, checkpoint, events
 from mnistconv.core.device import describe_device, resolve_device
 from mnistconv.core.errors import CheckpointError, ConfigError
 from mnistconv.core.events import FinishReason
+from mnistconv.core.finetune import FinetuneSettings
 from mnistconv.core.paths import (
     APP_NAME,
     CHECKPOINT_NAME,
@@ -82,6 +83,7 @@ class MainWindow(QMainWindow):
         self.runs_dir = resolve_runs_dir()
         self.runs_view = RunsView(self.runs_dir)
         self.personal = PersonalDigits()
+        self.finetune_settings = FinetuneSettings()  # the fit's defaults (tests shorten it)
         self.personal_view = PersonalView(self.personal)
         self.sketchpad = Sketchpad()
         self.model_label = QLabel()
@@ -435,7 +437,8 @@ class MainWindow(QMainWindow):
         self.plots.reset()
         self._begin(1)
         self.panel.set_progress(None, "Fitting to your handwriting…")
-        self.trainer.fine_tune(self.personal.root, self.panel.data_dir(), base=base, runs_dir=self.runs_dir)
+        self.trainer.fine_tune(self.personal.root, self.panel.data_dir(), base=base, runs_dir=self.runs_dir,
+                               settings=self.finetune_settings)
         return True
 
     def _on_finetune_finished(self, event: events.FinetuneFinished) -> None:
