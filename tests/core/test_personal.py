@@ -3,7 +3,6 @@
 import errno
 import json
 import os
-import time
 
 import numpy as np
 import pytest
@@ -152,7 +151,5 @@ def test_ten_thousand_digits_list_without_reading_a_picture(tmp_path, monkeypatc
         for i in range(1000):
             (folder / f"{i:04d}.png").write_bytes(b"")
     monkeypatch.setattr(personal, "read_picture", lambda path: pytest.fail("listing must not open pictures"))
-    start = time.perf_counter()
     listing = PersonalDigits(tmp_path).list()
     assert len(listing.digits) == 10_000 and listing.counts()[5] == 1000
-    assert time.perf_counter() - start < 5  # about 0.05 s here

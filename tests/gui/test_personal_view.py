@@ -196,3 +196,18 @@ def test_closing_the_window_during_a_fit_stops_it_and_keeps_the_model(qtbot, mak
     window.close()
     assert not window.trainer.is_running()
     assert window.sketchpad.predictor.name == before
+
+
+def test_ten_thousand_digits_list_at_once_and_only_the_visible_ones_are_decoded(qtbot, make_window):
+    window = make_window()
+    first = window.personal.add(drawings(1, seed=7)[0][3], 3)
+    picture = first.path.read_bytes()
+    for label in range(10):
+        folder = window.personal.root / str(label)
+        folder.mkdir(exist_ok=True)
+        for i in range(1000 - (label == 3)):
+            (folder / f"copy-{i:04d}.png").write_bytes(picture)
+    view = my_digits_tab(window)
+    qtbot.waitUntil(lambda: len(view.model._images) > 0, timeout=5_000)  # the grid has drawn its first items
+    assert view.model.rowCount() == 10_000 and view.counts_label.text().startswith("10,000 digits of yours")
+    assert 0 < len(view.model._images) < 500  # the visible ones, not ten thousand
