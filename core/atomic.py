@@ -17,6 +17,18 @@ from typing import BinaryIO, Iterator
 PARTIAL_SUFFIX = ".partial"
 
 
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp makes its file private (0600); the finished file gets what open() would have given it
+# (0644 under the usual umask), so models, digits and MNIST files can be shared like any other file.
+# Read once, at import: setting the umask to read it is not safe while other threads create files.
+NEW_FILE_MODE = 0o666 & ~_current_umask()
+
+
 def partial_prefix(path: Path) -> str:
     return f".{Path(path).name}."
 
@@ -33,6 +45,8 @@ def atomic_write(path: str | os.PathLike, *, durable: bool = True) -> Iterator[B
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f"{partial_prefix(path)}{os.getpid()}.", suffix=PARTIAL_SUFFIX)
     temporary = Path(name)
     try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, NEW_FILE_MODE)
         with os.fdopen(fd, "wb") as sink:
             yield sink
             sink.flush()

@@ -103,3 +103,18 @@ def test_a_durable_write_syncs_the_file_before_the_rename_and_the_folder_after(t
         assert calls == [("fsync", target.stat().st_ino), ("rename onto", "file.bin"), ("fsync", tmp_path.stat().st_ino)]
     else:  # fetched MNIST files: a crash leaves no torn file either, and they can be fetched again
         assert calls == [("rename onto", "file.bin")]
+
+
+@pytest.mark.skipif(not hasattr(os, "fchmod"), reason="POSIX permissions")
+def test_the_finished_file_has_the_permissions_a_plain_write_gives(tmp_path):
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"x")
+    with atomic_write(tmp_path / "atomic") as sink:
+        sink.write(b"x")
+    assert (tmp_path / "atomic").stat().st_mode & 0o777 == plain.stat().st_mode & 0o777 == 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
