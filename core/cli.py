@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import Sequence, TextIO
 
-from . import allocator, data
+from . import allocator, checkpoint, data
 from .acquire import fetch_mnist
 from .config import TrainConfig
 from .device import DEVICE_CHOICES, describe_device, resolve_device
@@ -245,6 +245,7 @@ def test_main(argv: Sequence[str] | None = None) -> int:
     try:
         device = resolve_device(args.device or "auto")
         path = _model_to_test(args)
+        checkpoint.load_checkpoint(path)  # a bad file is refused before the data are read, not after
         progress = ProgressBar(sys.stderr)
         steps = load_data(resolve_data_dir(args.data_dir), device, TrainingControl())
         mnist = drain(steps, lambda event: print_event(event, sys.stdout, progress))

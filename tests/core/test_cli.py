@@ -94,6 +94,13 @@ def test_test_without_a_saved_model(tmp_path, capsys):
     assert "no saved model" in capsys.readouterr().err
 
 
+def test_test_refuses_a_bad_model_before_reading_any_data(tmp_path, capsys, monkeypatch):
+    (tmp_path / "mnist_conv.pt").write_bytes(b"PK\x03\x04 not really")
+    monkeypatch.setattr(cli, "load_data", lambda *args, **kwargs: pytest.fail("the data were read first"))
+    code = cli.test_main(["--savepath", str(tmp_path), "--data-dir", str(tmp_path / "no-data"), "--device", "cpu"])
+    assert code == 1 and "not a loadable checkpoint" in capsys.readouterr().err
+
+
 def test_test_with_a_foreign_file(tmp_path, capsys, tiny_mnist_dir):
     (tmp_path / "mnist_conv.pt").write_bytes(b"PK\x03\x04 not really")
     code = cli.test_main(["--savepath", str(tmp_path), "--data-dir", str(tiny_mnist_dir), "--device", "cpu"])
