@@ -58,6 +58,8 @@ class Sketchpad(QWidget):
 
     prediction_updated = Signal(object)  # (10,) float32 probabilities; not emitted for an empty canvas
     reading_failed = Signal(str)  # why a drawing could not be prepared for the network
+    reading_changed = Signal()  # after every reading: a prediction, an empty canvas, no model or a failing one
+    predictor_changed = Signal(object)  # the model it reads with now (None: none)
 
     def __init__(self, predictor: PredictorLike | None = None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -149,6 +151,7 @@ class Sketchpad(QWidget):
     def set_predictor(self, predictor: PredictorLike | None) -> None:
         """Read the drawing with another model (None: no model); what is drawn is read again."""
         self._predictor = predictor
+        self.predictor_changed.emit(predictor)
         self._on_ink_changed()
 
     def probabilities(self) -> np.ndarray | None:
@@ -188,6 +191,10 @@ class Sketchpad(QWidget):
 
     def read_drawing(self) -> None:
         """Preprocess what is drawn, predict it and show the result (or why there is none)."""
+        self._read()
+        self.reading_changed.emit()
+
+    def _read(self) -> None:
         if self.canvas.is_empty():
             self._show_nothing("Draw a digit")
             return
@@ -205,6 +212,8 @@ class Sketchpad(QWidget):
             probabilities = np.asarray(self._predictor.predict(image), dtype=np.float32)
             if probabilities.shape != (1, 10):
                 raise ValueError(f"the model returned shape {probabilities.shape}, expected (1, 10)")
+            if not np.isfinite(probabilities).all():
+                raise ValueError("the model's answer is not a number (its weights are not finite)")
         except Exception as exc:  # noqa: BLE001 - a failing model must not take the window down
             self._show_nothing(f"Could not read the digit: {exc}", keep_preview=True)
             return

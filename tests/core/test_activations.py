@@ -12,24 +12,9 @@ from mnistconv.core.checkpoint import load_checkpoint, save_checkpoint
 from mnistconv.core.model import build_model
 from mnistconv.core.predict import Predictor, bundled_model_path
 
+from reference_forward import reference_forward
+
 TOLERANCE = dict(rtol=1e-5, atol=1e-5)
-
-
-def reference_forward(state: dict, image: np.ndarray) -> dict:
-    """The seed's network written out from the tensors alone: conv → ReLU → max-pool, three times, then dense."""
-    weights = {name: tensor.to(torch.float64) for name, tensor in state.items()}
-    x = torch.from_numpy(image.astype(np.float64))[None, None]
-    out = {"pre_pool": [], "maps": []}
-    for block in (1, 2, 3):
-        conv = F.conv2d(x, weights[f"conv{block}.weight"], weights[f"conv{block}.bias"], padding=1)
-        out["pre_pool"].append(conv[0].numpy())
-        x = F.max_pool2d(F.relu(conv), 2)
-        out["maps"].append(x[0].numpy())
-    features = x.reshape(1, -1)
-    logits = F.linear(features, weights["fc.weight"], weights["fc.bias"])
-    out.update(features=features[0].numpy(), logits=logits[0].numpy(), probabilities=torch.softmax(logits, 1)[0].numpy(),
-               weight=weights["fc.weight"].numpy(), bias=weights["fc.bias"].numpy())
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -112,8 +97,8 @@ def test_a_maps_inputs_filters_and_partial_sums_make_the_map(bundled, block, cha
     np.testing.assert_allclose(unit.partials.sum(axis=0) + unit.bias, unit.pre_pool, rtol=1e-5, atol=1e-4)
     np.testing.assert_allclose(unit.output, reading.maps[block - 1][channel], **TOLERANCE)
     # Each partial is its input map convolved with its own kernel.
-    one = F.conv2d(torch.from_numpy(inputs[-1:].astype(np.float64))[None], torch.from_numpy(unit.kernels[-1:].astype(np.float64))[None],
-                   padding=1)[0, 0].numpy()
+    last_input = torch.from_numpy(inputs[-1:].astype(np.float64))[None]
+    one = F.conv2d(last_input, torch.from_numpy(unit.kernels[-1:].astype(np.float64))[None], padding=1)[0, 0].numpy()
     np.testing.assert_allclose(unit.partials[-1], one, rtol=1e-5, atol=1e-5)
     strengths = unit.strengths()
     assert strengths.shape == (len(inputs),) and np.isfinite(strengths).all()
