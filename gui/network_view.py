@@ -875,10 +875,13 @@ class NetworkView(QWidget):
             return
         if not self._live_shown():
             return
-        if at_once or 1000 * (self.clock() - self._last_refresh) >= INTERVAL_MS:
-            self._soon.start()  # after the reading that called this has finished, so the bars come first
+        elapsed_ms = 1000 * (self.clock() - self._last_refresh)
+        if at_once or elapsed_ms >= INTERVAL_MS:
+            if not self._soon.isActive():  # restarting it would push it behind the next reading, and the next
+                self._soon.start()  # after the reading that called this has finished, so the bars come first
         else:
-            self._quiet.start()  # restarted by each reading: fires once the pen rests
+            # Restarted by each reading: fires once the pen rests (never sooner than the interval allows).
+            self._quiet.start(max(QUIET_MS, math.ceil(INTERVAL_MS - elapsed_ms)))
 
     def _on_timer(self) -> None:
         if self._live_shown() and (self._input_dirty or (self._unit_dirty and self.page() == "map")):

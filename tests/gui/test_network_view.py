@@ -15,7 +15,7 @@ from mnistconv.core.checkpoint import load_checkpoint
 from mnistconv.core.model import build_model
 from mnistconv.core.predict import Predictor, bundled_model_path
 from mnistconv.gui.colour_scheme import dark_palette
-from mnistconv.gui.network_view import INTERVAL_MS, QUIET_MS, NetworkView
+from mnistconv.gui.network_view import INTERVAL_MS, NetworkView
 from mnistconv.gui.scripted_mouse import drag, send_mouse
 from mnistconv.gui.sketchpad import Sketchpad
 from mnistconv.gui.tiles import SEQUENTIAL, format_value
@@ -216,15 +216,16 @@ def test_the_view_refreshes_at_most_once_per_interval_and_ends_on_the_last_readi
 def test_readings_within_the_interval_wait_and_the_last_is_shown_once_the_pen_rests(qtbot, make_view):
     holder = make_view()
     pad, view = holder.pad, holder.view
-    now = [10.0]
+    now = [time.perf_counter() + 100.0]  # later than any refresh so far
     view.clock = lambda: now[0]  # the view's own clock; Qt's timers keep real time
-    view._quiet.setInterval(60_000)  # the pen "rests" only when this test says so
 
     def shows_the_pads_input() -> bool:
         return view.reading() is not None and np.array_equal(view.reading().image, pad.network_input())
 
     drag(pad.canvas, [(60, 60), (60, 200)])
     qtbot.waitUntil(shows_the_pads_input, timeout=2000)
+    quiet = view._quiet.start
+    view._quiet.start = lambda _ms: None  # from here the pen "rests" only when this test says so
     first = view.refreshes
     now[0] += 0.010
     drag(pad.canvas, [(120, 60), (120, 200)])
@@ -238,7 +239,7 @@ def test_readings_within_the_interval_wait_and_the_last_is_shown_once_the_pen_re
     assert view.refreshes == first + 1
     now[0] += 0.005
     drag(pad.canvas, [(200, 60), (200, 200)])
-    view._quiet.setInterval(QUIET_MS)
+    view._quiet.start = quiet
     pad.read_drawing()
     QApplication.processEvents()
     assert view.refreshes == first + 1
