@@ -198,8 +198,9 @@ class Sketchpad(QWidget):
         if self.canvas.is_empty():
             self._show_nothing("Draw a digit")
             return
+        digit = self.canvas.picture_digit()  # a test digit is read as it is, not redrawn
         try:
-            image = to_mnist(self.canvas.ink())
+            image = digit if digit is not None else to_mnist(self.canvas.ink())
         except Exception as exc:  # noqa: BLE001 - whatever the drawing is, the window goes on (and says so)
             self._show_nothing("Can't read this drawing")
             self.reading_failed.emit(f"{type(exc).__name__}: {exc}")
