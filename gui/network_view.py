@@ -62,9 +62,8 @@ MARGIN = 6
 GAP = 2
 SECTION_GAP = 6
 MAX_TILE = 72
-SCALE_WIDTH = 150  # a header's colour bar with its two values
+SCALE_WIDTH = 136  # a header's colour bar with its two values
 MIN_FILTERS_WIDTH = 600
-HINT = "Hover over a map for its values; click one to see what feeds it."
 
 
 def _signed(value: float, digits: int = 2) -> str:
@@ -74,11 +73,13 @@ def _signed(value: float, digits: int = 2) -> str:
 class _Canvas(QWidget):
     """A widget that paints tile groups and text at places its `_layout` computes from its size."""
 
+    hint = "Hover over a map for its values."  # the hover line when the pointer is over nothing
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setMouseTracking(True)
-        self.status_text = HINT
+        self.status_text = self.hint
         self._status_rect = QRectF()
 
     def tile_groups(self) -> list[Tiles]:
@@ -126,15 +127,15 @@ class _Canvas(QWidget):
         return super().event(event)
 
     def mouseMoveEvent(self, event) -> None:
-        text = self.describe_at(event.position()) or HINT
+        text = self.describe_at(event.position()) or self.hint
         if text != self.status_text:
             self.status_text = text
             self.update(self._status_rect.toAlignedRect())
         super().mouseMoveEvent(event)
 
     def leaveEvent(self, event) -> None:
-        if self.status_text != HINT:
-            self.status_text = HINT
+        if self.status_text != self.hint:
+            self.status_text = self.hint
             self.update(self._status_rect.toAlignedRect())
         super().leaveEvent(event)
 
@@ -170,6 +171,7 @@ class LayersCanvas(_Canvas):
     """The input, the three blocks' maps, the dense layer's contributions, the logits and probabilities."""
 
     map_clicked = Signal(int, int)  # block 1–3, map
+    hint = "Hover over a map for its values; click one to see what feeds it."
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -239,17 +241,19 @@ class LayersCanvas(_Canvas):
         if key.startswith("block"):
             block = int(key[-1])
             count, height, width = MAP_SHAPES[block - 1]
-            return f"Block {block}: {count} maps, {height}×{width}, after pooling"
+            return f"Block {block}: {count} maps, {height}×{width} (pooled)"
         if key == "input":
             return "Input, 28×28"
         if key == "logits":
             return "Logit · probability"
+        if key == "dense":
+            return "Dense layer: feature × weight"
         digit = None if reading is None else (reading.winner if key == "winner" else reading.runner_up)
-        role = "answer" if key == "winner" else "runner-up"
+        role = "answer" if key == "winner" else "2nd"
         if digit is None:
-            return f"Dense layer: each feature × its weight, towards the {role}"
+            return f"to the {'answer' if key == 'winner' else 'runner-up'}"
         total = float(np.sum(reading.contributions(digit), dtype=np.float64))
-        return (f"Dense → {digit} ({role}): {_signed(total)} {_signed(float(reading.bias[digit]))} bias "
+        return (f"to {digit} ({role}): {_signed(total)} {_signed(float(reading.bias[digit]))} bias "
                 f"= logit {format_value(float(reading.logits[digit]))}")
 
     def describe(self, tiles: Tiles, index: int, row: int, column: int) -> str:
@@ -287,10 +291,9 @@ class LayersCanvas(_Canvas):
         metrics = self.fontMetrics()
         line = metrics.height() + 4
         width, height = max(self.width(), 1), max(self.height(), 1)
-        self._status_rect = QRectF(MARGIN, height - MARGIN - line, max(width - 2 * MARGIN, 1), line)
-        bottom = height - MARGIN - line - GAP
+        bottom = height - MARGIN - line - GAP  # the hover line below everything
         # Left column: the input, then the logits and probabilities.
-        left = max(metrics.horizontalAdvance("Logit · probability"), metrics.horizontalAdvance("8  −88.88  100.0 %")) + 8
+        left = max(metrics.horizontalAdvance("Logit · probability"), metrics.horizontalAdvance("8 2nd  −88.88  100.0 %")) + 8
         x, y = MARGIN, MARGIN
         self._headers = {"input": QRectF(x, y, left, line)}
         y += line
@@ -302,28 +305,45 @@ class LayersCanvas(_Canvas):
         self._headers["logits"] = QRectF(x, y, left, line)
         y += line
         self._logit_rows = [QRectF(x, y + digit * line, left, line) for digit in range(10)]
-        # Right column: the blocks and the contributions, with as large tiles as fit.
+        # Right column: three blocks of maps, then the dense layer (its own header and scale, and a
+        # line for each of the two classes), with as large tiles as fit.
         right = MARGIN + left + 14
         room = max(width - right - MARGIN, 1)
-        sections = [("block1", self.blocks[0]), ("block2", self.blocks[1]), ("block3", self.blocks[2]),
-                    ("winner", self.to_winner), ("runner_up", self.to_runner_up)]
+        groups = [self.blocks[0], self.blocks[1], self.blocks[2], self.to_winner, self.to_runner_up]
+        lines = 6  # three block headers, the dense layer's, a line for each class
         best_tile, best_columns = 0.0, 16
         for columns in (4, 8, 16, 32):
-            rows = sum(math.ceil(tiles.count / columns) for _, tiles in sections)
-            fixed = len(sections) * (line + SECTION_GAP) + rows * GAP + line  # the hover line below
+            rows = sum(math.ceil(tiles.count / columns) for tiles in groups)
+            fixed = lines * line + 5 * SECTION_GAP + rows * GAP
             tile = min(MAX_TILE, (room - (columns - 1) * GAP) / columns, (bottom - MARGIN - fixed) / rows)
             if tile > best_tile:
                 best_tile, best_columns = tile, columns
         tile = float(max(1, math.floor(best_tile)))
+        rows = sum(math.ceil(tiles.count / best_columns) for tiles in groups)
+        spare = bottom - MARGIN - (lines * line + 5 * SECTION_GAP + rows * (tile + GAP))
+        # Block 1's 14×14 maps show most: given room to spare, they get two rows of larger tiles.
+        first_columns, first_tile = best_columns, tile
+        if best_columns >= 16:
+            wider = float(math.floor(min(MAX_TILE, (room - 7 * GAP) / 8)))
+            if wider > tile and 2 * (wider + GAP) - math.ceil(16 / best_columns) * (tile + GAP) <= spare:
+                first_columns, first_tile = 8, wider
+        scale_width = min(SCALE_WIDTH, room * 0.45)
         y = MARGIN
         self._scales = {}
-        for key, tiles in sections:
-            scale_width = min(SCALE_WIDTH, room * 0.45)
+        for number, tiles in enumerate(self.blocks, start=1):
+            key = f"block{number}"
             self._headers[key] = QRectF(right, y, room - scale_width - 6, line)
             self._scales[key] = QRectF(right + room - scale_width, y, scale_width, line)
             y += line
+            columns, size = (first_columns, first_tile) if number == 1 else (best_columns, tile)
+            y += self._grid(tiles, right, y, size, columns) + SECTION_GAP - GAP
+        self._headers["dense"] = QRectF(right, y, room - scale_width - 6, line)
+        self._scales["dense"] = QRectF(right + room - scale_width, y, scale_width, line)
+        y += line
+        for key, tiles in (("winner", self.to_winner), ("runner_up", self.to_runner_up)):
+            self._headers[key] = QRectF(right, y, room, line)
+            y += line
             y += self._grid(tiles, right, y, tile, best_columns) + SECTION_GAP - GAP
-        # The hover line right under the maps (or at the foot when the left column reaches lower).
         below = max(y, self._logit_rows[-1].bottom() + GAP)
         self._status_rect = QRectF(MARGIN, min(below, height - MARGIN - line), max(width - 2 * MARGIN, 1), line)
         self.update()
@@ -335,7 +355,7 @@ class LayersCanvas(_Canvas):
         painter.fillRect(self.rect(), background)
         painter.setPen(text)
         for key, rect in self._headers.items():
-            self._text(painter, rect, self.header(key), bold=key in ("winner", "runner_up", "input", "logits"))
+            self._text(painter, rect, self.header(key), bold=key in ("dense", "input", "logits"))
         for tiles in self.tile_groups():
             tiles.paint(painter, outline, highlight)
         reading = self.reading
@@ -346,7 +366,7 @@ class LayersCanvas(_Canvas):
         else:
             for key, tiles in zip(("block1", "block2", "block3"), self.blocks):
                 paint_scale(painter, self._scales[key], tiles.table, tiles.low, tiles.high, text)
-            paint_scale(painter, self._scales["winner"], self.to_winner.table, self.to_winner.low, self.to_winner.high, text)
+            paint_scale(painter, self._scales["dense"], self.to_winner.table, self.to_winner.low, self.to_winner.high, text)
             self._paint_logits(painter, reading, text, highlight)
         self._paint_status(painter, self.palette().color(QPalette.ColorRole.PlaceholderText))
 
@@ -358,9 +378,9 @@ class LayersCanvas(_Canvas):
             painter.fillRect(QRectF(rect.left(), rect.top() + 1, rect.width() * probability, rect.height() - 2), fill)
             bold = digit == reading.winner
             painter.setPen(text)
-            digit_rect = QRectF(rect.left() + 2, rect.top(), rect.width() * 0.2, rect.height())
+            digit_rect = QRectF(rect.left() + 2, rect.top(), rect.width() * 0.34, rect.height())
             self._text(painter, digit_rect, str(digit) + (" 2nd" if digit == reading.runner_up else ""), bold=bold)
-            logit_rect = QRectF(rect.left(), rect.top(), rect.width() * 0.52, rect.height())
+            logit_rect = QRectF(rect.left(), rect.top(), rect.width() * 0.62, rect.height())
             self._text(painter, logit_rect, f"{reading.logits[digit]:.2f}".replace("-", "−"), Qt.AlignmentFlag.AlignRight, bold)
             self._text(painter, QRectF(rect.left(), rect.top(), rect.width() - 2, rect.height()),
                        f"{100 * probability:.1f} %", Qt.AlignmentFlag.AlignRight, bold)
@@ -490,8 +510,8 @@ class UnitCanvas(_Canvas):
         bottom = height - MARGIN - line - GAP
         room = max(width - 2 * MARGIN, 1)
         y = MARGIN
-        self._title_rect = QRectF(MARGIN, y, room, line)
-        y += line
+        self._title_rect = QRectF(MARGIN, y, room, 2 * line)  # wraps onto a second line in a narrow view
+        y += 2 * line
         big = max(8.0, min((room - 3 * MARGIN) / 2, (bottom - y) * 0.38, 260.0))
         self._big_labels = [QRectF(MARGIN, y, big, line), QRectF(MARGIN + big + 3 * MARGIN, y, big, line)]
         y += line
@@ -526,14 +546,20 @@ class UnitCanvas(_Canvas):
         background, text, outline, highlight = self._colours()
         painter.fillRect(self.rect(), background)
         painter.setPen(text)
-        self._text(painter, self._title_rect, self.title(), bold=True)
+        bold = QFont(self.font())
+        bold.setBold(True)
+        painter.setFont(bold)
+        painter.drawText(self._title_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter | Qt.TextFlag.TextWordWrap,
+                         self.title())
+        painter.setFont(self.font())
         labels = (f"Before pooling, {self.pre_pool.shape[0]}×{self.pre_pool.shape[1]}",
-                  f"The map, {self.output.shape[0]}×{self.output.shape[1]} (block {self.block}'s scale)")
+                  f"After pooling and ReLU: the map, {self.output.shape[0]}×{self.output.shape[1]}")
         for rect, label in zip(self._big_labels, labels):
             self._text(painter, rect, label)
         count = self.inputs.count
         what = "its input" if count == 1 else f"its {count} inputs, strongest first"
-        self._text(painter, self._inputs_header, f"From {what}: the input, its 3×3 filter, and input ⊛ filter", bold=True)
+        self._text(painter, self._inputs_header, f"From {what}: each input, its 3×3 filter, and input ⊛ filter (what it adds)",
+                   bold=True)
         for tiles in self.tile_groups():
             tiles.paint(painter, outline, highlight)
         if self.unit is None:
@@ -544,7 +570,7 @@ class UnitCanvas(_Canvas):
             for rect, tiles in zip(self._big_scales, (self.pre_pool, self.output)):
                 paint_scale(painter, rect, tiles.table, tiles.low, tiles.high, text)
             for rect, tiles, name in zip(self._small_scales, (self.inputs, self.kernels, self.partials),
-                                         ("input", "filter", "input ⊛ filter")):
+                                         ("input", "filter", "⊛")):
                 label_width = painter.fontMetrics().horizontalAdvance(name) + 6
                 self._text(painter, QRectF(rect.left(), rect.top(), label_width, rect.height()), name)
                 paint_scale(painter, rect.adjusted(label_width, 0, 0, 0), tiles.table, tiles.low, tiles.high, text)
@@ -554,6 +580,7 @@ class UnitCanvas(_Canvas):
 class FiltersCanvas(_Canvas):
     """Block 1's filters, the deeper blocks' filter strengths, and block 1's filters at each saved model."""
 
+    hint = "Hover over a filter for its weights."
     KERNEL = 26  # px per 3×3 filter
     HISTORY_KERNEL = 20
     CELL = 8  # px per kernel in the strength matrices
@@ -681,7 +708,7 @@ class FiltersCanvas(_Canvas):
         spots = self._spots
         self._text(painter, spots["first"], "Block 1: its 16 filters (3×3 weights), one per map", bold=True)
         self._text(painter, spots["strengths"], "Deeper blocks: how strongly each filter reads each map before it "
-                   "(the size of its 3×3 kernel)", bold=True)
+                   "(its kernel's size)", bold=True)
         self._text(painter, spots["strengths2"], "Block 2: filters →, block 1's maps ↓")
         self._text(painter, spots["strengths3"], "Block 3: filters →, block 2's maps ↓")
         self._text(painter, spots["history"], "Block 1's filters at each model saved while training, one row per epoch",
