@@ -63,7 +63,7 @@ GAP = 2
 SECTION_GAP = 6
 MAX_TILE = 72
 SCALE_WIDTH = 136  # a header's colour bar with its two values
-MIN_FILTERS_WIDTH = 600
+MIN_FILTERS_WIDTH = 480
 
 
 def _signed(value: float, digits: int = 2) -> str:
@@ -583,7 +583,7 @@ class FiltersCanvas(_Canvas):
     hint = "Hover over a filter for its weights."
     KERNEL = 26  # px per 3×3 filter
     HISTORY_KERNEL = 20
-    CELL = 8  # px per kernel in the strength matrices
+    CELL = 7  # px per kernel in the strength matrices
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -647,7 +647,7 @@ class FiltersCanvas(_Canvas):
         if tiles in self.strengths:
             block = 2 if tiles is self.strengths[0] else 3
             return (f"Block {block}, filter {column} reads block {block - 1}'s map {row} with a 3×3 kernel of "
-                    f"size (L2 norm) {format_value(value)}")
+                    f"size (L2 norm, the strength shown) {format_value(value)}")
         epoch = self.history[index // 16][0]
         return f"Epoch {epoch}: block 1, filter {index % 16}, weight at row {row}, column {column}: {_signed(value, 3)}"
 
@@ -707,8 +707,8 @@ class FiltersCanvas(_Canvas):
         painter.setPen(text)
         spots = self._spots
         self._text(painter, spots["first"], "Block 1: its 16 filters (3×3 weights), one per map", bold=True)
-        self._text(painter, spots["strengths"], "Deeper blocks: how strongly each filter reads each map before it "
-                   "(its kernel's size)", bold=True)
+        self._text(painter, spots["strengths"], "Blocks 2 and 3: how strongly each filter reads each map before it",
+                   bold=True)
         self._text(painter, spots["strengths2"], "Block 2: filters →, block 1's maps ↓")
         self._text(painter, spots["strengths3"], "Block 3: filters →, block 2's maps ↓")
         self._text(painter, spots["history"], "Block 1's filters at each model saved while training, one row per epoch",
