@@ -138,7 +138,7 @@ def drain(generator, handle):
             handle(item)
 
 
-def _print(event, out: TextIO, progress: ProgressBar) -> None:
+def print_event(event, out: TextIO, progress: ProgressBar) -> None:
     """One event on the terminal: its log lines (errors to stderr), fetch progress as a bar."""
     if isinstance(event, AcquireProgress):
         progress(event)
@@ -220,7 +220,7 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     with StopOnSignals(control, sys.stderr) as signals:
         try:
             for event in _session(args, parser, control):
-                _print(event, out, progress)
+                print_event(event, out, progress)
                 finished = event if isinstance(event, Finished) else finished
                 last_saved = event if isinstance(event, NewBestSaved) else last_saved
                 recorded = event if isinstance(event, RunRecorded) else recorded
@@ -247,7 +247,7 @@ def test_main(argv: Sequence[str] | None = None) -> int:
         path = _model_to_test(args)
         progress = ProgressBar(sys.stderr)
         steps = load_data(resolve_data_dir(args.data_dir), device, TrainingControl())
-        mnist = drain(steps, lambda event: _print(event, sys.stdout, progress))
+        mnist = drain(steps, lambda event: print_event(event, sys.stdout, progress))
         accuracy, saved = evaluate_saved_model(path, mnist)
     except MnistConvError as exc:
         return _fail("mnistconv-test", str(exc))

@@ -143,3 +143,4 @@ def export_main(argv: Sequence[str] | None = None) -> int:
     print(f"Wrote {path} from {source or 'the bundled model'}: input '{INPUT_NAME}' (N, 1, 28, 28) float32 in [0, 1], "
           f"output '{OUTPUT_NAME}' (N, 10)")
     return 0
+

@@ -35,19 +35,22 @@ from mnistconv.core.paths import (
     ensure_folder,
     resolve_data_dir,
 )
+from mnistconv.core.personal import PersonalDigits, PersonalError
 from mnistconv.core.predict import BUNDLED_NAME, Predictor
 from mnistconv.core.qt_trainer import SIGNAL_NAMES, QtTrainer
 from mnistconv.core.runstore import INTERRUPTED, RUNNING, resolve_runs_dir
 from mnistconv.core.session import RUN_FOLDER
-from mnistconv.core.wording import finish_summary, log_lines
+from mnistconv.core.wording import finetune_lines, finish_summary, log_lines
 
 from .about import show_about
 from .confusion import ConfusionMatrixView
 from .drawing_canvas import LOGICAL_SIDE
 from .event_log import EventLog
 from .network_view import NetworkView
+from .personal_view import PersonalView, keep_actions
 from .picture_file import PictureError, canvas_picture, image_suffixes, is_image_file, read_grey
 from .plots import MarkerKind, RunCurves, TrainingPlots
+from .probability_bars import with_article
 from .runs_view import RunsView
 from .settings_reader import Field, flag, read, saved_state
 from .shortcuts import ShortcutsDialog, shortcut_rows
@@ -82,6 +85,8 @@ class MainWindow(QMainWindow):
         self.confusion = ConfusionMatrixView()
         self.runs_dir = resolve_runs_dir()
         self.runs_view = RunsView(self.runs_dir)
+        self.personal = PersonalDigits()
+        self.personal_view = PersonalView(self.personal)
         self.sketchpad = Sketchpad()
         self.network = NetworkView()
         self.network.watch(self.sketchpad)
@@ -106,6 +111,7 @@ class MainWindow(QMainWindow):
                                       | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.network_dock)
         self.network_dock.hide()
+        self.tabs.addTab(self.personal_view, "My digits")
         right = QWidget()
         right.setMinimumWidth(SKETCHPAD_MIN_WIDTH)
         right.setMaximumWidth(SKETCHPAD_MAX_WIDTH)  # past that, a larger canvas helps less than wider plots
@@ -208,6 +214,10 @@ class MainWindow(QMainWindow):
         self.runs_view.resume_requested.connect(self.resume_run)
         self.runs_view.open_model_requested.connect(self.load_model_file)
         self.runs_view.run_deleted.connect(self._on_run_deleted)
+        self.sketchpad.keep_requested.connect(self.keep_drawing)
+        self.keep_actions = keep_actions(self, self.keep_drawing)
+        self.personal_view.fit_requested.connect(self.fit_to_handwriting)
+        t.finetune_finished.connect(self._on_finetune_finished)
         self.tabs.currentChanged.connect(self._on_tab_changed)
 
     def _set_panel_state(self, state: PanelState) -> None:
@@ -236,6 +246,7 @@ class MainWindow(QMainWindow):
     def set_predictor(self, predictor: Predictor | None, source: Path | None = None) -> None:
         """Read with `predictor` from now on; `source` is the checkpoint file it was read from."""
         self.sketchpad.set_predictor(predictor)
+        self.personal_view.set_predictor(predictor)
         self._model_file = source if predictor is not None else None
         self.save_model_action.setEnabled(predictor is not None)
         if predictor is None:
@@ -416,7 +427,7 @@ class MainWindow(QMainWindow):
         try:
             config = self.panel.config()
             if config.savepath != RUN_FOLDER:
-                ensure_folder(config.savepath)
+                ensure_folder(checkpoint_file(config.savepath).parent)  # a .pt path names the file, not a folder
         except ConfigError as exc:
             self.panel.show_error(str(exc))
             return
@@ -476,6 +487,47 @@ class MainWindow(QMainWindow):
     def _on_tab_changed(self, index: int) -> None:
         if self.tabs.widget(index) is self.runs_view:
             self.runs_view.refresh()
+        elif self.tabs.widget(index) is self.personal_view:
+            self.personal_view.refresh()
+
+    # -- your handwriting ------------------------------------------------------------------------
+    def keep_drawing(self, label: int) -> bool:
+        """Keep what is drawn in your digits as `label`, then clear the canvas for the next one."""
+        canvas = self.sketchpad.canvas
+        if canvas.is_empty():
+            self.statusBar().showMessage(f"Draw a {label} first, then keep it", 5000)
+            return False
+        try:
+            kept = self.personal.add(canvas.ink(), label, canvas.strokes())
+        except PersonalError as exc:
+            self.show_message(QMessageBox.Icon.Warning, "Could not keep the drawing", str(exc))
+            return False
+        count = self.personal.list().counts()[label]
+        self.statusBar().showMessage(f"Kept as {with_article(str(label))} in your digits ({count} of them; {kept.path.name})",
+                                     5000)
+        canvas.clear()
+        if self.tabs.currentWidget() is self.personal_view:
+            self.personal_view.refresh()
+        return True
+
+    def fit_to_handwriting(self) -> bool:
+        """Fine-tune the sketchpad's model (or the bundled one) on your digits, in the background."""
+        if self.trainer.is_running():
+            return False
+        predictor = self.sketchpad.predictor
+        bundled = predictor is None or predictor.name == BUNDLED_NAME
+        base = None if bundled or self._model_file is None or not self._model_file.is_file() else self._model_file
+        self.plots.reset()
+        self._begin(1)
+        self.panel.set_progress(None, "Fitting to your handwriting…")
+        self.trainer.fine_tune(self.personal.root, self.panel.data_dir(), base=base, runs_dir=self.runs_dir)
+        return True
+
+    def _on_finetune_finished(self, event: events.FinetuneFinished) -> None:
+        text = "\n".join(line.text.strip() for line in finetune_lines(event))
+        icon = QMessageBox.Icon.Information if event.accepted else QMessageBox.Icon.Warning
+        self.show_message(icon, "Fitted to your handwriting" if event.accepted else "The fitted model was not kept", text)
+        self.personal_view.refresh()
 
     def _on_run_recorded(self, event: events.RunRecorded) -> None:
         self.runs_view.training_run = event.run_id

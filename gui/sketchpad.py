@@ -12,7 +12,7 @@ from typing import Protocol
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPixmap
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QMenu, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from mnistconv.core.plausibility import Verdict, judge
 from mnistconv.core.preprocess import to_mnist
@@ -60,6 +60,7 @@ class Sketchpad(QWidget):
     reading_failed = Signal(str)  # why a drawing could not be prepared for the network
     reading_changed = Signal()  # after every reading: a prediction, an empty canvas, no model or a failing one
     predictor_changed = Signal(object)  # the model it reads with now (None: none)
+    keep_requested = Signal(int)  # keep the drawing as an example of this digit (a bar clicked, "Keep as")
 
     def __init__(self, predictor: PredictorLike | None = None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -99,6 +100,7 @@ class Sketchpad(QWidget):
         self._saliency: np.ndarray | None = None
 
         self.bars = ProbabilityBars()
+        self.bars.row_clicked.connect(self.keep_requested)
 
         # The canvas on top, as large as the space allows; under it the answer (the digit and how
         # sure), and the network's input beside the ten bars.
@@ -109,6 +111,16 @@ class Sketchpad(QWidget):
         tools = QHBoxLayout()
         tools.addWidget(clear_button)
         tools.addWidget(undo_button)
+        self.keep_button = QToolButton()
+        self.keep_button.setText("Keep as…")
+        self.keep_button.setToolTip("Keep this drawing in your digits as the digit you meant (or press its key, or "
+                                    "click its bar)")
+        self.keep_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        keep_menu = QMenu(self.keep_button)
+        for digit in range(10):
+            keep_menu.addAction(str(digit), lambda digit=digit: self.keep_requested.emit(digit))
+        self.keep_button.setMenu(keep_menu)
+        tools.addWidget(self.keep_button)
         tools.addStretch(1)
         beside_bars = QVBoxLayout()
         beside_bars.addWidget(self.preview_label)

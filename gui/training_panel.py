@@ -253,6 +253,9 @@ class TrainingPanel(QWidget):
     def error_text(self) -> str:
         return self._error
     # -- values ------------------------------------------------------------------------------
+    # How often the bar and the loss plot hear from the training loop (tests ask for every batch).
+    progress_interval_s = TrainConfig.progress_interval_s
+
     def config(self) -> TrainConfig:
         """The fields as a TrainConfig; ConfigError with a one-line reason when a field cannot work."""
         try:
@@ -266,6 +269,7 @@ class TrainingPanel(QWidget):
             noise_std=self.noise_spin.value(),
             seed=None if self.seed_spin.value() == NO_SEED else self.seed_spin.value(),
             device=self.device_combo.currentData(), savepath=savepath,
+            progress_interval_s=self.progress_interval_s,
         )
         validate_config(config)
         if config.device == "cuda" and not cuda_available():

@@ -157,6 +157,9 @@ def test_reset_empties_curves_and_markers_but_keeps_the_guides(plots):
     plots.mark_event("lr_drop", 1)
     plots.mark_event("converged", 1)
     items = [item for kind in ("new_best", "lr_drop", "converged") for m in plots.markers(kind) for item in m.items]
+    assert len(items) == 1 + 2 + 3  # a star, a line on two plots, a line on all three
+    assert all(item.scene() is not None for item in items)
+    assert all(len(curve.xData) for curve in curves)  # each curve has something for reset to empty
 
     plots.reset()
 

@@ -214,8 +214,8 @@ def test_foreign_model_file_keeps_the_current_model(qtbot, make_window, tmp_path
     assert box.icon() == QMessageBox.Icon.Warning and box.windowTitle() == "Could not open the model"
     assert str(path) in box.text() and FOREIGN[kind] in box.text()
     assert box.text().endswith("The current model stays in use.")
-    if current is not None:  # the kept model still reads digits
-        assert current.predict(torch.zeros(28, 28).numpy()).shape == (1, 10)
+    assert current is not None  # the window starts with the bundled model: there is a model to keep
+    assert current.predict(torch.zeros(28, 28).numpy()).shape == (1, 10)  # and it still reads digits
 
 
 # -- training that goes wrong, and Train again with fresh state ---------------------------------
@@ -516,6 +516,7 @@ def test_closing_mid_training_with_a_dialog_open(qtbot, make_window, tmp_path):
     with qtbot.waitSignal(window.trainer.epoch_finished, timeout=LONG):
         click(qtbot, window.panel.train_button)
     box = window.show_message(QMessageBox.Icon.Warning, "Still here", "Open while training")
+    assert window.trainer.is_running()  # the close below meets a run in progress
     started = time.monotonic()
     window.close()
     assert time.monotonic() - started < 20
