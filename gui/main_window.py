@@ -63,6 +63,7 @@ SKETCHPAD_DEVICE = "cpu"
 SKETCHPAD_MIN_WIDTH = 300
 SKETCHPAD_MAX_WIDTH = 560
 NETWORK_TAB = "Network"
+NETWORK_TIP = "Inside the network as it reads the sketchpad's drawing"
 MAX_DEFAULT_SIZE = QSize(1800, 1100)  # the first size on a screen that has room for more
 
 
@@ -103,7 +104,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.confusion, "Confusion matrix")
         self.tabs.addTab(self.runs_view, "Runs")
         self.tabs.addTab(self.network, NETWORK_TAB)
-        self.tabs.setTabToolTip(self.tabs.indexOf(self.network), "Inside the network as it reads the sketchpad's drawing")
+        self.tabs.setTabToolTip(self.tabs.indexOf(self.network), NETWORK_TIP)
         # The network view is a tab by default; View → Network view in a dock moves it beside the window.
         self.network_dock = QDockWidget(NETWORK_TAB, self)
         self.network_dock.setObjectName("network_dock")  # saveState/restoreState find it by name
@@ -378,7 +379,8 @@ class MainWindow(QMainWindow):
         else:
             self.network_dock.hide()
             self.network_dock.setWidget(QWidget())  # the dock lets go of the view
-            self.tabs.addTab(self.network, NETWORK_TAB)
+            self.tabs.insertTab(self.tabs.indexOf(self.runs_view) + 1, self.network, NETWORK_TAB)  # where it was
+            self.tabs.setTabToolTip(self.tabs.indexOf(self.network), NETWORK_TIP)
             self.tabs.setCurrentWidget(self.network)
         self.network.show()
         if self.network_dock_action.isChecked() != docked:
@@ -440,6 +442,7 @@ class MainWindow(QMainWindow):
     def _begin(self, epochs: int) -> None:
         self.confusion.clear()
         self.network.clear_history()
+        self._best_epoch = 0
         self._epochs = epochs
         self._save_failure_shown = False
         self.panel.set_progress(None, "Loading data…")
@@ -615,7 +618,8 @@ class MainWindow(QMainWindow):
         # A fresh copy of the weights from the file just saved (the session loaded it off this
         # thread): never the model being trained.
         self.set_predictor(event.predictor, event.path)
-        self.network.add_saved_model(self._best_epoch, event.predictor)
+        # A fit to your handwriting saves its one model with no NewBestSaved: its run's one epoch.
+        self.network.add_saved_model(self._best_epoch or 1, event.predictor)
 
     def _on_save_failed(self, e: events.SaveFailed) -> None:
         if self._save_failure_shown:

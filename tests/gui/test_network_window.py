@@ -10,7 +10,7 @@ import torch
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QImage
 
-from mnistconv.core import checkpoint
+from mnistconv.core import checkpoint, events
 from mnistconv.core.model import build_model
 from mnistconv.core.predict import Predictor
 from mnistconv.gui.main_window import MainWindow
@@ -48,6 +48,7 @@ def test_the_network_view_is_a_tab_beside_the_sketchpad_and_reads_its_drawing(qt
 
 def test_the_view_is_a_dock_when_chosen_and_the_choice_is_remembered(qtbot, make_window, tmp_path):
     window = make_window()
+    tab_order = [window.tabs.tabText(index) for index in range(window.tabs.count())]
     window.network_dock_action.trigger()
     assert window.network_dock.widget() is window.network and window.tabs.indexOf(window.network) == -1
     assert window.network_dock.isVisible() and window.network.isVisible()
@@ -60,6 +61,7 @@ def test_the_view_is_a_dock_when_chosen_and_the_choice_is_remembered(qtbot, make
     assert again.network_dock_action.isChecked() and again.network_dock.widget() is again.network
     again.network_dock_action.trigger()  # back to a tab
     assert again.tabs.indexOf(again.network) >= 0 and not again.network_dock.isVisible()
+    assert [again.tabs.tabText(index) for index in range(again.tabs.count())] == tab_order  # back in its place
     assert again.tabs.currentWidget() is again.network
 
 
@@ -132,6 +134,20 @@ def test_training_adds_a_filter_row_per_saved_model_and_epochs_to_the_slider(qtb
     assert confusion.shown_epoch() == 1
     first = dict(finished_epochs)[1]
     assert [[confusion.count(t, p) for p in range(10)] for t in range(10)] == first.tolist()
+
+
+def test_a_fit_to_handwriting_gets_a_row_of_its_own_not_the_last_runs_epoch(qtbot, make_window, monkeypatch):
+    window = make_window()
+    predictor = window.sketchpad.predictor
+    window.trainer.new_best_saved.emit(events.NewBestSaved(epoch=7, accuracy=0.9, path=Path("best.pt")))
+    window.trainer.saved_model_loaded.emit(events.SavedModelLoaded(path=Path("best.pt"), predictor=predictor))
+    assert [epoch for epoch, _ in window.network.history] == [7]
+    monkeypatch.setattr(window.trainer, "fine_tune", lambda *args, **kwargs: None)  # the fit itself is not run here
+    assert window.fit_to_handwriting()
+    assert window.network.history == []  # a new run starts afresh
+    # The fit saves its one model and reads it back, with no NewBestSaved before it.
+    window.trainer.saved_model_loaded.emit(events.SavedModelLoaded(path=Path("fitted.pt"), predictor=predictor))
+    assert [epoch for epoch, _ in window.network.history] == [1]
 
 
 @pytest.fixture(scope="module")
