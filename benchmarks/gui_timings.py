@@ -68,6 +68,8 @@ drawing
     DRAW_PAUSE_MS ms of pause, the next stroke. drawing.* is stroke_to_bars_ms for every move of
     the epoch (the last moves, if the epoch ended before they were read, are left out);
     training.* are the event-loop gaps of that epoch and its seconds.
+    With --network (benchmarks/network_view.py asks for it) the window's network view is the tab shown
+    while it draws, and network.* says how often it refreshed while the pen moved.
 
 meta.other_cpu_cores is the CPU time that other processes used while this script ran (all) and
 during each measurement, per second of wall time (from /proc/stat): with 2 cores, a figure well
@@ -218,6 +220,8 @@ class StrokeDrawer:
         self.moves: list[float] = []
         self.readings: list[float] = []
         self.strokes = 0
+        self.spans: list[tuple[float, float]] = []  # each stroke's (press, release) times
+        self._pressed: float | None = None
         self.pending: list[tuple[float, float]] = []
         self.stopped = False
         pad.prediction_updated.connect(self._read)
@@ -239,12 +243,16 @@ class StrokeDrawer:
         self.pad.canvas.clear()
         self.pending = list(self.points[1:])
         left = Qt.MouseButton.LeftButton
+        self._pressed = time.perf_counter()
         self._mouse(QEvent.Type.MouseButtonPress, self.points[0], left, left)
         self.timer.start()
 
     def stop(self) -> None:
         self.stopped = True
         self.timer.stop()
+        if self._pressed is not None:  # a stroke cut short: its span so far
+            self.spans.append((self._pressed, time.perf_counter()))
+            self._pressed = None
 
     def _next_move(self) -> None:
         from PySide6.QtCore import QEvent, Qt, QTimer
@@ -256,6 +264,9 @@ class StrokeDrawer:
             return
         self.timer.stop()
         self._mouse(QEvent.Type.MouseButtonRelease, self.points[-1], left, no_button)
+        if self._pressed is not None:
+            self.spans.append((self._pressed, time.perf_counter()))
+            self._pressed = None
         self.strokes += 1
         if self.pause_ms is not None:
             QTimer.singleShot(self.pause_ms, self.start)
@@ -399,6 +410,24 @@ SLOTS = ("_on_train_requested", "_on_data_loaded", "_on_training_started", "_on_
 SIGNALS = ("data_loaded", "training_started", "batch_progressed", "epoch_finished", "new_best_saved", "failed", "finished")
 
 
+def refresh_figures(spans: list[tuple[float, float]], refreshes: list[float]) -> dict:
+    """How often the network view refreshed while the pen was down (`spans`: each stroke's press and
+    release times): refreshes per second of pen-down time, and the intervals between two refreshes
+    within one stroke (median, p99, longest, in ms)."""
+    seconds = sum(end - begin for begin, end in spans)
+    inside, intervals = 0, []
+    for begin, end in spans:
+        times = [t for t in refreshes if begin <= t <= end]
+        inside += len(times)
+        intervals += list(1000 * np.diff(times))
+    figures = {"per_second": round(inside / seconds, 1) if seconds else None, "strokes": len(spans),
+               "pen_down_s": round(seconds, 2), "refreshes": inside}
+    if intervals:
+        figures.update(interval_median_ms=round(float(np.median(intervals)), 1),
+                       interval_p99_ms=round(float(np.percentile(intervals, 99)), 1), interval_max_ms=round(max(intervals), 1))
+    return figures
+
+
 def gap_figures(ticks: list[float]) -> dict:
     gaps = 1000 * np.diff(np.asarray(ticks))
     if gaps.size == 0:
@@ -430,10 +459,11 @@ def event_name(value: int) -> str:
     return str(value)
 
 
-def gaps_child(data_dir: Path, timeout_s: float, trace_events: bool = False, draw: bool = False) -> None:
+def gaps_child(data_dir: Path, timeout_s: float, trace_events: bool = False, draw: bool = False, network: bool = False) -> None:
     """Train one epoch in the GUI with a 10 ms timer ticking; print the figures as one JSON line.
 
-    With `draw`, a digit is drawn on the window's sketchpad again and again while the epoch runs."""
+    With `draw`, a digit is drawn on the window's sketchpad again and again while the epoch runs; with
+    `network`, the network view is the tab shown meanwhile."""
     from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -510,6 +540,10 @@ def gaps_child(data_dir: Path, timeout_s: float, trace_events: bool = False, dra
     window.trainer.failed.connect(lambda e: failures.append(e.message))
     window.trainer.finished.connect(lambda _: QTimer.singleShot(200, app.quit))
     drawer = StrokeDrawer(window.sketchpad, digit_two(), pause_ms=DRAW_PAUSE_MS) if draw else None
+    refreshes: list[float] = []
+    if network:
+        window.tabs.setCurrentWidget(window.network)
+        window.network.refreshed.connect(lambda: refreshes.append(time.perf_counter()))
     if drawer is not None:
         window.trainer.training_started.connect(lambda *_: drawer.start())
         window.trainer.epoch_finished.connect(lambda *_: drawer.stop())
@@ -560,6 +594,8 @@ def gaps_child(data_dir: Path, timeout_s: float, trace_events: bool = False, dra
             return
         result["drawing"] = {**median_p99(stroke), "max": round(float(np.max(stroke)), 2), "strokes": drawer.strokes,
                              "moves": len(drawer.moves), "moves_read": len(stroke), "readings": len(drawer.readings)}
+        if network:
+            result["network"] = refresh_figures(drawer.spans, refreshes)
     result["loading"] = {**gap_figures(ticks_between(ticks, phase["clicked"], started)),
                          "seconds": round(started - phase["clicked"], 3)}
     result["after_epoch"] = {**gap_figures(ticks_between(ticks, epoch_done, finished)),
@@ -616,10 +652,12 @@ def gaps_child(data_dir: Path, timeout_s: float, trace_events: bool = False, dra
     folder.cleanup()
 
 
-def measure_gaps(data_dir: Path, timeout_s: float, trace_events: bool = False, draw: bool = False) -> dict:
+def measure_gaps(data_dir: Path, timeout_s: float, trace_events: bool = False, draw: bool = False,
+                 network: bool = False) -> dict:
     command = [sys.executable, str(SCRIPT), "--gaps-child", "--data-dir", str(data_dir), "--timeout", str(timeout_s)]
     command += ["--trace-events"] if trace_events else []
     command += ["--draw"] if draw else []
+    command += ["--network"] if network else []
     result = subprocess.run(command, stdout=subprocess.PIPE, text=True, timeout=timeout_s + 120)
     lines = result.stdout.strip().splitlines()
     if result.returncode != 0 or not lines:
@@ -659,6 +697,7 @@ def main() -> None:
     parser.add_argument("--startup-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--gaps-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--draw", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--network", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.startup_child:
@@ -668,7 +707,7 @@ def main() -> None:
 
     data_dir = resolve_data_dir(args.data_dir)
     if args.gaps_child:
-        gaps_child(data_dir, args.timeout, args.trace_events, args.draw)
+        gaps_child(data_dir, args.timeout, args.trace_events, args.draw, args.network)
         return
 
     wanted = [name.strip() for name in args.only.split(",") if name.strip()]

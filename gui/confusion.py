@@ -7,21 +7,30 @@ Beside the matrix, a table gives each digit's accuracy. Clicking a cell shows th
 images in the `MisclassifiedGallery` below (clicking a digit's accuracy, all its misreadings): a
 grid of thumbnails, each with its test-set index, the digit read and the model's confidence.
 
+A slider goes back over the run's epochs: the matrix, the accuracies and the gallery then show that
+epoch's results. Any test image in the gallery can be opened in the sketchpad (double-click, Enter,
+its context menu or the button under the gallery): the view asks for it with
+`open_in_sketchpad_requested`, the window does it.
+
 Both views sit on small item models that answer from numpy arrays, so an update is one model
 reset rather than hundreds of per-item setter calls, and thumbnails are drawn only when seen.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from PySide6.QtCore import QAbstractListModel, QAbstractTableModel, QEvent, QModelIndex, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPalette, QPixmap
+from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QImage, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QListView,
+    QPushButton,
+    QSlider,
     QSplitter,
     QStyle,
     QTableView,
@@ -140,6 +149,7 @@ class MisclassifiedGallery(QWidget):
     """A scrollable grid of captioned test-image thumbnails under a title, e.g. "True 4 → predicted 9: 12 images"."""
 
     MAX_THUMBNAILS = 200
+    open_requested = Signal(int)  # a test-set index: put this image on the sketchpad
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -163,9 +173,24 @@ class MisclassifiedGallery(QWidget):
         self.list.setGridSize(QSize(width, side + 2 * lines + 10))
         self.list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.list.setAccessibleName("Test images of the selected cell")
+        self.open_button = QPushButton("Open in sketchpad")
+        self.open_button.setToolTip("Read the selected test image with the sketchpad, to see its reading, what drove it and "
+                                    "its feature maps (or double-click the image)")
+        self.open_button.clicked.connect(self._on_open)
+        self.open_action = QAction("Open in sketchpad", self.list)
+        self.open_action.triggered.connect(self._on_open)
+        self.list.addAction(self.open_action)
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.list.activated.connect(self._on_open)  # double-click, or Enter
+        self.list.selectionModel().currentChanged.connect(self._update_open)
+        self.model.modelReset.connect(self._update_open)
+        title_row = QHBoxLayout()
+        title_row.setContentsMargins(0, 0, 0, 0)
+        title_row.addWidget(self.title, stretch=1)
+        title_row.addWidget(self.open_button, alignment=Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.title)
+        layout.addLayout(title_row)
         layout.addWidget(self.list, stretch=1)
         self.clear()
 
@@ -195,6 +220,25 @@ class MisclassifiedGallery(QWidget):
     def indices(self) -> list[int]:
         """The test-set indices of the thumbnails shown, in order."""
         return list(self.model.indices)
+
+    def current(self) -> int | None:
+        """The test-set index of the selected thumbnail, or None."""
+        index = self.list.currentIndex()
+        return self.model.data(index, VALUE_ROLE) if index.isValid() else None
+
+    def select(self, test_index: int) -> None:
+        """Select the thumbnail of a test-set index shown in the gallery."""
+        self.list.setCurrentIndex(self.model.index(self.model.indices.index(test_index)))
+
+    def _update_open(self, *_) -> None:
+        enabled = self.current() is not None
+        self.open_button.setEnabled(enabled)
+        self.open_action.setEnabled(enabled)
+
+    def _on_open(self, *_) -> None:
+        test_index = self.current()
+        if test_index is not None:
+            self.open_requested.emit(test_index)
 
 
 class _ConfusionModel(QAbstractTableModel):
@@ -346,10 +390,20 @@ class _PerDigitModel(QAbstractTableModel):
         return None
 
 
+@dataclass(frozen=True)
+class EpochResults:
+    """One epoch's results on the test set, as EpochFinished carries them."""
+
+    confusion: np.ndarray  # (10, 10) int64
+    predictions: np.ndarray  # (N,) int16: the digit read for each test image
+    confidences: np.ndarray | None  # (N,) float32
+
+
 class ConfusionMatrixView(QWidget):
     """A 10×10 table of counts (rows true digit, columns predicted) beside a gallery of one cell's images."""
 
     cell_activated = Signal(int, int)  # true label, predicted label
+    open_in_sketchpad_requested = Signal(int)  # a test-set index
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -363,6 +417,20 @@ class ConfusionMatrixView(QWidget):
         hint = QLabel("Rows: true digit · columns: predicted digit · click a cell to see its images")
         hint.setWordWrap(True)
         hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        # Back over the run's epochs: the matrix, the accuracies and the gallery of the epoch chosen.
+        self.epoch_slider = QSlider(Qt.Orientation.Horizontal)
+        self.epoch_slider.setAccessibleName("Epoch shown")
+        self.epoch_slider.setToolTip("Show the results after an earlier epoch of this run")
+        self.epoch_slider.setPageStep(1)
+        self.epoch_slider.setTickPosition(QSlider.TickPosition.TicksBelow)
+        self.epoch_slider.valueChanged.connect(self._on_slider_moved)
+        self.epoch_label = QLabel()
+        self.epoch_label.setMinimumWidth(self.epoch_label.fontMetrics().horizontalAdvance("epoch 000 of 000") + 8)
+        epoch_row = QHBoxLayout()
+        epoch_row.setContentsMargins(0, 0, 0, 0)
+        epoch_row.addWidget(QLabel("Epoch:"))
+        epoch_row.addWidget(self.epoch_slider, stretch=1)
+        epoch_row.addWidget(self.epoch_label)
 
         self.model = _ConfusionModel(self)
         self.table = QTableView()
@@ -411,10 +479,12 @@ class ConfusionMatrixView(QWidget):
         panel_layout.setContentsMargins(0, 0, 0, 0)
         panel_layout.addWidget(self.caption)
         panel_layout.addWidget(self.scope)
+        panel_layout.addLayout(epoch_row)
         panel_layout.addWidget(hint)
         panel_layout.addLayout(tables, stretch=1)
 
         self.gallery = MisclassifiedGallery()
+        self.gallery.open_requested.connect(self.open_in_sketchpad_requested)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(matrix_panel)
         splitter.addWidget(self.gallery)
@@ -432,6 +502,7 @@ class ConfusionMatrixView(QWidget):
         self._epoch = 0
         self._best_epoch: int | None = None
         self._shown_cell: tuple[int, int | None] | None = None  # (true, predicted); predicted None: its misreadings
+        self._results: dict[int, EpochResults] = {}  # this run's, by epoch
         self.clear()
 
     # Public API -------------------------------------------------------------------------------
@@ -447,17 +518,50 @@ class ConfusionMatrixView(QWidget):
 
     def set_results(self, epoch: int, confusion: np.ndarray, predictions: np.ndarray,
                     confidences: np.ndarray | None = None) -> None:
-        """Show an epoch's (10, 10) confusion counts; `predictions` (N,) and their `confidences` (N,)
-        feed the gallery."""
+        """Keep an epoch's (10, 10) confusion counts, `predictions` (N,) and their `confidences` (N,) for
+        the epoch slider; show them unless the slider is on an earlier epoch."""
         confusion = np.asarray(confusion).astype(np.int64)
         if confusion.shape != (DIGITS, DIGITS):
             raise ValueError(f"expected a ({DIGITS}, {DIGITS}) confusion matrix, got {confusion.shape}")
-        self._predictions = np.asarray(predictions).astype(np.int64).ravel()
-        self._confidences = None if confidences is None else np.asarray(confidences, dtype=np.float32).ravel()
+        following = not self._results or self.shown_epoch() == max(self._results)
+        self._results[epoch] = EpochResults(
+            confusion, np.asarray(predictions).astype(np.int16).ravel(),  # 10 classes: small integers keep a run's epochs cheap
+            None if confidences is None else np.asarray(confidences, dtype=np.float32).ravel())
+        epochs = self.epochs()
+        self.epoch_slider.blockSignals(True)
+        self.epoch_slider.setRange(0, len(epochs) - 1)
+        self.epoch_slider.setEnabled(len(epochs) > 1)
+        if following:
+            self.epoch_slider.setValue(len(epochs) - 1)
+        self.epoch_slider.blockSignals(False)
+        self.show_epoch(epoch if following else self._epoch)
+
+    def epochs(self) -> list[int]:
+        """The epochs of this run with results, oldest first."""
+        return sorted(self._results)
+
+    def shown_epoch(self) -> int | None:
+        """The epoch whose results are shown, or None."""
+        return self._epoch or None
+
+    def show_epoch(self, epoch: int) -> None:
+        """Show the results kept for `epoch` (and move the slider there)."""
+        results = self._results[epoch]
+        epochs = self.epochs()
+        if self.epoch_slider.value() != epochs.index(epoch):
+            self.epoch_slider.blockSignals(True)
+            self.epoch_slider.setValue(epochs.index(epoch))
+            self.epoch_slider.blockSignals(False)
+        confusion = results.confusion
+        self._predictions = results.predictions
+        self._confidences = results.confidences
         self._epoch = epoch
+        latest = epochs[-1]
+        self.epoch_label.setText(f"epoch {epoch} of {latest}" if len(epochs) > 1 else f"epoch {epoch}")
         total = int(confusion.sum())
         percent = 100.0 * int(np.trace(confusion)) / total if total else 0.0
-        self.caption.setText(f"Epoch {epoch}, the latest: {percent:.2f} % of {total:,} test digits correct")
+        which = "the latest" if epoch == latest else f"the latest is {latest}"
+        self.caption.setText(f"Epoch {epoch}, {which}: {percent:.2f} % of {total:,} test digits correct")
         self._show_scope()
         self.model.set_confusion(confusion, self.palette())
         self.digit_model.set_confusion(confusion)
@@ -476,6 +580,12 @@ class ConfusionMatrixView(QWidget):
 
     def clear(self) -> None:
         """Forget the results (the test set stays) and empty the matrix and the gallery."""
+        self._results = {}
+        self.epoch_slider.blockSignals(True)
+        self.epoch_slider.setRange(0, 0)
+        self.epoch_slider.blockSignals(False)
+        self.epoch_slider.setEnabled(False)
+        self.epoch_label.setText("no epochs yet")
         self._predictions = None
         self._confidences = None
         self._shown_cell = None
@@ -493,6 +603,22 @@ class ConfusionMatrixView(QWidget):
     def count(self, true: int, predicted: int) -> int | None:
         """The count shown in a cell, or None while the matrix is empty."""
         return self.model.index(true, predicted).data(VALUE_ROLE)
+
+    def test_image(self, index: int) -> np.ndarray | None:
+        """Test image `index` as (28, 28) uint8 ink, or None without it."""
+        if self._images is None or not 0 <= index < len(self._images):
+            return None
+        return self._images[index].copy()
+
+    def describe_test_image(self, index: int) -> str:
+        """'test digit #123 (a 7, read as 1 after epoch 3)'."""
+        words = f"test digit #{index}"
+        if self._labels is not None and 0 <= index < len(self._labels):
+            words += f" (a {int(self._labels[index])}"
+            if self._predictions is not None and len(self._predictions) == len(self._labels):
+                words += f", read as {int(self._predictions[index])} after epoch {self._epoch}"
+            words += ")"
+        return words
 
     # Internals --------------------------------------------------------------------------------
 
@@ -526,6 +652,11 @@ class ConfusionMatrixView(QWidget):
                                f"{self._best_epoch}.")
         else:
             self.scope.setText(f"The model as it is after epoch {self._epoch}; none has been saved yet.")
+
+    def _on_slider_moved(self, position: int) -> None:
+        epochs = self.epochs()
+        if 0 <= position < len(epochs):
+            self.show_epoch(epochs[position])
 
     def _on_cell_clicked(self, index: QModelIndex) -> None:
         if self.model.confusion is None:

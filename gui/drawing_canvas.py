@@ -3,7 +3,9 @@
 `DrawingCanvas` keeps the strokes as lists of points (so Undo can drop the last one), paints them as
 vectors every paintEvent (sharp at any device pixel ratio) and renders them into a grayscale array
 on request (`ink()`), which is what the sketchpad hands to `to_mnist`. It can also hold a picture
-(an opened image file, as ink): drawn beneath the strokes and part of `ink()`, until Clear.
+(an opened image file, as ink): drawn beneath the strokes and part of `ink()`, until Clear. A picture
+of a digit already in MNIST's form (a test-set image) carries its 28×28 self along: while nothing
+is drawn over it, that is what the sketchpad reads (`picture_digit()`), pixel for pixel.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ class DrawingCanvas(QWidget):
         self._source: InputSource | None = None  # while a stroke is drawn
         self._picture: np.ndarray | None = None  # (280, 280) float32 ink from an image file
         self._picture_image: QImage | None = None  # the same, to paint
+        self._picture_digit: np.ndarray | None = None  # (28, 28): the picture as the network is to read it, if given
 
         self.clear_action = QAction("Clear", self)
         self.clear_action.setShortcuts([QKeySequence(Qt.Key.Key_Escape), QKeySequence(Qt.Key.Key_Delete)])
@@ -106,11 +109,19 @@ class DrawingCanvas(QWidget):
     def has_picture(self) -> bool:
         return self._picture is not None
 
-    def set_picture(self, ink: np.ndarray) -> None:
-        """Replace the drawing with a picture: (280, 280) ink in [0, 1], bright on dark."""
+    def picture_digit(self) -> np.ndarray | None:
+        """The picture's own 28×28 image (a test digit) while no stroke is drawn over it; else None."""
+        return None if self._strokes or self._picture_digit is None else self._picture_digit.copy()
+
+    def set_picture(self, ink: np.ndarray, digit: np.ndarray | None = None) -> None:
+        """Replace the drawing with a picture: (280, 280) ink in [0, 1], bright on dark; `digit`, when
+        given, is the (28, 28) image the network is to read for it while nothing is drawn over it."""
         ink = np.asarray(ink, dtype=np.float32)
         if ink.shape != (LOGICAL_SIDE, LOGICAL_SIDE):
             raise ValueError(f"a canvas picture is ({LOGICAL_SIDE}, {LOGICAL_SIDE}), not {ink.shape}")
+        if digit is not None and np.shape(digit) != (28, 28):
+            raise ValueError(f"a picture's digit is (28, 28), not {np.shape(digit)}")
+        self._picture_digit = None if digit is None else np.clip(np.asarray(digit, dtype=np.float32), 0.0, 1.0)
         self._source = None
         self._strokes.clear()
         self._picture = np.clip(ink, 0.0, 1.0)
@@ -122,7 +133,7 @@ class DrawingCanvas(QWidget):
         self._source = None
         if self._strokes or self._picture is not None:
             self._strokes.clear()
-            self._picture = self._picture_image = None
+            self._picture = self._picture_image = self._picture_digit = None
             self._changed()
 
     def undo(self) -> None:
@@ -132,7 +143,7 @@ class DrawingCanvas(QWidget):
             self._strokes.pop()
             self._changed()
         elif self._picture is not None:
-            self._picture = self._picture_image = None
+            self._picture = self._picture_image = self._picture_digit = None
             self._changed()
 
     def ink(self) -> np.ndarray:

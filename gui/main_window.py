@@ -10,6 +10,7 @@ from PySide6.QtCore import QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
+    QDockWidget,
     QFileDialog,
     QInputDialog,
     QLabel,
@@ -44,13 +45,15 @@ from mnistconv.core.wording import finetune_lines, finish_summary, log_lines
 
 from .about import show_about
 from .confusion import ConfusionMatrixView
+from .drawing_canvas import LOGICAL_SIDE
 from .event_log import EventLog
+from .network_view import NetworkView
 from .personal_view import PersonalView, keep_actions
 from .picture_file import PictureError, canvas_picture, image_suffixes, is_image_file, read_grey
 from .plots import MarkerKind, RunCurves, TrainingPlots
 from .probability_bars import with_article
 from .runs_view import RunsView
-from .settings_reader import Field, read, saved_state
+from .settings_reader import Field, flag, read, saved_state
 from .shortcuts import ShortcutsDialog, shortcut_rows
 from .sketchpad import Sketchpad
 from .training_panel import NO_SEED, PanelState, TrainingPanel
@@ -60,6 +63,8 @@ from .training_panel import NO_SEED, PanelState, TrainingPanel
 SKETCHPAD_DEVICE = "cpu"
 SKETCHPAD_MIN_WIDTH = 300
 SKETCHPAD_MAX_WIDTH = 560
+NETWORK_TAB = "Network"
+NETWORK_TIP = "Inside the network as it reads the sketchpad's drawing"
 MAX_DEFAULT_SIZE = QSize(1800, 1100)  # the first size on a screen that has room for more
 
 
@@ -86,6 +91,9 @@ class MainWindow(QMainWindow):
         self.finetune_settings = FinetuneSettings()  # the fit's defaults (tests shorten it)
         self.personal_view = PersonalView(self.personal)
         self.sketchpad = Sketchpad()
+        self.network = NetworkView()
+        self.network.watch(self.sketchpad)
+        self._best_epoch = 0  # the epoch of the latest NewBestSaved, for the model read back after it
         self.model_label = QLabel()
         self.model_label.setWordWrap(True)
 
@@ -97,6 +105,15 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.plots, "Live plots")
         self.tabs.addTab(self.confusion, "Confusion matrix")
         self.tabs.addTab(self.runs_view, "Runs")
+        self.tabs.addTab(self.network, NETWORK_TAB)
+        self.tabs.setTabToolTip(self.tabs.indexOf(self.network), NETWORK_TIP)
+        # The network view is a tab by default; View → Network view in a dock moves it beside the window.
+        self.network_dock = QDockWidget(NETWORK_TAB, self)
+        self.network_dock.setObjectName("network_dock")  # saveState/restoreState find it by name
+        self.network_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                                      | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.network_dock)
+        self.network_dock.hide()
         self.tabs.addTab(self.personal_view, "My digits")
         right = QWidget()
         right.setMinimumWidth(SKETCHPAD_MIN_WIDTH)
@@ -143,6 +160,9 @@ class MainWindow(QMainWindow):
         self.save_model_action.setToolTip("Write the sketchpad's current model to a file of your choice")
         self.export_plots_action = self._action("&Export plots…", QKeySequence("Ctrl+E"), self._on_export_plots, file_menu)
         self.export_plots_action.setToolTip("Write the three plots, overlays included, as PNG or SVG")
+        self.export_action = self._action("Export the &view shown as PNG…", QKeySequence("Ctrl+Shift+E"), self._on_export_view,
+                                          file_menu)
+        self.export_action.setToolTip("Save the tab shown (plots, confusion matrix, runs, or a page of the network view) as PNG")
         file_menu.addSeparator()
         self._action("&Quit", QKeySequence("Ctrl+Q"), self.close, file_menu)
         self.training_menu = self.menuBar().addMenu("&Training")
@@ -150,6 +170,12 @@ class MainWindow(QMainWindow):
         self.training_menu.addActions(self.panel.actions_for_menu())
         sketch_menu = self.menuBar().addMenu("&Sketchpad")
         sketch_menu.addActions([self.sketchpad.canvas.clear_action, self.sketchpad.canvas.undo_action])
+        view_menu = self.menuBar().addMenu("&View")
+        self.network_dock_action = QAction("&Network view in a dock", self)
+        self.network_dock_action.setCheckable(True)
+        self.network_dock_action.setToolTip("Show the network view beside the window (movable, or floating) instead of as a tab")
+        self.network_dock_action.toggled.connect(self.set_network_docked)
+        view_menu.addAction(self.network_dock_action)
         help_menu = self.menuBar().addMenu("&Help")
         self._action("&Keyboard shortcuts", QKeySequence("F1"), self.show_shortcuts, help_menu)
         self._action("&About mnistconv", None, lambda: show_about(self, self.device_label.text()), help_menu)
@@ -167,6 +193,7 @@ class MainWindow(QMainWindow):
         self.panel.train_requested.connect(self._on_train_requested)
         self.panel.pause_toggled.connect(self._on_pause_toggled)
         self.panel.stop_requested.connect(self._on_stop_requested)
+        self.confusion.open_in_sketchpad_requested.connect(self.open_test_digit)
         t = self.trainer
         for name in SIGNAL_NAMES.values():
             getattr(t, name).connect(self._log_event)  # every event in the log, in core.wording's words
@@ -289,6 +316,22 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Reading {Path(path).name}; draw over it, or Clear (Esc) to draw afresh", 10_000)
         return True
 
+    def open_test_digit(self, index: int) -> bool:
+        """Put test digit `index` on the sketchpad, as a picture (the confusion matrix's gallery asks for
+        it): the network reads its 28×28 pixels as they are, so its reading, what drove it and its
+        feature maps can be explored; a stroke drawn over it is read through to_mnist as any drawing."""
+        image = self.confusion.test_image(index)
+        if image is None:
+            return False
+        digit = image.astype(np.float32) / 255
+        scale = LOGICAL_SIDE // digit.shape[0]  # 280 / 28: each pixel a 10×10 square on the canvas
+        self.sketchpad.canvas.set_picture(np.kron(digit, np.ones((scale, scale), np.float32)), digit=digit)
+        predictor = self.sketchpad.predictor
+        model = f" with {predictor.name}" if predictor is not None else ""
+        self.statusBar().showMessage(f"Reading {self.confusion.describe_test_image(index)}{model}; "
+                                     "draw over it, or Clear (Esc) to draw afresh", 15_000)
+        return True
+
     def _on_open_image(self) -> None:
         patterns = " ".join(f"*.{suffix}" for suffix in image_suffixes())
         path, _ = QFileDialog.getOpenFileName(self, "Open image", str(Path.home()), f"Images ({patterns});;All files (*)")
@@ -326,6 +369,49 @@ class MainWindow(QMainWindow):
             else:
                 self.open_image_file(path)
 
+    # -- the network view: a tab or a dock, and PNG export ---------------------------------------
+    def set_network_docked(self, docked: bool) -> None:
+        """Show the network view in a dock beside the window (True) or as a tab beside the plots (False)."""
+        if docked == (self.network_dock.widget() is self.network):
+            return
+        if docked:
+            self.tabs.removeTab(self.tabs.indexOf(self.network))
+            self.network_dock.setWidget(self.network)
+            self.network_dock.show()
+        else:
+            self.network_dock.hide()
+            self.network_dock.setWidget(QWidget())  # the dock lets go of the view
+            self.tabs.insertTab(self.tabs.indexOf(self.runs_view) + 1, self.network, NETWORK_TAB)  # where it was
+            self.tabs.setTabToolTip(self.tabs.indexOf(self.network), NETWORK_TIP)
+            self.tabs.setCurrentWidget(self.network)
+        self.network.show()
+        if self.network_dock_action.isChecked() != docked:
+            self.network_dock_action.setChecked(docked)
+
+    def export_view_png(self, path: str | Path) -> bool:
+        """Save the tab shown as a PNG image (the plots as Export plots writes them; the network view:
+        its page shown, whole); False when it cannot be written."""
+        shown = self.tabs.currentWidget()
+        if shown is self.network:
+            return self.network.save_png(path)
+        if shown is self.plots:
+            try:
+                self.plots.export(str(path))
+            except OSError:
+                return False
+            return Path(path).is_file()
+        return shown.grab().save(str(path), "PNG")
+
+    def _on_export_view(self) -> None:
+        shown = self.tabs.currentWidget()
+        name = {self.plots: "plots", self.confusion: "confusion-matrix", self.runs_view: "runs"}.get(
+            shown, f"network-{self.network.page()}")
+        path, _ = QFileDialog.getSaveFileName(self, "Export view as PNG", str(Path.home() / f"{name}.png"), "PNG images (*.png)")
+        if path:
+            path = path if path.lower().endswith(".png") else path + ".png"
+            if not self.export_view_png(path):
+                self.show_message(QMessageBox.Icon.Warning, "Could not save the image", f"{path} could not be written.")
+
     # -- messages ------------------------------------------------------------------------------
     def show_message(self, icon: QMessageBox.Icon, title: str, text: str, details: str = "") -> QMessageBox:
         """A window-modal message that does not block the event loop (training signals keep flowing)."""
@@ -357,6 +443,8 @@ class MainWindow(QMainWindow):
 
     def _begin(self, epochs: int) -> None:
         self.confusion.clear()
+        self.network.clear_history()
+        self._best_epoch = 0
         self._epochs = epochs
         self._save_failure_shown = False
         self.panel.set_progress(None, "Loading data…")
@@ -527,11 +615,14 @@ class MainWindow(QMainWindow):
     def _on_new_best_saved(self, e: events.NewBestSaved) -> None:
         self.plots.mark_event(MarkerKind.NEW_BEST, e.epoch)
         self.confusion.set_best_epoch(e.epoch)
+        self._best_epoch = e.epoch
 
     def _on_saved_model_loaded(self, event: events.SavedModelLoaded) -> None:
         # A fresh copy of the weights from the file just saved (the session loaded it off this
         # thread): never the model being trained.
         self.set_predictor(event.predictor, event.path)
+        # A fit to your handwriting saves its one model with no NewBestSaved: its run's one epoch.
+        self.network.add_saved_model(self._best_epoch or 1, event.predictor)
 
     def _on_save_failed(self, e: events.SaveFailed) -> None:
         if self._save_failure_shown:
@@ -575,6 +666,11 @@ class MainWindow(QMainWindow):
         geometry = read(self.settings, Field("window/geometry", saved_state), problems)
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(self.default_size())
+        docked = read(self.settings, Field("window/network_docked", flag), problems)
+        self.network_dock_action.setChecked(bool(docked))
+        state = read(self.settings, Field("window/state", saved_state), problems)
+        if state is not None:
+            self.restoreState(state)  # where the network view's dock was
         splitter = read(self.settings, Field("window/splitter", saved_state), problems)
         if splitter is None or not self.splitter.restoreState(splitter):
             # The form takes a fifth of a wide window (long folder paths show whole), its least on a small one.
@@ -603,6 +699,8 @@ class MainWindow(QMainWindow):
         self.panel.save_settings(self.settings)
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/splitter", self.splitter.saveState())
+        self.settings.setValue("window/network_docked", self.network_dock_action.isChecked())
+        self.settings.setValue("window/state", self.saveState())
         self.settings.sync()
         self.runs_view.close_store()
         super().closeEvent(event)

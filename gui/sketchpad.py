@@ -58,6 +58,8 @@ class Sketchpad(QWidget):
 
     prediction_updated = Signal(object)  # (10,) float32 probabilities; not emitted for an empty canvas
     reading_failed = Signal(str)  # why a drawing could not be prepared for the network
+    reading_changed = Signal()  # after every reading: a prediction, an empty canvas, no model or a failing one
+    predictor_changed = Signal(object)  # the model it reads with now (None: none)
     keep_requested = Signal(int)  # keep the drawing as an example of this digit (a bar clicked, "Keep as")
 
     def __init__(self, predictor: PredictorLike | None = None, parent: QWidget | None = None):
@@ -161,6 +163,7 @@ class Sketchpad(QWidget):
     def set_predictor(self, predictor: PredictorLike | None) -> None:
         """Read the drawing with another model (None: no model); what is drawn is read again."""
         self._predictor = predictor
+        self.predictor_changed.emit(predictor)
         self._on_ink_changed()
 
     def probabilities(self) -> np.ndarray | None:
@@ -200,11 +203,16 @@ class Sketchpad(QWidget):
 
     def read_drawing(self) -> None:
         """Preprocess what is drawn, predict it and show the result (or why there is none)."""
+        self._read()
+        self.reading_changed.emit()
+
+    def _read(self) -> None:
         if self.canvas.is_empty():
             self._show_nothing("Draw a digit")
             return
+        digit = self.canvas.picture_digit()  # a test digit is read as it is, not redrawn
         try:
-            image = to_mnist(self.canvas.ink())
+            image = digit if digit is not None else to_mnist(self.canvas.ink())
         except Exception as exc:  # noqa: BLE001 - whatever the drawing is, the window goes on (and says so)
             self._show_nothing("Can't read this drawing")
             self.reading_failed.emit(f"{type(exc).__name__}: {exc}")
@@ -217,6 +225,8 @@ class Sketchpad(QWidget):
             probabilities = np.asarray(self._predictor.predict(image), dtype=np.float32)
             if probabilities.shape != (1, 10):
                 raise ValueError(f"the model returned shape {probabilities.shape}, expected (1, 10)")
+            if not np.isfinite(probabilities).all():
+                raise ValueError("the model's answer is not a number (its weights are not finite)")
         except Exception as exc:  # noqa: BLE001 - a failing model must not take the window down
             self._show_nothing(f"Could not read the digit: {exc}", keep_preview=True)
             return

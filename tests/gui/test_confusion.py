@@ -232,3 +232,74 @@ def test_the_caption_says_the_matrix_is_the_latest_epochs_not_the_saved_best(vie
     view.set_results(5, confusion_of(labels, predictions), predictions)
     view.set_best_epoch(5)
     assert view.scope.text() == "The model as it is after epoch 5, which is also the best one saved."
+
+
+def epochs_of_results(labels, predictions):
+    """Three epochs of one run: the 3s read as 8 get fewer, then the 7 read as 1 is read right."""
+    first = predictions.copy()
+    second = predictions.copy()
+    second[[3, 13]] = 3
+    third = second.copy()
+    third[7] = 7
+    return {1: first, 2: second, 3: third}
+
+
+def test_the_epoch_slider_goes_back_over_the_runs_epochs(qtbot, view, test_set):
+    _, labels, predictions = test_set
+    runs = epochs_of_results(labels, predictions)
+    assert not view.epoch_slider.isEnabled()
+    for epoch, read in runs.items():
+        view.set_results(epoch, confusion_of(labels, read), read, confidences_for(read))
+    assert view.epochs() == [1, 2, 3] and view.shown_epoch() == 3 and view.epoch_slider.isEnabled()
+    assert view.epoch_slider.value() == view.epoch_slider.maximum() == 2
+    click_cell(qtbot, view, 3, 8)
+    assert view.gallery.indices() == [23]
+
+    view.epoch_slider.setValue(0)  # back to epoch 1: matrix, accuracies, gallery and captions
+    assert view.shown_epoch() == 1 and view.count(3, 8) == 3 and view.count(7, 1) == 1
+    assert view.digit_accuracy(3) == pytest.approx(2 / 5)
+    assert view.gallery.indices() == [3, 13, 23]
+    assert view.caption.text() == "Epoch 1, the latest is 3: 92.00 % of 50 test digits correct"
+    assert view.epoch_label.text() == "epoch 1 of 3"
+    assert "after epoch 1" in view.scope.text()
+
+    fourth = runs[3].copy()
+    fourth[23] = 3
+    view.set_results(4, confusion_of(labels, fourth), fourth)  # a new epoch while looking back: the view stays
+    assert view.shown_epoch() == 1 and view.epoch_slider.maximum() == 3 and view.epoch_label.text() == "epoch 1 of 4"
+    view.epoch_slider.setValue(view.epoch_slider.maximum())  # at the end again, it follows the run
+    assert view.shown_epoch() == 4 and view.count(3, 8) == 0
+    view.set_results(5, confusion_of(labels, fourth), fourth)
+    assert view.shown_epoch() == 5
+
+    view.clear()
+    assert view.epochs() == [] and not view.epoch_slider.isEnabled() and view.shown_epoch() is None
+
+
+def test_keeping_a_runs_epochs_stays_small(view, test_set):
+    _, labels, predictions = test_set
+    view.set_results(1, confusion_of(labels, predictions), predictions.astype(np.int64), confidences_for(predictions))
+    kept = view._results[1]
+    assert kept.predictions.dtype.itemsize <= 2  # 10,000 test digits: 20 kB an epoch
+
+
+def test_a_gallery_image_can_be_opened_in_the_sketchpad(qtbot, view, test_set):
+    _, labels, predictions = test_set
+    view.set_results(1, confusion_of(labels, predictions), predictions)
+    click_cell(qtbot, view, 3, 8)
+    gallery = view.gallery
+    assert not gallery.open_button.isEnabled()  # nothing selected yet
+    gallery.select(13)
+    assert gallery.current() == 13 and gallery.open_button.isEnabled()
+    with qtbot.waitSignal(view.open_in_sketchpad_requested, timeout=1000) as blocker:
+        qtbot.mouseClick(gallery.open_button, Qt.MouseButton.LeftButton)
+    assert blocker.args == [13]
+    rect = gallery.list.visualRect(gallery.model.index(2, 0))
+    with qtbot.waitSignal(view.open_in_sketchpad_requested, timeout=1000) as blocker:
+        qtbot.mouseClick(gallery.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())  # a double click's first
+        qtbot.mouseDClick(gallery.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert blocker.args == [23]
+    assert [action.text() for action in gallery.list.actions()] == ["Open in sketchpad"]
+    np.testing.assert_array_equal(view.test_image(23), test_set[0][23])
+    assert view.describe_test_image(23) == "test digit #23 (a 3, read as 8 after epoch 1)"
+    assert view.test_image(50) is None

@@ -12,7 +12,8 @@ from PySide6.QtCore import QSettings
 from mnistconv.gui.main_window import MainWindow
 
 KEYS = ["training/preset", "training/lr", "training/epochs", "training/batch_size", "training/noise_std", "training/seed",
-        "training/device", "training/savepath", "training/data_dir", "window/geometry", "window/splitter"]
+        "training/device", "training/savepath", "training/data_dir", "window/geometry", "window/splitter",
+        "window/network_docked", "window/state"]
 
 
 def window_from_ini(qtbot, tmp_path, ini_text: str) -> MainWindow:

@@ -1,0 +1,153 @@
+"""Feature maps, contributions, logits and filters against a plain forward pass over a checkpoint's tensors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch.nn import functional as F
+
+from mnistconv.core.activations import NotShowable, network_filters, read_network, unit_inputs
+from mnistconv.core.checkpoint import load_checkpoint, save_checkpoint
+from mnistconv.core.model import build_model
+from mnistconv.core.predict import Predictor, bundled_model_path
+
+from reference_forward import reference_forward
+
+TOLERANCE = dict(rtol=1e-5, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    with bundled_model_path() as path:
+        saved = load_checkpoint(path)
+    return saved.model_state, Predictor.bundled("cpu")
+
+
+def images():
+    """A drawn-looking 7, noise, a blank and an all-ink image."""
+    seven = np.zeros((28, 28), dtype=np.float32)
+    seven[6:9, 6:22] = 1.0
+    for row in range(9, 23):
+        seven[row, 20 - (row - 9) // 2 : 23 - (row - 9) // 2] = 0.9
+    noise = np.random.default_rng(0).random((28, 28), dtype=np.float32)
+    return {"seven": seven, "noise": noise, "blank": np.zeros((28, 28), np.float32), "ink": np.ones((28, 28), np.float32)}
+
+
+@pytest.mark.parametrize("name", list(images()))
+def test_maps_features_logits_and_contributions_equal_the_plain_forward_pass(bundled, name):
+    state, predictor = bundled
+    image = images()[name]
+    reading = read_network(predictor, image)
+    expected = reference_forward(state, image)
+    assert [m.shape for m in reading.maps] == [(16, 14, 14), (32, 7, 7), (32, 3, 3)]
+    for ours, theirs in zip(reading.maps, expected["maps"]):
+        np.testing.assert_allclose(ours, theirs, **TOLERANCE)
+    np.testing.assert_array_equal(reading.image, image)
+    np.testing.assert_allclose(reading.features, expected["features"], **TOLERANCE)
+    np.testing.assert_allclose(reading.logits, expected["logits"], rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(reading.probabilities, expected["probabilities"], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(reading.probabilities, predictor.predict(image)[0], rtol=1e-5, atol=1e-6)
+    for digit in range(10):
+        np.testing.assert_allclose(reading.contributions(digit), expected["weight"][digit] * expected["features"], **TOLERANCE)
+    order = np.argsort(-expected["logits"])
+    assert (reading.winner, reading.runner_up) == (order[0], order[1])
+
+
+@pytest.mark.parametrize("name", list(images()))
+def test_the_288_contributions_plus_the_bias_are_the_logit(bundled, name):
+    reading = read_network(bundled[1], images()[name])
+    for digit in range(10):
+        total = float(np.sum(reading.contributions(digit), dtype=np.float64)) + float(reading.bias[digit])
+        assert total == pytest.approx(float(reading.logits[digit]), rel=1e-5, abs=1e-4)
+        assert reading.contributions_by_map(digit).sum() + reading.bias[digit] == pytest.approx(float(reading.logits[digit]),
+                                                                                                rel=1e-5, abs=1e-4)
+
+
+def test_features_are_numbered_map_row_column():
+    reading = read_network(Predictor.bundled("cpu"), images()["seven"])
+    np.testing.assert_array_equal(reading.features.reshape(32, 3, 3), reading.maps[2])
+
+
+def test_an_untrained_model_and_a_checkpoint_saved_from_it_read_alike(tmp_path):
+    torch.manual_seed(3)
+    model = build_model()
+    path = save_checkpoint(tmp_path / "m.pt", model, epoch=1, accuracy=0.5, lr=1e-3, hyperparameters={})
+    state = load_checkpoint(path).model_state
+    image = images()["seven"]
+    expected = reference_forward(state, image)
+    for source in (model, Predictor.from_checkpoint(path, "cpu")):
+        reading = read_network(source, image)
+        np.testing.assert_allclose(reading.logits, expected["logits"], rtol=1e-5, atol=1e-4)
+        np.testing.assert_allclose(reading.maps[1], expected["maps"][1], **TOLERANCE)
+
+
+@pytest.mark.parametrize("block, channel", [(1, 0), (1, 15), (2, 5), (3, 31)])
+def test_a_maps_inputs_filters_and_partial_sums_make_the_map(bundled, block, channel):
+    state, predictor = bundled
+    image = images()["seven"]
+    reading = read_network(predictor, image)
+    unit = unit_inputs(predictor, reading, block, channel)
+    expected = reference_forward(state, image)
+    inputs = image[None] if block == 1 else expected["maps"][block - 2]
+    np.testing.assert_allclose(unit.inputs, inputs, **TOLERANCE)
+    np.testing.assert_allclose(unit.kernels, state[f"conv{block}.weight"][channel].numpy(), **TOLERANCE)
+    assert unit.bias == pytest.approx(float(state[f"conv{block}.bias"][channel]))
+    np.testing.assert_allclose(unit.pre_pool, expected["pre_pool"][block - 1][channel], rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(unit.partials.sum(axis=0) + unit.bias, unit.pre_pool, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(unit.output, reading.maps[block - 1][channel], **TOLERANCE)
+    # Each partial is its input map convolved with its own kernel.
+    last_input = torch.from_numpy(inputs[-1:].astype(np.float64))[None]
+    one = F.conv2d(last_input, torch.from_numpy(unit.kernels[-1:].astype(np.float64))[None], padding=1)[0, 0].numpy()
+    np.testing.assert_allclose(unit.partials[-1], one, rtol=1e-5, atol=1e-5)
+    strengths = unit.strengths()
+    assert strengths.shape == (len(inputs),) and np.isfinite(strengths).all()
+
+
+def test_strengths_average_each_partial_where_pooling_reads_it():
+    reading = read_network(Predictor.bundled("cpu"), images()["seven"])
+    unit = unit_inputs(Predictor.bundled("cpu"), reading, 3, 4)
+    # 7×7 before pooling, 3×3 after: each output pixel reads the largest of its 2×2 (the last row and column unused).
+    kept = np.zeros((7, 7), dtype=bool)
+    for r in range(3):
+        for c in range(3):
+            window = unit.pre_pool[2 * r : 2 * r + 2, 2 * c : 2 * c + 2]
+            dr, dc = np.unravel_index(np.argmax(window), (2, 2))
+            kept[2 * r + dr, 2 * c + dc] = True
+    np.testing.assert_allclose(unit.strengths(), unit.partials[:, kept].mean(axis=1), rtol=1e-6)
+
+
+def test_filters_are_the_checkpoints_tensors(bundled):
+    state, predictor = bundled
+    filters = network_filters(predictor)
+    np.testing.assert_array_equal(filters.first, state["conv1.weight"][:, 0].float().numpy())
+    np.testing.assert_array_equal(filters.first_bias, state["conv1.bias"].float().numpy())
+    for block, strengths in ((2, filters.strengths[0]), (3, filters.strengths[1])):
+        weight = state[f"conv{block}.weight"].double()
+        np.testing.assert_allclose(strengths, weight.pow(2).sum(dim=(2, 3)).sqrt().numpy(), rtol=1e-5)
+    assert filters.strengths[0].shape == (32, 16) and filters.strengths[1].shape == (32, 32)
+
+
+def test_bad_images_and_bad_models_are_refused_with_reasons(bundled):
+    predictor = bundled[1]
+    with pytest.raises(ValueError, match="needs a \\(28, 28\\) image"):
+        read_network(predictor, np.zeros((20, 20), np.float32))
+    with pytest.raises(ValueError, match="NaN"):
+        read_network(predictor, np.full((28, 28), np.nan, np.float32))
+    with pytest.raises(ValueError, match="one \\(28, 28\\) image"):
+        read_network(predictor, np.zeros((2, 28, 28), np.float32))
+    with pytest.raises(NotShowable, match="not the network"):
+        read_network(torch.nn.Linear(784, 10), images()["seven"])
+    reading = read_network(predictor, images()["seven"])
+    with pytest.raises(ValueError, match="block must be"):
+        unit_inputs(predictor, reading, 4, 0)
+    with pytest.raises(ValueError, match="maps 0–15"):
+        unit_inputs(predictor, reading, 1, 16)
+
+
+def test_a_model_gone_nan_is_not_shown():
+    model = build_model()
+    with torch.no_grad():
+        model.fc.bias[3] = float("nan")
+    with pytest.raises(NotShowable, match="not finite"):
+        read_network(Predictor.from_model(model, device="cpu"), images()["seven"])
