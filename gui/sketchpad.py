@@ -12,7 +12,7 @@ from typing import Protocol
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPixmap
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QMenu, QSizePolicy, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QMenu, QSizePolicy, QStyle, QToolButton, QVBoxLayout, QWidget
 
 from mnistconv.core.plausibility import Verdict, judge
 from mnistconv.core.preprocess import to_mnist
@@ -115,11 +115,14 @@ class Sketchpad(QWidget):
         self.keep_button.setText("Keep as…")
         self.keep_button.setToolTip("Keep this drawing in your digits as the digit you meant (or press its key, or "
                                     "click its bar)")
-        self.keep_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         keep_menu = QMenu(self.keep_button)
         for digit in range(10):
             keep_menu.addAction(str(digit), lambda digit=digit: self.keep_requested.emit(digit))
         self.keep_button.setMenu(keep_menu)
+        self.keep_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        # Its size hint leaves out the menu arrow drawn over the text; make room for it.
+        arrow = self.keep_button.style().pixelMetric(QStyle.PixelMetric.PM_MenuButtonIndicator, None, self.keep_button)
+        self.keep_button.setMinimumWidth(self.keep_button.sizeHint().width() + arrow)
         tools.addWidget(self.keep_button)
         tools.addStretch(1)
         beside_bars = QVBoxLayout()
