@@ -24,6 +24,7 @@ from mnistconv.core.events import FinishReason
 from mnistconv.core.paths import APP_NAME, checkpoint_file, default_models_dir, ensure_folder, resolve_data_dir
 from mnistconv.core.predict import Predictor
 from mnistconv.core.qt_trainer import SIGNAL_NAMES, QtTrainer
+from mnistconv.core.sketchpad_device import SketchpadDevices
 from mnistconv.core.wording import finish_summary, log_lines
 
 from .about import show_about
@@ -31,11 +32,12 @@ from .confusion import ConfusionMatrixView
 from .event_log import EventLog
 from .plots import MarkerKind, TrainingPlots
 from .sketchpad import Sketchpad
+from .sketchpad_device_menu import SketchpadDeviceMenu, stored_setting
 from .training_panel import PanelState, TrainingPanel
 
-# One digit at a time is fastest on the CPU (about 0.2 ms), and a GPU busy training would make
-# each sketchpad prediction wait behind its queue of training work.
-SKETCHPAD_DEVICE = "cpu"
+# Models are read from their files on the CPU; the sketchpad's device setting (File → Sketchpad
+# device) then places them (core.sketchpad_device).
+MODEL_LOAD_DEVICE = "cpu"
 
 
 class MainWindow(QMainWindow):
@@ -44,12 +46,14 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else QSettings(APP_NAME, APP_NAME)  # ~/.config/mnistconv/mnistconv.conf
         self.setWindowTitle("mnistconv")
         self.setAcceptDrops(True)
-        self.trainer = QtTrainer(self, saved_model_device=SKETCHPAD_DEVICE)
+        self.trainer = QtTrainer(self, saved_model_device=MODEL_LOAD_DEVICE)
         self.dialogs: list[QMessageBox] = []
         self._batches = 0
         self._epochs = 0
         self._save_failure_shown = False  # one dialog per run: a read-only folder fails every epoch
         self._menu_actions: dict[QWidget, QAction] = {}
+        self._model: Predictor | None = None  # the sketchpad's model, on the CPU
+        self.sketchpad_devices = SketchpadDevices(stored_setting(self.settings))
 
         self.panel = TrainingPanel(default_models_dir(), resolve_data_dir())
         self.log = EventLog()
@@ -90,6 +94,11 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         self.open_action = self._action("&Open model…", QKeySequence.StandardKey.Open, self._on_open_model, file_menu)
         self.open_action.setToolTip("Load an mnist_conv.pt for the sketchpad (or drop one on the window)")
+        self.device_menu = SketchpadDeviceMenu(self.sketchpad_devices, self.settings, self)
+        self.sketchpad_devices.on_fallback = self.device_menu.fallback_reported.emit  # from any thread
+        self.device_menu.fallback_reported.connect(self._on_sketchpad_fallback)
+        self.device_menu.device_chosen.connect(self._on_sketchpad_device_chosen)
+        file_menu.addMenu(self.device_menu)
         file_menu.addSeparator()
         self._action("&Quit", QKeySequence.StandardKey.Quit, self.close, file_menu)
         train_menu = self.menuBar().addMenu("&Training")
@@ -144,13 +153,15 @@ class MainWindow(QMainWindow):
     # -- models for the sketchpad --------------------------------------------------------------
     def _bundled_predictor(self) -> Predictor | None:
         try:
-            return Predictor.bundled(device=SKETCHPAD_DEVICE)
+            return Predictor.bundled(device=MODEL_LOAD_DEVICE)
         except CheckpointError as exc:
             self.log.add(f"No bundled model: {exc}", "warning")
             return None
 
     def set_predictor(self, predictor: Predictor | None) -> None:
-        self.sketchpad.set_predictor(predictor)
+        """Read the sketchpad with `predictor`'s weights, on the device the sketchpad's setting chooses."""
+        self._model = predictor
+        self.sketchpad.set_predictor(self.sketchpad_devices.place(predictor))
         if predictor is None:
             self.model_label.setText("<b>No model yet</b>: train one, or open an mnist_conv.pt (File → Open model…).")
             self.model_label.setToolTip("")
@@ -164,13 +175,19 @@ class MainWindow(QMainWindow):
     def load_model_file(self, path: str | Path) -> bool:
         """Switch the sketchpad to the checkpoint at `path`; a bad file keeps the current model."""
         try:
-            predictor = Predictor.from_checkpoint(path, device=SKETCHPAD_DEVICE)
+            predictor = Predictor.from_checkpoint(path, device=MODEL_LOAD_DEVICE)
         except CheckpointError as exc:
             self.show_message(QMessageBox.Icon.Warning, "Could not open the model", f"{exc}\n\nThe current model stays in use.")
             return False
         self.set_predictor(predictor)
         self.log.add(f"Sketchpad model: {predictor.describe()}")
         return True
+
+    def _on_sketchpad_device_chosen(self, _) -> None:
+        self.set_predictor(self._model)  # placed anew
+
+    def _on_sketchpad_fallback(self, line: str) -> None:
+        self.log.add(line, "warning")
 
     def _on_open_model(self) -> None:
         start = str(checkpoint_file(self.panel.savepath_edit.text()))
