@@ -277,10 +277,12 @@ def measure_canvas_latency() -> dict:
 
     from mnistconv.core.predict import Predictor
     from mnistconv.core.preprocess import to_mnist
+    from mnistconv.core.sketchpad_device import SketchpadDevice, SketchpadDevices
     from mnistconv.gui.sketchpad import Sketchpad
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
-    predictor = Predictor.bundled(device="cpu")
+    # The model as the window places it for the sketchpad, with the device setting on CPU.
+    predictor = SketchpadDevices(SketchpadDevice.CPU).place(Predictor.bundled(device="cpu"))
     pad = Sketchpad(predictor)
     pad.show()
     deadline = time.perf_counter() + 5
