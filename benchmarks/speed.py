@@ -21,6 +21,8 @@ On a 2-core CPU the full run takes about 20 minutes (more on a busy day); --quic
 - this CPU's float32 GEMM rate (torch.mm, the training's threads), measured between the epochs, and
   the recipe's FLOPs per epoch: the epoch's speed as a fraction of that rate;
 - test-set evaluation, 5 times each side, in the same workers;
+- one step on one thread, each side in a fresh process, in the main thread's CPU time: a ratio
+  that other processes on a shared machine barely move (waiting for a core is not CPU time);
 - the fast preset on seeds 0–4: test accuracy after its first epoch, and seconds to ≥ 99.0 %; the
   seed recipe's time to ≥ 99.0 % (seed 0);
 - peak memory of one training epoch, each side in a fresh process;
@@ -70,6 +72,7 @@ EPOCHS_PER_SEED = 2
 SIDES = ("baseline", "project", "recorded", "flat_adam")
 FAST_SEEDS = (0, 1, 2, 3, 4)
 COMMAND_REPEATS = 3
+STEPS = 100  # timed steps of the one-thread comparison, after 10 untimed
 FIRST_BATCH_LINE = "Beginning training loop..."  # printed by both commands just before their first batch
 
 
@@ -327,6 +330,43 @@ def memory_child(side: str, data_dir: Path) -> None:
     print(f"{before:.1f} {max(peak[0], _rss_mb()):.1f}")
 
 
+def one_thread_step(side: str) -> dict:
+    """A fresh process trains STEPS batches of 128 (random images) on one torch thread; the main
+    thread's CPU time per step (min and median), which other processes on the machine barely disturb."""
+    result = subprocess.run([sys.executable, __file__, "--step-child", side], capture_output=True, text=True, check=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def step_child(side: str, steps: int = STEPS) -> None:
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    x, y = torch.rand(128, 1, 28, 28), torch.randint(0, 10, (128,))
+    if side == "baseline":
+        model = baseline.SeedNet()
+        optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+
+        def batch() -> torch.Tensor:
+            return x + 0.1 * torch.randn_like(x)
+    else:
+        allocator.keep_freed_memory()
+        model = build_model().to(memory_format=torch.channels_last)
+        optimizer = train_module.make_optimizer(model, 3e-3)
+        noise = train_module.NoiseSource(0.1, x.shape[1:], torch.Generator().manual_seed(0), images_per_draw=16 * 128)
+
+        def batch() -> torch.Tensor:
+            return noise.add_to(x).contiguous(memory_format=torch.channels_last)
+    times = []
+    for i in range(steps + 10):
+        start = time.thread_time()
+        loss = torch.nn.functional.cross_entropy(model(batch()), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if i >= 10:
+            times.append(1000 * (time.thread_time() - start))
+    print(json.dumps({"min_ms": min(times), "median_ms": statistics.median(times)}))
+
+
 def gui_timings(data_dir: Path) -> dict | None:
     result = subprocess.run([sys.executable, str(HERE / "gui_timings.py"), "--data-dir", str(data_dir)],
                             capture_output=True, text=True, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
@@ -425,6 +465,21 @@ def training_report(sides: dict, evals: dict, gemm: list[float], memory: dict | 
     return lines
 
 
+def step_report(steps: dict) -> list[str]:
+    """One thread, CPU time: a ratio that other processes on a shared machine barely move."""
+    b = min(r["min_ms"] for r in steps["baseline"])
+    p = min(r["min_ms"] for r in steps["project"])
+    flops = recipe_flops_per_image()["train"] * 128
+    return [
+        "",
+        f"On one thread, in the main thread's CPU time (each side in a fresh process, {len(steps['project'])} time(s), the "
+        f"fastest of {STEPS} steps of 128 images; waiting for a core does not count): the project's step takes "
+        f"{p:.1f} ms (median {min(r['median_ms'] for r in steps['project']):.1f}), the baseline's {b:.1f} ms "
+        f"(median {min(r['median_ms'] for r in steps['baseline']):.1f}): **{b / p:.2f}×**; the project's step runs at "
+        f"{flops / p / 1e6:.0f} GFLOP/s on that one thread.",
+    ]
+
+
 def recording_report(sides: dict) -> list[str]:
     """What recording into the run store costs: the same loop with and without it, in turns."""
     p, r = sides["project"], sides["recorded"]
@@ -494,7 +549,7 @@ def fast_report(fast: dict, seed99: dict | None) -> list[str]:
     return lines
 
 
-def report(commands, sides, evals, gemm, fast, seed99, memory, gui, quick: bool) -> str:
+def report(commands, sides, evals, gemm, fast, seed99, memory, gui, quick: bool, steps: dict | None = None) -> str:
     mode = " --quick" if quick else ""
     lines = [
         "## Speed: the project against a straight port of the seed",
@@ -505,6 +560,7 @@ def report(commands, sides, evals, gemm, fast, seed99, memory, gui, quick: bool)
         *commands_report(commands),
         "",
         *training_report(sides, evals, gemm, memory),
+        *(step_report(steps) if steps else []),
         "",
         *recording_report(sides),
         "",
@@ -624,8 +680,12 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="with --quick, write RESULTS.md all the same")
     parser.add_argument("--memory-child", choices=["baseline", "project"], help=argparse.SUPPRESS)
     parser.add_argument("--epoch-worker", choices=SIDES, help=argparse.SUPPRESS)
+    parser.add_argument("--step-child", choices=["baseline", "project"], help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.step_child:
+        step_child(args.step_child)
+        return
     data_dir = ensure_mnist(resolve_data_dir(args.data_dir))
     if args.memory_child:
         memory_child(args.memory_child, data_dir)
@@ -638,6 +698,8 @@ def main() -> None:
     commands = whole_commands(data_dir, 1 if args.quick else COMMAND_REPEATS)
     print("training, interleaved", file=sys.stderr)
     sides, evals, gemm = interleaved_training(data_dir, SEEDS[:1] if args.quick else SEEDS, 2 if args.quick else 5)
+    print("one thread, CPU time per step", file=sys.stderr)
+    steps = {side: [one_thread_step(side) for _ in range(1 if args.quick else 3)] for side in ("baseline", "project")}
     data = load_mnist(data_dir, "cpu")
     print("fast preset, and time to 99 %", file=sys.stderr)
     with tempfile.TemporaryDirectory() as savepath:
@@ -646,7 +708,7 @@ def main() -> None:
         seed99 = None if args.quick else time_to_99(data, TrainConfig(seed=0, device="cpu", savepath=savepath))
     memory = None if args.quick else {side: peak_memory(side, data_dir) for side in ("baseline", "project")}
     gui = None if args.skip_gui or args.quick else gui_timings(data_dir)
-    text = report(commands, sides, evals, gemm, fast, seed99, memory, gui, args.quick)
+    text = report(commands, sides, evals, gemm, fast, seed99, memory, gui, args.quick, steps)
     if not args.quick or args.write:
         write_section("speed", text)
     print(text)
