@@ -156,7 +156,7 @@ def slice_of(data: MnistData, train_images: int, test_images: int) -> MnistData:
                      data.test_images[:test_images], data.test_labels[:test_images])
 
 
-def report(idle: dict, busy: dict, epochs: list[dict], fast: dict, failures: list[str]) -> str:
+def report(idle: dict, busy: dict, epochs: list[dict], fast: dict, failures: list[str], dry_run: bool = False) -> str:
     def row(name: str, figures: dict) -> str:
         return f"| {name} | {figures['median']:.3f} | {figures['p99']:.3f} | {figures['max']:.3f} | {figures['n']} |"
 
@@ -167,7 +167,9 @@ def report(idle: dict, busy: dict, epochs: list[dict], fast: dict, failures: lis
     lines = [
         "## GPU",
         "",
-        f"`benchmarks/gpu_check.sh` on {dt.date.today()}; machine: {machine_description()}.",
+        (f"`benchmarks/gpu_check.sh --dry-run` on {dt.date.today()}: every step on the CPU with a slice of the data, "
+         "a check that the script runs; its figures mean nothing." if dry_run else
+         f"`benchmarks/gpu_check.sh` on {dt.date.today()}; machine: {machine_description()}."),
         "",
         "### The sketchpad on the GPU (device setting GPU: its own high-priority CUDA stream)",
         "",
@@ -238,7 +240,7 @@ def main() -> int:
     epochs = seed_epochs(data, device, seed_epoch_count)
     print("fast preset to 99 %", file=sys.stderr, flush=True)
     fast = {seed: fast_to_99(data, device, seed) for seed in fast_seeds}
-    text = report(idle, busy, epochs, fast, failures)
+    text = report(idle, busy, epochs, fast, failures, args.dry_run)
     if not args.dry_run:
         write_section("gpu", text)
     print(text)
