@@ -155,6 +155,11 @@ class SketchpadReader:
             self.ready.set()
 
     @property
+    def model(self) -> torch.nn.Module:
+        """The weights it reads with: the CPU copy's network (Save model as… writes these)."""
+        return self.cpu.model
+
+    @property
     def device(self) -> torch.device:
         """Where the next reading runs."""
         return torch.device("cuda") if self._gpu is not None else torch.device("cpu")
