@@ -78,7 +78,8 @@ class MainWindow(QMainWindow):
         self._save_failure_shown = False  # one dialog per run: a read-only folder fails every epoch
         self._model_file: Path | None = None  # the checkpoint the sketchpad's model was read from
         self._model: Predictor | None = None  # the sketchpad's model, on the CPU
-        self.sketchpad_devices = SketchpadDevices(stored_setting(self.settings))
+        settings_problems: list[str] = []  # said in the log once it exists
+        self.sketchpad_devices = SketchpadDevices(stored_setting(self.settings, settings_problems))
 
         self.panel = TrainingPanel(resolve_data_dir())
         self.log = EventLog()
@@ -126,7 +127,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._connect()
 
-        problems = self.panel.load_settings(self.settings)
+        problems = settings_problems + self.panel.load_settings(self.settings)
         problems += self._restore_geometry()
         for line in problems:
             self.log.add(line, "warning")

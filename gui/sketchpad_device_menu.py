@@ -13,6 +13,8 @@ from PySide6.QtWidgets import QMenu, QWidget
 
 from mnistconv.core.sketchpad_device import SketchpadDevice, SketchpadDevices
 
+from .settings_reader import Field, Unusable, read
+
 SETTINGS_KEY = "sketchpad/device"
 TOOLTIPS = {
     SketchpadDevice.AUTO: "The GPU where CUDA is present, else the CPU",
@@ -21,8 +23,20 @@ TOOLTIPS = {
 }
 
 
-def stored_setting(settings: QSettings) -> SketchpadDevice:
-    return SketchpadDevice.parse(settings.value(SETTINGS_KEY, SketchpadDevice.AUTO.value))
+def device_setting(value: object) -> SketchpadDevice:
+    """A stored choice as the menu writes it ("auto", "gpu" or "cpu"; any case, spaces around)."""
+    if isinstance(value, str):
+        try:
+            return SketchpadDevice(value.strip().lower())
+        except ValueError:
+            pass
+    raise Unusable(f"not one of {', '.join(device.value for device in SketchpadDevice)}")
+
+
+def stored_setting(settings: QSettings, problems: list[str]) -> SketchpadDevice:
+    """The stored choice, read through the settings' validating layer: Auto where it is absent or
+    unusable (then a line naming the key is added to `problems`)."""
+    return read(settings, Field(SETTINGS_KEY, device_setting), problems) or SketchpadDevice.AUTO
 
 
 class SketchpadDeviceMenu(QMenu):

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from PySide6.QtCore import QSettings
 
-from mnistconv.core import sketchpad_device
+from mnistconv.core import checkpoint, sketchpad_device
 from mnistconv.core.sketchpad_device import SketchpadDevice
 from mnistconv.gui.main_window import MainWindow
 from mnistconv.gui.sketchpad_device_menu import SETTINGS_KEY
@@ -77,3 +77,14 @@ def test_a_failure_on_the_copying_thread_reaches_the_log_on_the_windows_thread(q
     qtbot.waitUntil(lambda: len(fallback_lines(window)) == 1, timeout=10_000)
     assert seen_on[-1] is threading.main_thread()
     assert window.sketchpad.predictor.device.type == "cpu"
+
+
+def test_choosing_a_device_keeps_the_models_file_for_save_model_as(make_window, tmp_path):
+    window = make_window()
+    window.device_menu.choose(SketchpadDevice.CPU)
+    reader = window.sketchpad.predictor
+    target = tmp_path / "after-the-choice.pt"
+    assert window.save_model_file(target), [box.text() for box in window.dialogs]
+    saved = checkpoint.load_checkpoint(target)
+    for name, tensor in reader.model.state_dict().items():
+        assert torch.equal(saved.model_state[name], tensor.cpu()), name
