@@ -288,10 +288,12 @@ def measure_canvas_latency() -> dict:
 
     from mnistconv.core.predict import Predictor
     from mnistconv.core.preprocess import to_mnist
+    from mnistconv.core.sketchpad_device import SketchpadDevice, SketchpadDevices
     from mnistconv.gui.sketchpad import Sketchpad
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
-    predictor = Predictor.bundled(device="cpu")
+    # The model as the window places it for the sketchpad, with the device setting on CPU.
+    predictor = SketchpadDevices(SketchpadDevice.CPU).place(Predictor.bundled(device="cpu"))
     pad = Sketchpad(predictor)
     pad.show()
     deadline = time.perf_counter() + 5
@@ -485,7 +487,6 @@ def gaps_child(data_dir: Path, timeout_s: float, trace_events: bool = False, dra
     from mnistconv.gui.app import create_application
 
     app = create_application([sys.argv[0]])  # as mnistconv-gui makes it
-    from mnistconv.core.data import import_reader_in_background
     from mnistconv.gui.main_window import MainWindow
 
     # Diagnostics: how long each of the window's slots for the trainer runs on the GUI thread.
@@ -515,7 +516,6 @@ def gaps_child(data_dir: Path, timeout_s: float, trace_events: bool = False, dra
     panel.seed_spin.setValue(0)
     panel.device_combo.setCurrentIndex(panel.device_combo.findData("cpu"))
     window.show()
-    reader_import = import_reader_in_background()  # as gui/app.py does after showing the window
     deadline = time.perf_counter() + 5
     while not (window.windowHandle() and window.windowHandle().isExposed()) and time.perf_counter() < deadline:
         app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
@@ -551,7 +551,6 @@ def gaps_child(data_dir: Path, timeout_s: float, trace_events: bool = False, dra
     phase = {}
 
     def begin_idle() -> None:
-        reader_import.join()  # measure the settled window, after its start-up import
         ticker.start()
         phase["idle_start"] = time.perf_counter()
         QTimer.singleShot(int(IDLE_SECONDS * 1000), begin_training)

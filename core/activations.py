@@ -40,7 +40,8 @@ class NotShowable(ValueError):
 
 def _modules(model) -> tuple[nn.Conv2d, nn.Conv2d, nn.Conv2d, nn.Linear]:
     """The network's three convolutions and its dense layer, from a ConvNet or a Predictor."""
-    net = model.model if isinstance(model, Predictor) else model
+    # A Predictor, or the sketchpad's reader, holds its network as `.model`.
+    net = model if isinstance(model, nn.Module) else getattr(model, "model", model)
     try:
         layers = (net.conv1, net.conv2, net.conv3, net.fc)
     except AttributeError:

@@ -1,23 +1,23 @@
 """MNIST on the training device: where the files live, checking them, loading them as ready tensors.
 
 Files are the four standard IDX files, in torchvision's layout (`<data dir>/MNIST/raw/`) or directly
-in the data folder; a `.gz` copy is unpacked on first use. Every file is checked before torch reads
-it, so a truncated or foreign file gives a DataError naming it rather than a failure deep in torch.
+in the data folder; a `.gz` copy is unpacked on first use. Every file is checked (magic number,
+dimensions, length, matching counts, labels 0–9) and read here with numpy, so a truncated or
+foreign file gives a DataError naming it; torchvision is imported only to download (core.acquire).
 """
 
 from __future__ import annotations
 
 import errno
 import gzip
-import importlib
 import os
 import stat
 import struct
-import threading
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from .atomic import atomic_write, remove_abandoned_partials
@@ -186,34 +186,33 @@ def missing_message(data_dir: Path, names: list[str]) -> str:
     )
 
 
-def import_reader_in_background() -> threading.Thread:
-    """Import torchvision's IDX reader on a daemon thread: the window shows 1.5 s sooner without it,
-    and once this has run the first training run starts without that wait."""
-    thread = threading.Thread(target=importlib.import_module, args=("torchvision.datasets.mnist",),
-                              name="import torchvision", daemon=True)
-    thread.start()
-    return thread
-
-
 def check_files(data_dir: Path, require_full: bool = False) -> dict[str, int]:
     """Check all four files; return the item count of each split."""
     return {split: check_split(data_dir, split, require_full)[2] for split in ("train", "test")}
 
 
-def _load_split(data_dir: Path, split: str, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    # Imported here: importing torchvision costs 1.5 s, and the window needs it only to train.
-    from torchvision.datasets.mnist import read_image_file, read_label_file
-
-    images_path, labels_path, _ = check_split(data_dir, split)
+def read_idx(path: Path, kind: str, count: int) -> np.ndarray:
+    """The `count` items of an IDX file check_idx has passed, as uint8: (count, 28, 28) images or (count,) labels."""
+    header_size, shape = (16, (count, IMAGE_SIDE, IMAGE_SIDE)) if kind == "images" else (8, (count,))
     try:
-        images = read_image_file(str(images_path))
-        labels = read_label_file(str(labels_path)).long()
-    except (OSError, RuntimeError, ValueError, TypeError, AssertionError) as exc:
-        raise DataError(f"{images_path.parent}: cannot read the {split} files ({exc})") from exc
-    if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= NUM_CLASSES):
+        with open(path, "rb") as f:
+            f.seek(header_size)
+            items = np.fromfile(f, dtype=np.uint8)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    if items.size != int(np.prod(shape)):  # the file changed since it was checked
+        raise DataError(f"{path}: {items.size} bytes of {kind} where its header promises {count} {kind}")
+    return items.reshape(shape)
+
+
+def _load_split(data_dir: Path, split: str, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    images_path, labels_path, count = check_split(data_dir, split)
+    images = read_idx(images_path, "images", count)
+    labels = read_idx(labels_path, "labels", count)
+    if labels.size and int(labels.max()) >= NUM_CLASSES:
         raise DataError(f"{labels_path}: labels must be 0–9, found {int(labels.min())}…{int(labels.max())}")
-    images = images.to(device=device).unsqueeze(1).float().div_(255.0)
-    return images, labels.to(device)
+    images = torch.from_numpy(images).to(device=device).unsqueeze(1).float().div_(255.0)
+    return images, torch.from_numpy(labels).to(device=device, dtype=torch.int64)
 
 
 def load_mnist(data_dir: Path, device: torch.device | str = "cpu") -> MnistData:

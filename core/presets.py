@@ -21,15 +21,19 @@ PRESETS: dict[str, Preset] = {
         "The Flux model-zoo recipe exactly: Adam 3e-3, batch 128, noise 0.1, 20 epochs, LR ÷10 on plateaus.",
         TrainConfig(),
     ),
+    # One epoch to ≥ 99 %: more, smaller steps (batch 64) on a one-cycle schedule; the training noise
+    # regularises over many epochs but only slows a single one.
     "fast": Preset(
         "fast", "Fast",
-        "One-cycle LR up to 1e-2, label smoothing 0.1, shuffled batches, 3 epochs: ≥ 99 % in well under a minute on a CPU.",
-        TrainConfig(epochs=3, lr=1e-2, batch_size=128, lr_schedule="onecycle", label_smoothing=0.1, shuffle=True),
+        "One epoch: one-cycle LR up to 1.5e-2, batch 64, label smoothing 0.1, no noise, shuffled batches: "
+        "≥ 99 % after that one epoch.",
+        TrainConfig(epochs=1, lr=1.5e-2, batch_size=64, noise_std=0.0, lr_schedule="onecycle", label_smoothing=0.1,
+                    shuffle=True),
     ),
     "robust": Preset(
         "robust", "Robust",
-        "Fast's schedule over 20 epochs with random rotation, scale, shear, shift, stroke thickness and elastic "
-        "distortion: reads hand-drawn digits better.",
+        "One-cycle LR up to 1e-2 over 20 epochs, label smoothing 0.1, shuffled batches, with random rotation, scale, "
+        "shear, shift, stroke thickness and elastic distortion: reads hand-drawn digits better.",
         TrainConfig(epochs=20, lr=1e-2, batch_size=128, lr_schedule="onecycle", label_smoothing=0.1, shuffle=True, augment=True),
     ),
 }

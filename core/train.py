@@ -65,11 +65,34 @@ class TrainingControl:
         self._running.wait()
 
 
+def _undecorated(method):
+    """A torch.optim method without its torch.compile wrapper, or the method itself where it has none."""
+    return getattr(method, "__wrapped__", method)
+
+
+class Adam(torch.optim.Adam):
+    """torch's Adam, the same code and kernels, without the torch.compile wrappers around its methods.
+
+    Each wrapper imports torch._dynamo (and sympy with it) on its first call: over half a second
+    before the first batch, and more on a busy machine, for a compiler this program never uses.
+    Stepping without it is what those wrappers do outside torch.compile: the update under no_grad."""
+
+    add_param_group = _undecorated(torch.optim.Optimizer.add_param_group)
+    zero_grad = _undecorated(torch.optim.Optimizer.zero_grad)
+    state_dict = _undecorated(torch.optim.Optimizer.state_dict)
+    load_state_dict = _undecorated(torch.optim.Optimizer.load_state_dict)
+    _adam_step = _undecorated(torch.optim.Adam.step)
+
+    def step(self, closure=None):
+        with torch.no_grad():
+            return self._adam_step(closure)
+
+
 def make_optimizer(model: torch.nn.Module, lr: float) -> torch.optim.Adam:
     """The seed's ADAM (Flux's defaults are torch's: betas 0.9/0.999, eps 1e-8) as torch's fused
     kernel, one call for all eight parameter tensors, on the CPU as on CUDA. It steps as fast as
     Adam over one flat buffer of all the parameters did (benchmarks/RESULTS.md)."""
-    return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
+    return Adam(model.parameters(), lr=lr, fused=True)
 
 
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:

@@ -36,14 +36,11 @@ def create_application(argv: list[str]) -> QApplication:
 
 def main(argv: list[str] | None = None) -> int:
     app = create_application(sys.argv if argv is None else argv)
-    from mnistconv.core.data import import_reader_in_background
-
     # Imported after the QApplication exists: pyqtgraph reads the palette when it loads.
     from .main_window import MainWindow
 
     window = MainWindow()
     window.show()
-    import_reader_in_background()
     return app.exec()
 
 

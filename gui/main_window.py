@@ -41,6 +41,7 @@ from mnistconv.core.predict import BUNDLED_NAME, Predictor
 from mnistconv.core.qt_trainer import SIGNAL_NAMES, QtTrainer
 from mnistconv.core.runstore import INTERRUPTED, RUNNING, resolve_runs_dir
 from mnistconv.core.session import RUN_FOLDER
+from mnistconv.core.sketchpad_device import SketchpadDevices
 from mnistconv.core.wording import finetune_lines, finish_summary, log_lines
 
 from .about import show_about
@@ -56,11 +57,12 @@ from .runs_view import RunsView
 from .settings_reader import Field, flag, read, saved_state
 from .shortcuts import ShortcutsDialog, shortcut_rows
 from .sketchpad import Sketchpad
+from .sketchpad_device_menu import SketchpadDeviceMenu, stored_setting
 from .training_panel import NO_SEED, PanelState, TrainingPanel
 
-# One digit at a time is fastest on the CPU (about 0.2 ms), and a GPU busy training would make
-# each sketchpad prediction wait behind its queue of training work.
-SKETCHPAD_DEVICE = "cpu"
+# Models are read from their files on the CPU; the sketchpad's device setting (File → Sketchpad
+# device) then places them (core.sketchpad_device).
+MODEL_LOAD_DEVICE = "cpu"
 SKETCHPAD_MIN_WIDTH = 300
 SKETCHPAD_MAX_WIDTH = 560
 NETWORK_TAB = "Network"
@@ -74,12 +76,15 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else QSettings(APP_NAME, APP_NAME)  # ~/.config/mnistconv/mnistconv.conf
         self.setWindowTitle("mnistconv")
         self.setAcceptDrops(True)
-        self.trainer = QtTrainer(self, saved_model_device=SKETCHPAD_DEVICE)
+        self.trainer = QtTrainer(self, saved_model_device=MODEL_LOAD_DEVICE)
         self.dialogs: list[QMessageBox] = []
         self._batches = 0
         self._epochs = 0
         self._save_failure_shown = False  # one dialog per run: a read-only folder fails every epoch
         self._model_file: Path | None = None  # the checkpoint the sketchpad's model was read from
+        self._model: Predictor | None = None  # the sketchpad's model, on the CPU
+        settings_problems: list[str] = []  # said in the log once it exists
+        self.sketchpad_devices = SketchpadDevices(stored_setting(self.settings, settings_problems))
 
         self.panel = TrainingPanel(resolve_data_dir())
         self.log = EventLog()
@@ -139,7 +144,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._connect()
 
-        problems = self.panel.load_settings(self.settings)
+        problems = settings_problems + self.panel.load_settings(self.settings)
         problems += self._restore_geometry()
         for line in problems:
             self.log.add(line, "warning")
@@ -163,6 +168,11 @@ class MainWindow(QMainWindow):
         self.export_action = self._action("Export the &view shown as PNG…", QKeySequence("Ctrl+Shift+E"), self._on_export_view,
                                           file_menu)
         self.export_action.setToolTip("Save the tab shown (plots, confusion matrix, runs, or a page of the network view) as PNG")
+        self.device_menu = SketchpadDeviceMenu(self.sketchpad_devices, self.settings, self)
+        self.sketchpad_devices.on_fallback = self.device_menu.fallback_reported.emit  # from any thread
+        self.device_menu.fallback_reported.connect(self._on_sketchpad_fallback)
+        self.device_menu.device_chosen.connect(self._on_sketchpad_device_chosen)
+        file_menu.addMenu(self.device_menu)
         file_menu.addSeparator()
         self._action("&Quit", QKeySequence("Ctrl+Q"), self.close, file_menu)
         self.training_menu = self.menuBar().addMenu("&Training")
@@ -236,7 +246,7 @@ class MainWindow(QMainWindow):
     # -- models for the sketchpad --------------------------------------------------------------
     def _bundled_predictor(self) -> Predictor | None:
         try:
-            return Predictor.bundled(device=SKETCHPAD_DEVICE)
+            return Predictor.bundled(device=MODEL_LOAD_DEVICE)
         except CheckpointError as exc:
             self.log.add(f"No bundled model: {exc}", "warning")
             return None
@@ -247,8 +257,10 @@ class MainWindow(QMainWindow):
         return Path(str(reference)) if reference.is_file() else None
 
     def set_predictor(self, predictor: Predictor | None, source: Path | None = None) -> None:
-        """Read with `predictor` from now on; `source` is the checkpoint file it was read from."""
-        self.sketchpad.set_predictor(predictor)
+        """Read with `predictor` from now on, on the device the sketchpad's setting chooses; `source`
+        is the checkpoint file it was read from."""
+        self._model = predictor
+        self.sketchpad.set_predictor(self.sketchpad_devices.place(predictor))
         self.personal_view.set_predictor(predictor)
         self._model_file = source if predictor is not None else None
         self.save_model_action.setEnabled(predictor is not None)
@@ -265,13 +277,19 @@ class MainWindow(QMainWindow):
     def load_model_file(self, path: str | Path) -> bool:
         """Switch the sketchpad to the checkpoint at `path`; a bad file keeps the current model."""
         try:
-            predictor = Predictor.from_checkpoint(path, device=SKETCHPAD_DEVICE)
+            predictor = Predictor.from_checkpoint(path, device=MODEL_LOAD_DEVICE)
         except CheckpointError as exc:
             self.show_message(QMessageBox.Icon.Warning, "Could not open the model", f"{exc}\n\nThe current model stays in use.")
             return False
         self.set_predictor(predictor, Path(path))
         self.log.add(f"Sketchpad model: {predictor.describe()}")
         return True
+
+    def _on_sketchpad_device_chosen(self, _) -> None:
+        self.sketchpad.set_predictor(self.sketchpad_devices.place(self._model))  # the same model, placed anew
+
+    def _on_sketchpad_fallback(self, line: str) -> None:
+        self.log.add(line, "warning")
 
     def save_model_file(self, path: str | Path) -> bool:
         """Write the sketchpad's current model to `path`: its weights, with what its own checkpoint

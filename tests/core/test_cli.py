@@ -232,6 +232,25 @@ def test_the_largest_seed_trains(tiny_mnist_dir, tmp_path, capsys):
     assert torch.load(tmp_path / "mnist_conv.pt", weights_only=True)["hyperparameters"]["seed"] == 2**64 - 1
 
 
+def test_a_training_run_imports_neither_torchvision_nor_the_compiler(tiny_mnist_dir, tmp_path):
+    """Before the first batch a process pays for every module it imports: torchvision and torch's
+    compiler stack (torch._dynamo, sympy) cost seconds, and training with the files present uses neither."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom mnistconv.core.cli import train_main\n"
+        f"code = train_main(['--epochs', '2', '--batch-size', '256', '--seed', '1', '--device', 'cpu', "
+        f"'--data-dir', {str(tiny_mnist_dir)!r}, '--runs-dir', {str(tmp_path / 'runs')!r}])\n"
+        "heavy = sorted(m for m in ('torchvision', 'torch._dynamo', 'sympy', 'triton') if m in sys.modules)\n"
+        "print('heavy:', heavy)\nsys.exit(code)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "[2]: Test accuracy: " in result.stdout
+    assert "heavy: []" in result.stdout
+
+
 def test_without_options_the_cli_trains_the_seed_recipe_and_a_preset_fills_the_rest(monkeypatch):
     from dataclasses import replace
 

@@ -262,3 +262,31 @@ def test_a_folder_that_cannot_take_the_unpacked_file_is_named(tmp_path, monkeypa
     with pytest.raises(DataError, match=rf"^{re.escape(str(folder / 'MNIST' / 'raw' / TRAIN_NAMES[0]))}\.gz: "
                                         rf"cannot unpack it to {TRAIN_NAMES[0]} \(Read-only file system\)$"):
         data.load_mnist(folder)
+
+
+def test_the_loader_reads_what_torchvision_reads(tiny_mnist_dir):
+    from torchvision.datasets.mnist import read_image_file, read_label_file
+
+    loaded = data.load_mnist(tiny_mnist_dir, "cpu")
+    raw = tiny_mnist_dir / "MNIST" / "raw"
+    for split, images, labels in (("train", loaded.train_images, loaded.train_labels),
+                                  ("test", loaded.test_images, loaded.test_labels)):
+        names = TRAIN_NAMES if split == "train" else TEST_NAMES
+        assert torch.equal(images, read_image_file(str(raw / names[0])).unsqueeze(1).float().div_(255.0))
+        assert torch.equal(labels, read_label_file(str(raw / names[1])).long())
+
+
+def test_a_file_that_changes_after_its_check_is_a_data_error(tiny_mnist_dir, monkeypatch):
+    path = tiny_mnist_dir / "MNIST" / "raw" / TRAIN_NAMES[0]
+    real_check = data.check_idx
+
+    def check_then_truncate(file, kind):
+        count = real_check(file, kind)
+        if file == path:
+            path.write_bytes(path.read_bytes()[:-784])
+        return count
+
+    monkeypatch.setattr(data, "check_idx", check_then_truncate)
+    with pytest.raises(DataError, match="header promises 512 images") as info:
+        data.load_mnist(tiny_mnist_dir)
+    assert str(path) in str(info.value)

@@ -207,11 +207,12 @@ def test_choosing_the_fast_preset_fills_the_fields_and_trains_with_it(qtbot, mak
     window = make_window()
     panel = window.panel
     panel.preset_combo.setCurrentIndex(panel.preset_combo.findData("fast"))
-    assert panel.lr_edit.text() == "0.01" and panel.epochs_spin.value() == 3
-    assert "One-cycle" in panel.preset_summary.text()
-    panel.epochs_spin.setValue(1)
+    assert panel.lr_edit.text() == "0.015" and panel.epochs_spin.value() == 1 and panel.batch_spin.value() == 64
+    assert "one-cycle" in panel.preset_summary.text()
+    panel.epochs_spin.setValue(2)
     config = panel.config()
-    assert config.lr_schedule == "onecycle" and config.label_smoothing == 0.1 and config.epochs == 1
+    assert config.lr_schedule == "onecycle" and config.label_smoothing == 0.1 and config.epochs == 2
+    assert config.noise_std == 0.0 and config.batch_size == 64
     panel.preset_combo.setCurrentIndex(panel.preset_combo.findData("seed"))
     assert panel.lr_edit.text() == "0.003" and panel.epochs_spin.value() == 20
     assert panel.config().lr_schedule == "plateau"

@@ -9,11 +9,12 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from PySide6.QtCore import QSettings
 
+from mnistconv.core.sketchpad_device import SketchpadDevice
 from mnistconv.gui.main_window import MainWindow
 
 KEYS = ["training/preset", "training/lr", "training/epochs", "training/batch_size", "training/noise_std", "training/seed",
         "training/device", "training/savepath", "training/data_dir", "window/geometry", "window/splitter",
-        "window/network_docked", "window/state"]
+        "window/network_docked", "window/state", "sketchpad/device"]
 
 
 def window_from_ini(qtbot, tmp_path, ini_text: str) -> MainWindow:
@@ -64,6 +65,23 @@ def test_a_learning_rate_that_is_not_text_is_not_shown_as_its_repr(qtbot, tmp_pa
     assert len(ignored(window, "training/lr")) == 1
 
 
+@pytest.mark.parametrize("value", ["turbo", "1", "gpu, cpu", "@Size(-1 -1)"])
+def test_an_unusable_sketchpad_device_is_auto_with_one_line(qtbot, tmp_path, value):
+    window = window_from_ini(qtbot, tmp_path, f"[sketchpad]\ndevice={value}\n")
+    assert window.sketchpad_devices.setting is SketchpadDevice.AUTO
+    assert window.device_menu.device_actions[SketchpadDevice.AUTO].isChecked()
+    (line,) = ignored(window, "sketchpad/device")
+    assert "not one of auto, gpu, cpu" in line and "using the default" in line
+
+
+@pytest.mark.parametrize("value, device", [("cpu", SketchpadDevice.CPU), (" GPU ", SketchpadDevice.GPU),
+                                           ("Auto", SketchpadDevice.AUTO)])
+def test_a_stored_sketchpad_device_is_read_back(qtbot, tmp_path, value, device):
+    window = window_from_ini(qtbot, tmp_path, f"[sketchpad]\ndevice={value}\n")
+    assert window.sketchpad_devices.setting is device
+    assert not [line for line in window.log.lines() if "Settings:" in line]
+
+
 def test_good_values_are_read_and_nothing_is_reported(qtbot, tmp_path):
     window = window_from_ini(qtbot, tmp_path, "[training]\npreset=fast\nlr=0.02\nepochs=7\nbatch_size=64\nnoise_std=0.05\n"
                                               "seed=42\ndevice=cpu\nsavepath=/tmp/models\ndata_dir=/tmp/data\n")
@@ -112,5 +130,6 @@ def test_any_value_for_any_key_and_the_window_builds(qtbot, tmp_path, values):
     for spin in (panel.epochs_spin, panel.batch_spin, panel.seed_spin, panel.noise_spin):
         assert spin.minimum() <= spin.value() <= spin.maximum() and math.isfinite(spin.value())
     assert float(panel.lr_edit.text()) > 0
+    assert window.sketchpad_devices.setting in SketchpadDevice
     window.show()
     window.close()
