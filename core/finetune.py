@@ -37,7 +37,7 @@ from .personal import PersonalDigits
 from .predict import bundled_model_path
 from .runstore import EpochRecord, RunStore, StoreError
 from .session import DataCache, load_data, read_saved_model
-from .train import TrainingControl
+from .train import Adam, TrainingControl
 
 MAX_MNIST_DROP = 0.002  # 0.2 points of MNIST test accuracy
 FOLDS = 5
@@ -187,7 +187,7 @@ def _fit(model: ConvNet, personal_x: torch.Tensor, personal_y: torch.Tensor, mni
     device = personal_x.device
     generator = torch.Generator(device=device).manual_seed(settings.seed + stage)
     model.train().requires_grad_(True)
-    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    optimizer = Adam(model.parameters(), lr=settings.lr)  # torch's, without the compile wrappers (core.train)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer,
                                                  lambda step: 0.5 * (1 + math.cos(math.pi * step / settings.steps)))
     own = max(1, round(settings.batch_size * settings.personal_share))
