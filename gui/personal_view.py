@@ -32,6 +32,7 @@ from mnistconv.core.personal import DIGITS, PersonalDigit, PersonalDigits, Perso
 THUMB = 56
 MISREAD_COLOUR = QColor("#e03131")
 ITEM_ROLE = Qt.ItemDataRole.UserRole
+ITEM_SIZE = QSize(THUMB + 48, THUMB + 24)  # a thumbnail and a caption such as "0 → read 8"
 
 
 class PersonalModel(QAbstractListModel):
@@ -123,6 +124,8 @@ class PersonalModel(QAbstractListModel):
             reading = self.reading(digit)
             read = "" if reading is None else f"; the model reads {reading}"
             return f"A {digit.label} of yours ({digit.path.name}){read}"
+        if role == Qt.ItemDataRole.SizeHintRole:
+            return ITEM_SIZE  # every item as large as the longest caption needs (the grid asks one item for all)
         if role == ITEM_ROLE:
             return digit
         return None
@@ -153,7 +156,7 @@ class PersonalView(QWidget):
         self.grid.setResizeMode(QListView.ResizeMode.Adjust)
         self.grid.setUniformItemSizes(True)
         self.grid.setIconSize(QSize(THUMB, THUMB))
-        self.grid.setGridSize(QSize(THUMB + 40, THUMB + 24))
+        self.grid.setGridSize(ITEM_SIZE)
         self.grid.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.grid.customContextMenuRequested.connect(self._on_context_menu)

@@ -120,6 +120,9 @@ def test_my_digits_lists_counts_marks_misread_ones_and_skips_foreign_files(qtbot
             read = int(np.asarray(predictor.predict(view.model.image(digit)))[0].argmax())
             assert texts[digit.path.name] == (str(digit.label) if read == digit.label else f"{digit.label} → read {read}")
     assert any("→ read" in text for text in texts.values()) and any("→" not in text for text in texts.values())
+    metrics = view.grid.fontMetrics()
+    for index in rows:  # every caption fits under its thumbnail, not cut to "0 → re…"
+        assert metrics.horizontalAdvance(index.data()) <= view.grid.visualRect(index).width()
     view.filter_combo.setCurrentIndex(view.filter_combo.findData(8))
     assert view.model.rowCount() == 2
 
