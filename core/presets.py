@@ -29,8 +29,9 @@ PRESETS: dict[str, Preset] = {
     "robust": Preset(
         "robust", "Robust",
         "Fast's schedule over 20 epochs with random rotation, scale, shear, shift, stroke thickness and elastic "
-        "distortion: reads hand-drawn digits better.",
-        TrainConfig(epochs=20, lr=1e-2, batch_size=128, lr_schedule="onecycle", label_smoothing=0.1, shuffle=True, augment=True),
+        "distortion, and a fifth of each batch synthesised digits in styles MNIST lacks: reads hand-drawn digits better.",
+        TrainConfig(epochs=20, lr=1e-2, batch_size=128, lr_schedule="onecycle", label_smoothing=0.1, shuffle=True, augment=True,
+                    synth_share=0.2),
     ),
 }
 
