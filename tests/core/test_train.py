@@ -180,3 +180,21 @@ def test_noise_source_draws_in_bulk_with_the_right_scale():
     assert abs(float(stacked.std()) - 0.1) < 0.005 and abs(float(stacked.mean())) < 0.005
     assert not torch.equal(draws[0], draws[1])
     assert NoiseSource(0.0, (1, 28, 28), generator, 10).add_to(zeros) is zeros
+
+
+def test_synthesised_digits_join_each_batch_and_runs_repeat(tmp_path, tiny_data):
+    from mnistconv.core.model import build_model
+    from mnistconv.core.synth import per_batch
+
+    def batches(name, **overrides):
+        model, seen = build_model(), []
+        model.register_forward_pre_hook(lambda module, args: seen.append(args[0].shape[0]) if module.training else None)
+        run = list(train(config_for(tmp_path / name, epochs=1, **overrides), tiny_data, model=model))
+        return seen, [e.loss for e in run if isinstance(e, events.BatchProgress)]
+
+    plain, plain_losses = batches("plain")
+    assert plain == [64] * 8
+    sizes, losses = batches("synth", synth_share=0.2)
+    assert sizes == [64 + per_batch(64, 0.2)] * 8 == [80] * 8
+    assert losses == batches("again", synth_share=0.2)[1]
+    assert losses != plain_losses
