@@ -4,9 +4,11 @@
 
 The check set is made by scripts/make_check_set.py: digits rendered from 43 fonts and digits drawn
 through the sketchpad's own canvas with scripted mouse strokes, each at varied size, position, slant
-and stroke width, all put through `to_mnist`. This reports the model's accuracy on it overall, per
-kind (font / stroke), per digit, per size, stroke width, slant and stray dot, per source, and the
-confusion matrix, next to the same model's accuracy on the MNIST test set where the data folder
+and stroke width, all put through `to_mnist`; and a second part, strokes in styles MNIST barely has
+(1s with a flag and a base, hooked and crossed 7s, slashed 0s, open 4s, small 8s). This reports the
+model's accuracy on it overall, per kind (font / stroke / added style), per digit, per style, per
+size, stroke width, slant and stray dot, per source, and the confusion matrix, next to the same
+model's accuracy on the MNIST test set where the data folder
 (--data-dir, else $MNISTCONV_DATA, else the app's cache) has it. Writes the "check-set" section of
 benchmarks/RESULTS.md (not with --no-write) and prints it. The model is the bundled one unless
 --model names a checkpoint (mnist_conv.pt). Takes a few seconds on a CPU.
@@ -44,6 +46,10 @@ def load_check_set(path: Path = CHECK_SET) -> dict[str, np.ndarray]:
         data = {key: stored[key] for key in stored.files}
     data["source"] = data["source"].astype(str)
     data["kind"] = np.char.partition(data["source"], ":")[:, 0]
+    if "style" in data:
+        data["style"] = data["style"].astype(str)
+    else:  # a check set from before the styles were recorded
+        data["style"] = data["kind"].copy()
     return data
 
 
@@ -71,11 +77,13 @@ def report(predictor: Predictor, check: dict[str, np.ndarray], mnist: tuple[np.n
     labels = check["labels"].astype(np.int64)
     predicted = predict(predictor, check["images"])
     right = predicted == labels
-    font, stroke = check["kind"] == "font", check["kind"] == "stroke"
+    font, stroke, added = check["kind"] == "font", check["kind"] == "stroke", check["kind"] == "style"
     meta = json.loads(str(check["meta"])) if "meta" in check else {}
     if mnist is not None:
         mnist_labels = mnist[1]
         mnist_right = predict(predictor, mnist[0]) == mnist_labels
+    seeds = (f" (seed {meta['seed']}" + (f", second part seed {meta['extra_seed']}" if "extra_seed" in meta else "")
+             + f", Qt {meta['qt']})") if meta else ""
     lines = [
         "## Check set: digits from outside MNIST",
         "",
@@ -83,25 +91,40 @@ def report(predictor: Predictor, check: dict[str, np.ndarray], mnist: tuple[np.n
         "",
         f"Model: {predictor.describe()}. Check set: `benchmarks/check_set.npz`, {len(labels)} items "
         f"({int(font.sum())} rendered from {len(set(check['source'][font]))} fonts, {int(stroke.sum())} drawn with "
-        f"scripted mouse strokes on the sketchpad's canvas), made by `scripts/make_check_set.py`"
-        + (f" (seed {meta['seed']}, Qt {meta['qt']})" if meta else "") + "; every item went through `to_mnist`.",
+        f"scripted mouse strokes on the sketchpad's canvas, and a second part of {int(added.sum())} strokes drawn the same "
+        f"way in {len(set(check['style'][added]))} styles MNIST barely has), made by `scripts/make_check_set.py`"
+        + seeds + "; every item went through `to_mnist`.",
         "",
     ]
-    overall = [["check set, all", _cell(right)], ["fonts", _cell(right[font])],
-               ["strokes (sketchpad canvas)", _cell(right[stroke])]]
+    overall = [["check set, all", _cell(right)], ["first part: fonts and strokes", _cell(right[font | stroke])],
+               ["fonts", _cell(right[font])], ["strokes (sketchpad canvas)", _cell(right[stroke])],
+               ["second part: strokes in styles MNIST barely has", _cell(right[added])]]
     if mnist is not None:
         overall.insert(0, ["MNIST test set", _cell(mnist_right)])
     lines += _table(["set", "accuracy"], overall)
     if mnist is None:
         lines += ["", mnist_note]
     lines += ["", "### Per digit", ""]
-    header = (["digit"] + (["MNIST test"] if mnist is not None else []) + ["check set", "fonts", "strokes"])
+    header = (["digit"] + (["MNIST test"] if mnist is not None else []) + ["check set", "fonts", "strokes", "added styles"])
     rows = []
     for digit in range(10):
         here = labels == digit
         row = [str(digit)] + ([_cell(mnist_right[mnist_labels == digit])] if mnist is not None else [])
-        rows.append(row + [_cell(right[here]), _cell(right[here & font]), _cell(right[here & stroke])])
+        rows.append(row + [_cell(right[here]), _cell(right[here & font]), _cell(right[here & stroke]),
+                           _cell(right[here & added])])
     lines += _table(header, rows)
+
+    lines += ["", "### By style (strokes drawn through the canvas)", "",
+              "The first part's strokes come from two to four templates per digit; the second part's from templates "
+              "of their own, in styles MNIST barely has (small 8s: tiny and small sizes only; slashed 0s: not tiny).", ""]
+    rows = []
+    for part, kind in (("first", stroke), ("second", added)):
+        for style in sorted(set(check["style"][kind]), key=lambda s: (s[0], s)):
+            here = kind & (check["style"] == style)
+            wrong = np.bincount(predicted[here & ~right], minlength=10)
+            misread = ", ".join(f"{p} ×{wrong[p]}" for p in np.argsort(-wrong, kind="stable")[:3] if wrong[p])
+            rows.append([style, part, _cell(right[here]), misread or "–"])
+    lines += _table(["style", "part", "accuracy", "misread as"], rows, "llrl")
 
     lines += ["", "### By size on the canvas", "",
               "Fonts: glyph height 20–45 px (tiny), 45–100, 100–180, 180–260 (large). Strokes: digit height 45–70, "
@@ -113,8 +136,8 @@ def report(predictor: Predictor, check: dict[str, np.ndarray], mnist: tuple[np.n
         width = {k: float(np.median(check["stroke_px"][here & sel].astype(np.float32)))
                  for k, sel in (("f", font), ("s", stroke))}
         rows.append([size, f"{_cell(right[here & font])} [{width['f']:.1f} px]",
-                     f"{_cell(right[here & stroke])} [{width['s']:.1f} px]"])
-    lines += _table(["size", "fonts", "strokes"], rows)
+                     f"{_cell(right[here & stroke])} [{width['s']:.1f} px]", _cell(right[here & added])])
+    lines += _table(["size", "fonts", "strokes", "added styles"], rows)
 
     lines += ["", "### By stroke width before `to_mnist` adjusts it (px, digit's longer side at 20 px)", ""]
     width = check["stroke_px"].astype(np.float32)
@@ -162,7 +185,8 @@ def report(predictor: Predictor, check: dict[str, np.ndarray], mnist: tuple[np.n
         return int(((labels == t) & (predicted == p) & kind).sum())
 
     lines += ["", "Most frequent misreadings: " + "; ".join(
-        f"{t}→{p}: {n} ({count(t, p, font)} font, {count(t, p, stroke)} stroke)" for n, t, p in off[:8]) + "."]
+        f"{t}→{p}: {n} ({count(t, p, font)} font, {count(t, p, stroke)} stroke, {count(t, p, added)} added style)"
+        for n, t, p in off[:8]) + "."]
     return "\n".join(lines)
 
 
