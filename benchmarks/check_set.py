@@ -1,6 +1,6 @@
 """How well a model reads digits from outside MNIST: fonts and sketchpad strokes (benchmarks/check_set.npz).
 
-    python benchmarks/check_set.py [--model PATH] [--data-dir DIR] [--check-set PATH] [--no-write]
+    python benchmarks/check_set.py [--model PATH] [--baseline PATH] [--data-dir DIR] [--check-set PATH] [--no-write]
 
 The check set is made by scripts/make_check_set.py: digits rendered from 43 fonts and digits drawn
 through the sketchpad's own canvas with scripted mouse strokes, each at varied size, position, slant
@@ -73,10 +73,18 @@ def _table(header: list[str], rows: list[list[str]], align: str | None = None) -
 
 
 def report(predictor: Predictor, check: dict[str, np.ndarray], mnist: tuple[np.ndarray, np.ndarray] | None,
-           mnist_note: str, command: str) -> str:
+           mnist_note: str, command: str, baseline: Predictor | None = None) -> str:
+    """The check-set section; with `baseline`, another model's figures beside the main tables'."""
     labels = check["labels"].astype(np.int64)
     predicted = predict(predictor, check["images"])
     right = predicted == labels
+    before = predict(baseline, check["images"]) == labels if baseline is not None else None
+
+    def cells(selection: np.ndarray) -> list[str]:
+        """The model's cell, and the baseline's after it when there is one."""
+        return [_cell(right[selection])] + ([_cell(before[selection])] if before is not None else [])
+
+    was = [f"{baseline.describe()}"] if baseline is not None else []
     font, stroke, added = check["kind"] == "font", check["kind"] == "stroke", check["kind"] == "style"
     meta = json.loads(str(check["meta"])) if "meta" in check else {}
     if mnist is not None:
@@ -93,25 +101,32 @@ def report(predictor: Predictor, check: dict[str, np.ndarray], mnist: tuple[np.n
         f"({int(font.sum())} rendered from {len(set(check['source'][font]))} fonts, {int(stroke.sum())} drawn with "
         f"scripted mouse strokes on the sketchpad's canvas, and a second part of {int(added.sum())} strokes drawn the same "
         f"way in {len(set(check['style'][added]))} styles MNIST barely has), made by `scripts/make_check_set.py`"
-        + seeds + "; every item went through `to_mnist`.",
+        + seeds + "; every item went through `to_mnist`."
+        + (f" Beside it, as \"before\": {was[0]} (`--baseline`)." if was else ""),
         "",
     ]
-    overall = [["check set, all", _cell(right)], ["first part: fonts and strokes", _cell(right[font | stroke])],
-               ["fonts", _cell(right[font])], ["strokes (sketchpad canvas)", _cell(right[stroke])],
-               ["second part: strokes in styles MNIST barely has", _cell(right[added])]]
+    everything = np.ones_like(right)
+    overall = [["check set, all", *cells(everything)], ["first part: fonts and strokes", *cells(font | stroke)],
+               ["fonts", *cells(font)], ["strokes (sketchpad canvas)", *cells(stroke)],
+               ["second part: strokes in styles MNIST barely has", *cells(added)]]
     if mnist is not None:
-        overall.insert(0, ["MNIST test set", _cell(mnist_right)])
-    lines += _table(["set", "accuracy"], overall)
+        mnist_before = [_cell(predict(baseline, mnist[0]) == mnist_labels)] if baseline is not None else []
+        overall.insert(0, ["MNIST test set", _cell(mnist_right), *mnist_before])
+    lines += _table(["set", "accuracy"] + (["before"] if was else []), overall)
     if mnist is None:
         lines += ["", mnist_note]
     lines += ["", "### Per digit", ""]
     header = (["digit"] + (["MNIST test"] if mnist is not None else []) + ["check set", "fonts", "strokes", "added styles"])
+    if was:
+        header += ["strokes before", "added styles before"]
     rows = []
     for digit in range(10):
         here = labels == digit
         row = [str(digit)] + ([_cell(mnist_right[mnist_labels == digit])] if mnist is not None else [])
-        rows.append(row + [_cell(right[here]), _cell(right[here & font]), _cell(right[here & stroke]),
-                           _cell(right[here & added])])
+        row += [_cell(right[here]), _cell(right[here & font]), _cell(right[here & stroke]), _cell(right[here & added])]
+        if was:
+            row += [_cell(before[here & stroke]), _cell(before[here & added])]
+        rows.append(row)
     lines += _table(header, rows)
 
     lines += ["", "### By style (strokes drawn through the canvas)", "",
@@ -123,8 +138,9 @@ def report(predictor: Predictor, check: dict[str, np.ndarray], mnist: tuple[np.n
             here = kind & (check["style"] == style)
             wrong = np.bincount(predicted[here & ~right], minlength=10)
             misread = ", ".join(f"{p} ×{wrong[p]}" for p in np.argsort(-wrong, kind="stable")[:3] if wrong[p])
-            rows.append([style, part, _cell(right[here]), misread or "–"])
-    lines += _table(["style", "part", "accuracy", "misread as"], rows, "llrl")
+            rows.append([style, part, _cell(right[here]), misread or "–"] + ([_cell(before[here])] if was else []))
+    lines += _table(["style", "part", "accuracy", "misread as"] + (["before"] if was else []), rows,
+                    "llrl" + ("r" if was else ""))
 
     lines += ["", "### By size on the canvas", "",
               "Fonts: glyph height 20–45 px (tiny), 45–100, 100–180, 180–260 (large). Strokes: digit height 45–70, "
@@ -207,13 +223,16 @@ def main() -> None:
     parser.add_argument("--data-dir", help="folder with the MNIST files, for the MNIST test-set columns")
     parser.add_argument("--check-set", type=Path, default=CHECK_SET)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--baseline", type=Path, help="another checkpoint, whose figures are shown beside as \"before\"")
     parser.add_argument("--no-write", action="store_true", help="print only; leave benchmarks/RESULTS.md alone")
     args = parser.parse_args()
     predictor = Predictor.from_checkpoint(args.model, args.device) if args.model else Predictor.bundled(args.device)
     check = load_check_set(args.check_set)
     mnist, note = load_mnist_test(resolve_data_dir(args.data_dir))
-    command = "python benchmarks/check_set.py" + (f" --model {args.model}" if args.model else "")
-    text = report(predictor, check, mnist, note, command)
+    baseline = Predictor.from_checkpoint(args.baseline, args.device) if args.baseline else None
+    command = ("python benchmarks/check_set.py" + (f" --model {args.model}" if args.model else "")
+               + (f" --baseline {args.baseline}" if args.baseline else ""))
+    text = report(predictor, check, mnist, note, command, baseline)
     if not args.no_write:
         write_section("check-set", text)
     print(text)
