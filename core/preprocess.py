@@ -106,7 +106,8 @@ def _drop_specks(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndar
     # The largest blob(s) always stay: with 34 or more of about equal size, each is under 3 % of
     # the ink, and a drawing of many dots is not a drawing of nothing.
     main = mass >= DOT_SHARE * mass.max()
-    keep = ((mass >= SPECK_FRACTION * mass.sum()) & ~_far_from(labels, count, main)) | main
+    others = (mass >= SPECK_FRACTION * mass.sum()) & ~main  # kept unless they lie clear of the digit
+    keep = main | (others & ~_far_from(labels, count, main)) if others.any() else main
     kept = np.concatenate([[False], keep])[fine]
     return np.where(kept, ink, 0.0).astype(np.float32), kept
 
