@@ -191,7 +191,7 @@ class LongSession:
         try:
             self.window.panel.train_button.click()
             if not self.window.trainer.is_running():
-                raise RuntimeError(f"training did not start: {self.window.panel.error_label.text()}")
+                raise RuntimeError(f"training did not start: {self.window.panel.error_text()}")
             deadline = time.monotonic() + timeout_s
             while not finished:
                 if draw_while_training:

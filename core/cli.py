@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import signal
 import sys
+import textwrap
 import threading
 from pathlib import Path
 from typing import Sequence, TextIO
@@ -78,11 +79,19 @@ def _add_common(parser: argparse.ArgumentParser, savepath_default: str) -> None:
     add_runs_dir(parser)
 
 
+def presets_epilog(width: int = 78) -> str:
+    """Each preset on its own lines: 'presets:' then '  fast: One-cycle LR …', wrapped and indented."""
+    lines = ["presets:"]
+    for preset in PRESETS.values():
+        lines += textwrap.wrap(f"{preset.name}: {preset.summary}", width, initial_indent="  ", subsequent_indent="    ")
+    return "\n".join(lines)
+
+
 def train_parser() -> argparse.ArgumentParser:
     defaults = TrainConfig()
     parser = argparse.ArgumentParser(
-        prog="mnistconv-train", description="Train the seed's MNIST ConvNet.",
-        epilog="Presets: " + "; ".join(f"{p.name}: {p.summary}" for p in PRESETS.values()),
+        prog="mnistconv-train", description="Train the seed's MNIST ConvNet.", epilog=presets_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # the epilog keeps its lines
     )
     parser.add_argument("--preset", choices=list(PRESETS), default=None, help="starting settings (default: seed)")
     # None means "as the preset says"; the help shows the seed's values.
@@ -129,7 +138,7 @@ def drain(generator, handle):
             handle(item)
 
 
-def _print(event, out: TextIO, progress: ProgressBar) -> None:
+def print_event(event, out: TextIO, progress: ProgressBar) -> None:
     """One event on the terminal: its log lines (errors to stderr), fetch progress as a bar."""
     if isinstance(event, AcquireProgress):
         progress(event)
@@ -211,7 +220,7 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     with StopOnSignals(control, sys.stderr) as signals:
         try:
             for event in _session(args, parser, control):
-                _print(event, out, progress)
+                print_event(event, out, progress)
                 finished = event if isinstance(event, Finished) else finished
                 last_saved = event if isinstance(event, NewBestSaved) else last_saved
                 recorded = event if isinstance(event, RunRecorded) else recorded
@@ -238,14 +247,15 @@ def test_main(argv: Sequence[str] | None = None) -> int:
         path = _model_to_test(args)
         progress = ProgressBar(sys.stderr)
         steps = load_data(resolve_data_dir(args.data_dir), device, TrainingControl())
-        mnist = drain(steps, lambda event: _print(event, sys.stdout, progress))
+        mnist = drain(steps, lambda event: print_event(event, sys.stdout, progress))
         accuracy, saved = evaluate_saved_model(path, mnist)
     except MnistConvError as exc:
         return _fail("mnistconv-test", str(exc))
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-    print(f"Model {saved.path} (epoch {saved.epoch}) on {describe_device(device)}")
-    print(f"accuracy(test_set..., model) = {accuracy:.4f}")
+    # The seed's words, with what was measured on the same line.
+    print(f"accuracy(test_set..., model) = {accuracy:.4f}   ({saved.path}, saved after epoch {saved.epoch}; "
+          f"{len(mnist.test_labels):,} test images on {describe_device(device)})")
     return 0
 
 

@@ -10,8 +10,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import sys
 from pathlib import Path
@@ -21,8 +19,6 @@ from .atomic import atomic_write
 from .cli import EXIT_FAILED, add_runs_dir
 from .errors import MnistConvError
 from .runstore import Run, RunStore, resolve_runs_dir
-
-CSV_COLUMNS = ("epoch", "test_accuracy", "train_loss", "lr", "seconds", "images_per_s")
 
 
 def runs_parser() -> argparse.ArgumentParser:
@@ -56,15 +52,6 @@ def run_table(runs: list[Run]) -> str:
                      _percent(run.best_accuracy), run.outcome))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows)
-
-
-def epochs_csv(store: RunStore, run_id: int) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for epoch in store.epochs(run_id):
-        writer.writerow([getattr(epoch, column) for column in CSV_COLUMNS])
-    return buffer.getvalue()
 
 
 def runs_main(argv: Sequence[str] | None = None) -> int:
@@ -101,7 +88,7 @@ def _runs_command(args, store: RunStore) -> int:
                   f"lr {epoch.lr:g}, {epoch.seconds:.1f} s, {epoch.images_per_s:,.0f} images/s)")
         return 0
     if args.command == "export":
-        text = epochs_csv(store, run.id)
+        text = store.metrics_csv(run.id)
         if str(args.csv) == "-":
             sys.stdout.write(text)
         else:
@@ -156,3 +143,4 @@ def export_main(argv: Sequence[str] | None = None) -> int:
     print(f"Wrote {path} from {source or 'the bundled model'}: input '{INPUT_NAME}' (N, 1, 28, 28) float32 in [0, 1], "
           f"output '{OUTPUT_NAME}' (N, 10)")
     return 0
+

@@ -93,6 +93,7 @@ class EpochFinished:
     images_per_s: float  # training images per second
     predictions: np.ndarray = field(repr=False, compare=False)  # predicted class of each test image
     confusion: np.ndarray = field(repr=False, compare=False)  # 10×10 counts, rows true, columns predicted
+    confidences: np.ndarray = field(repr=False, compare=False)  # float32: each prediction's softmax probability
 
 
 @dataclass(frozen=True)
@@ -197,8 +198,39 @@ class RecordingFailed:
     message: str
 
 
+@dataclass(frozen=True)
+class FinetuneStarted:
+    """Fitting a model to personal digits begins (core.finetune)."""
+
+    base: str  # the model it starts from
+    digits: int
+    per_digit: tuple  # how many of each digit 0–9
+    folds: int  # held-out parts read by models fitted on the rest (0: too few digits to hold any out)
+    skipped: tuple  # notes on files that could not be read
+    device: str
+
+
+@dataclass(frozen=True)
+class FinetuneFinished:
+    """The fit's figures, before and after, and whether the fitted model was kept."""
+
+    base: str
+    digits: int
+    before_personal: float  # the base model on all the personal digits
+    held_out_after: float | None  # fitted models on personal digits they did not see (None: too few)
+    held_out_digits: int
+    fitted_after: float  # the final model on all the personal digits (it saw them)
+    before_mnist: float
+    after_mnist: float
+    accepted: bool
+    reason: str  # why it was refused, when it was
+    checkpoint: Path | None
+    run_id: int | None
+    seconds: float
+
+
 TrainingEvent = (
     DataLoading | AcquireProgress | DataLoaded | TrainingStarted | BatchProgress | EpochFinished | LrDropped
     | NewBestSaved | SaveFailed | StateSaveFailed | EarlyExit | Converged | NanAbort | Stopped | Finished | TrainingFailed
-    | SavedModelLoaded | SavedModelUnreadable | RunRecorded | RecordingFailed
+    | SavedModelLoaded | SavedModelUnreadable | RunRecorded | RecordingFailed | FinetuneStarted | FinetuneFinished
 )

@@ -18,6 +18,7 @@ from . import events
 from .config import TrainConfig
 from .errors import MnistConvError
 from .events import FinishReason
+from .finetune import FinetuneSettings, finetune_session
 from .priority import lower_this_threads_priority
 from .session import DataCache, resume_session, training_session
 from .train import TrainingControl
@@ -43,6 +44,8 @@ SIGNAL_NAMES: dict[type, str] = {
     events.SavedModelUnreadable: "saved_model_unreadable",
     events.RunRecorded: "run_recorded",
     events.RecordingFailed: "recording_failed",
+    events.FinetuneStarted: "finetune_started",
+    events.FinetuneFinished: "finetune_finished",
     events.Finished: "finished",
 }
 
@@ -95,6 +98,8 @@ class QtTrainer(QObject):
     saved_model_unreadable = Signal(events.SavedModelUnreadable)
     run_recorded = Signal(events.RunRecorded)
     recording_failed = Signal(events.RecordingFailed)
+    finetune_started = Signal(events.FinetuneStarted)
+    finetune_finished = Signal(events.FinetuneFinished)
     finished = Signal(events.Finished)
 
     def __init__(self, parent: QObject | None = None, saved_model_device: str | None = None):
@@ -129,6 +134,14 @@ class QtTrainer(QObject):
         control = TrainingControl()
         session = resume_session(runs_dir, run_id, control, epochs=epochs, data_dir=data_dir, cache=self.data_cache,
                                  reload_device=self.saved_model_device)
+        self.run_session(session, control)
+
+    def fine_tune(self, digits_dir: Path, data_dir: Path, *, base: Path | None, runs_dir: Path | None,
+                  settings: FinetuneSettings = FinetuneSettings()) -> None:
+        """Fit a model to personal digits in the background (core.finetune.finetune_session)."""
+        control = TrainingControl()
+        session = finetune_session(Path(digits_dir), Path(data_dir), control, base=base, settings=settings, runs_dir=runs_dir,
+                                   cache=self.data_cache, reload_device=self.saved_model_device)
         self.run_session(session, control)
 
     def run_session(self, session: Iterator[events.TrainingEvent], control: TrainingControl) -> None:

@@ -15,7 +15,9 @@ a store it cannot read: it says so, and training goes on without recording.
 
 from __future__ import annotations
 
+import csv
 import datetime as _dt
+import io
 import json
 import os
 import shutil
@@ -33,6 +35,7 @@ LOCK_NAME = ".lock"
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 5.0  # another process writing: wait this long before calling the store unavailable
 RUNNING = "running"
+CSV_COLUMNS = ("epoch", "test_accuracy", "train_loss", "lr", "seconds", "images_per_s")
 INTERRUPTED = "interrupted"
 
 # Each entry brings a store from the version before it to this version.
@@ -336,6 +339,15 @@ class RunStore:
         events = self._db.execute("SELECT x, kind, detail FROM events WHERE run_id = ? ORDER BY x", (run_id,)).fetchall()
         return Curves(self.epochs(run_id), [b[0] for b in batches], [b[1] for b in batches], [b[2] for b in batches],
                       [tuple(e) for e in events])
+
+    def metrics_csv(self, run_id: int) -> str:
+        """The run's per-epoch metrics as CSV text, with a header row (CSV_COLUMNS)."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        for epoch in self.epochs(run_id):
+            writer.writerow([getattr(epoch, column) for column in CSV_COLUMNS])
+        return buffer.getvalue()
 
     def integrity(self) -> str:
         return self._db.execute("PRAGMA integrity_check").fetchone()[0]

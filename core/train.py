@@ -320,7 +320,7 @@ class RecipeRun:
             yield events.EpochFinished(
                 epoch=epoch, test_accuracy=result.accuracy, train_loss=train_loss, lr=current_lr(optimizer),
                 seconds=time.perf_counter() - epoch_start, images_per_s=n_train / max(train_seconds, 1e-9),
-                predictions=result.predictions, confusion=result.confusion,
+                predictions=result.predictions, confusion=result.confusion, confidences=result.confidences,
             )
 
             decision = decide_after_epoch(self.schedule, epoch, result.accuracy, config)

@@ -97,6 +97,29 @@ def log_lines(event: events.TrainingEvent) -> list[LogLine]:
             return [LogLine(f"{verb} run {event.run_id} (its models and state in {event.folder})")]
         case events.RecordingFailed():
             return [LogLine(f"This run is not being recorded: {event.message}", Level.WARNING)]
+        case events.FinetuneStarted():
+            counts = ", ".join(f"{count} {digit}s" for digit, count in enumerate(event.per_digit) if count)
+            lines = [LogLine(f"Fitting {event.base} to {event.digits} personal digits ({counts}) on {event.device}; "
+                             + (f"{event.folds} held-out part(s) to measure it" if event.folds else "too few to hold any out"))]
+            return lines + [LogLine(f"Skipped {note}", Level.WARNING) for note in event.skipped]
+        case events.FinetuneFinished():
+            return finetune_lines(event)
         case events.SavedModelUnreadable():
             return [LogLine(f"Could not load the new model for the sketchpad: {event.message}", Level.ERROR)]
     return []
+
+
+def finetune_lines(event: events.FinetuneFinished) -> list[LogLine]:
+    held_out = ("not measured (too few digits to hold any out)" if event.held_out_after is None
+                else f"{100 * event.held_out_after:.1f} % of {event.held_out_digits} held out")
+    lines = [
+        LogLine(f"Your digits: {100 * event.before_personal:.1f} % before, {held_out} after "
+                f"({100 * event.fitted_after:.1f} % of the {event.digits} it was fitted to)"),
+        LogLine(f"MNIST test set: {100 * event.before_mnist:.2f} % before, {100 * event.after_mnist:.2f} % after"),
+    ]
+    if event.accepted:
+        where = f"run {event.run_id}, " if event.run_id is not None else ""
+        lines.append(LogLine(f" -> Kept the fitted model ({where}{event.checkpoint}) in {event.seconds:.0f} s", Level.SUCCESS))
+    else:
+        lines.append(LogLine(f" -> Not kept: {event.reason}", Level.WARNING))
+    return lines

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import platform
-from importlib.metadata import PackageNotFoundError, version
 
 import numpy
 import pyqtgraph
@@ -11,12 +10,7 @@ import PySide6
 import torch
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-
-def app_version() -> str:
-    try:
-        return version("mnistconv")
-    except PackageNotFoundError:
-        return "unknown"
+from .startup import app_version
 
 
 def about_text(device: str) -> str:

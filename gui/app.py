@@ -11,6 +11,8 @@ from PySide6.QtWidgets import QApplication
 
 from mnistconv.core.paths import APP_NAME
 
+from .colour_scheme import follow_colour_scheme
+
 
 def app_icon() -> QIcon:
     return QIcon(str(files("mnistconv.resources") / "icon.svg"))
@@ -25,6 +27,7 @@ def create_application(argv: list[str]) -> QApplication:
     app = QApplication.instance() or QApplication(argv)
     app.setApplicationDisplayName(APP_NAME)
     app.setWindowIcon(app_icon())
+    app.colour_scheme = follow_colour_scheme(app)  # light or dark as the system is set, and when it changes
     from mnistconv.core import allocator
 
     allocator.keep_freed_memory()  # training steps reuse their freed activation memory (core/allocator.py)

@@ -2,7 +2,8 @@
 
 `DrawingCanvas` keeps the strokes as lists of points (so Undo can drop the last one), paints them as
 vectors every paintEvent (sharp at any device pixel ratio) and renders them into a grayscale array
-on request (`ink()`), which is what the sketchpad hands to `to_mnist`.
+on request (`ink()`), which is what the sketchpad hands to `to_mnist`. It can also hold a picture
+(an opened image file, as ink): drawn beneath the strokes and part of `ink()`, until Clear.
 """
 
 from __future__ import annotations
@@ -62,13 +63,15 @@ class DrawingCanvas(QWidget):
 
     def __init__(self, side: int = LOGICAL_SIDE, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setFixedSize(side, side)
+        self.set_side(side)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAttribute(Qt.WidgetAttribute.WA_AcceptTouchEvents)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # paintEvent fills every pixel
         self.setCursor(Qt.CursorShape.CrossCursor)
         self._strokes: list[_Stroke] = []
         self._source: InputSource | None = None  # while a stroke is drawn
+        self._picture: np.ndarray | None = None  # (280, 280) float32 ink from an image file
+        self._picture_image: QImage | None = None  # the same, to paint
 
         self.clear_action = QAction("Clear", self)
         self.clear_action.setShortcuts([QKeySequence(Qt.Key.Key_Escape), QKeySequence(Qt.Key.Key_Delete)])
@@ -79,10 +82,14 @@ class DrawingCanvas(QWidget):
         self.undo_action.setToolTip(f"Remove the last stroke ({_shortcut_text(self.undo_action.shortcut())})")
         self.undo_action.triggered.connect(self.undo)
         for action in (self.clear_action, self.undo_action):
-            # Only while the focus is here (or in a parent that adds them too), not window-wide.
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            # Wherever the focus is in the window: after a click on Pause, Esc still clears the drawing.
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             self.addAction(action)
         self._update_actions()
+
+    def set_side(self, side: int) -> None:
+        """Show the square at `side` widget pixels; the strokes keep their 280×280 logical place."""
+        self.setFixedSize(side, side)
 
     # -- the strokes ----------------------------------------------------------------------------
     def strokes(self) -> list[list[tuple[float, float]]]:
@@ -90,18 +97,42 @@ class DrawingCanvas(QWidget):
         return [[(p.x(), p.y()) for p in stroke.points] for stroke in self._strokes]
 
     def is_empty(self) -> bool:
-        return not self._strokes
+        return not self._strokes and self._picture is None
+
+    def is_drawing(self) -> bool:
+        """Whether a stroke is in progress (the pen is down)."""
+        return self._source is not None
+
+    def has_picture(self) -> bool:
+        return self._picture is not None
+
+    def set_picture(self, ink: np.ndarray) -> None:
+        """Replace the drawing with a picture: (280, 280) ink in [0, 1], bright on dark."""
+        ink = np.asarray(ink, dtype=np.float32)
+        if ink.shape != (LOGICAL_SIDE, LOGICAL_SIDE):
+            raise ValueError(f"a canvas picture is ({LOGICAL_SIDE}, {LOGICAL_SIDE}), not {ink.shape}")
+        self._source = None
+        self._strokes.clear()
+        self._picture = np.clip(ink, 0.0, 1.0)
+        grey = np.ascontiguousarray(np.round(self._picture * 255).astype(np.uint8))
+        self._picture_image = QImage(grey.data, LOGICAL_SIDE, LOGICAL_SIDE, LOGICAL_SIDE, QImage.Format.Format_Grayscale8).copy()
+        self._changed()
 
     def clear(self) -> None:
         self._source = None
-        if self._strokes:
+        if self._strokes or self._picture is not None:
             self._strokes.clear()
+            self._picture = self._picture_image = None
             self._changed()
 
     def undo(self) -> None:
+        """Drop the last stroke; with none left, the picture."""
         self._source = None
         if self._strokes:
             self._strokes.pop()
+            self._changed()
+        elif self._picture is not None:
+            self._picture = self._picture_image = None
             self._changed()
 
     def ink(self) -> np.ndarray:
@@ -117,7 +148,10 @@ class DrawingCanvas(QWidget):
         pixels = pixels.reshape(LOGICAL_SIDE, image.bytesPerLine() // 4, 4)[:, :LOGICAL_SIDE]
         # 0xffRRGGBB: byte 1 is a colour channel in either byte order (G, or R on big-endian).
         channel = pixels[:, :, 1]
-        return channel.astype(np.float32) * np.float32(1 / 255)  # a copy: the QImage goes away
+        ink = channel.astype(np.float32) * np.float32(1 / 255)  # a copy: the QImage goes away
+        if self._picture is not None:
+            np.maximum(ink, self._picture, out=ink)
+        return ink
 
     # -- painting -------------------------------------------------------------------------------
     def _scale(self) -> float:
@@ -141,6 +175,9 @@ class DrawingCanvas(QWidget):
         painter = QPainter(self)
         painter.fillRect(event.rect(), Qt.GlobalColor.black)
         painter.scale(self._scale(), self._scale())
+        if self._picture_image is not None:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.drawImage(QRectF(0, 0, LOGICAL_SIDE, LOGICAL_SIDE), self._picture_image)
         self._render(painter)
 
     def _repaint_around(self, *points: QPointF) -> None:
@@ -240,5 +277,5 @@ class DrawingCanvas(QWidget):
         self.ink_changed.emit()
 
     def _update_actions(self) -> None:
-        self.clear_action.setEnabled(bool(self._strokes))
-        self.undo_action.setEnabled(bool(self._strokes))
+        self.clear_action.setEnabled(not self.is_empty())
+        self.undo_action.setEnabled(not self.is_empty())

@@ -1,10 +1,15 @@
-"""Live training plots: test accuracy per epoch, train loss per batch, learning rate per epoch.
+"""Live training plots: test accuracy per epoch, and the training loss and learning rate per report.
 
 `TrainingPlots` receives plain numbers from the main window's slots; it knows nothing about the
 trainer. Every curve is created once and extended with `setData` (pyqtgraph's scrollingPlots
 pattern). All three plots share one x axis in epochs: batch k of epoch e sits at e - 1 + k/batches,
-the test accuracy of epoch e at x = e (where its training ends), and its learning rate is a step
-over e - 1 .. e. Accuracy is plotted in percent, loss and learning rate on log axes.
+the test accuracy of epoch e at x = e (where its training ends). The learning rate is plotted at
+the loss's points, so a schedule that changes it every batch (one-cycle) shows as the curve it is.
+Accuracy is plotted in percent, loss and learning rate on log axes. A plot with no data yet says
+what it will show instead of bare tick labels.
+
+Recorded runs can be overlaid (`set_overlays`): each in a colour of its own, under the current run,
+named in a legend. `export` writes the three plots as one PNG or SVG.
 """
 
 from __future__ import annotations
@@ -15,12 +20,20 @@ from enum import Enum
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtCore import QEvent, QPoint, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPalette
+from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 #: Accuracy guide lines: the seed's marks (fraction → label).
 GUIDES = {0.99: "99 %", 0.999: "99.9 %"}
+
+#: What each plot says before it has data.
+EMPTY_HINTS = {
+    "accuracy": "The test accuracy after each epoch",
+    "loss": "The training loss as it trains: press Train",
+    "lr": "The learning rate, batch by batch",
+}
 
 
 
@@ -52,9 +65,42 @@ _CURVE_COLOURS = {
     "lr": ("#0b7285", "#3bc9db"),
 }
 
+#: Overlaid runs' colours, in turn (light, dark palette): none of them the current run's.
+OVERLAY_COLOURS = (
+    ("#f08c00", "#ffc078"), ("#2f9e44", "#8ce99a"), ("#7048e8", "#b197fc"), ("#495057", "#ced4da"),
+    ("#e64980", "#faa2c1"), ("#1098ad", "#66d9e8"), ("#a61e4d", "#f06595"), ("#5c940d", "#c0eb75"),
+)
+CURRENT_Z = 20  # the current run's curves stay above every overlay
+
 # Weight of the past in the loss moving average; with progress reports every fraction of a
 # second this smooths over a few seconds of training.
 EMA_DECAY = 0.9
+
+
+@dataclass(frozen=True)
+class RunCurves:
+    """A recorded run's curves, for an overlay or to continue its plot."""
+
+    run_id: int
+    label: str
+    epochs: np.ndarray  # epoch numbers
+    accuracy: np.ndarray  # test accuracy per epoch, a fraction
+    batch_x: np.ndarray  # fractional epochs of the batch reports
+    loss: np.ndarray
+    lr: np.ndarray
+    events: tuple = ()  # (x, MarkerKind value, detail)
+
+
+def moving_average(values: np.ndarray) -> np.ndarray:
+    """The loss curve's bias-corrected EMA (NaN and inf leave it where it was), as add_batch keeps it."""
+    out = np.empty(len(values))
+    ema, steps = 0.0, 0
+    for i, value in enumerate(values):
+        if math.isfinite(value):
+            ema = EMA_DECAY * ema + (1 - EMA_DECAY) * value
+            steps += 1
+        out[i] = ema / (1 - EMA_DECAY**steps) if steps else math.nan
+    return out
 
 
 @dataclass(eq=False)
@@ -125,6 +171,7 @@ class TrainingPlots(QWidget):
         layout.setSpacing(2)
 
         self._views: dict[str, pg.PlotWidget] = {}
+        self._hints: dict[str, pg.TextItem] = {}
         for name, title, y_label, left_axis in (
             ("accuracy", "Test accuracy", "accuracy (%)", None),
             ("loss", "Training loss", "loss", _LogAxis("left", "g")),
@@ -156,8 +203,6 @@ class TrainingPlots(QWidget):
             plot.hideButtons()
         self._views["loss"].getPlotItem().setLogMode(y=True)
         self._views["lr"].getPlotItem().setLogMode(y=True)
-        # A step curve's visible-range bounds misjudge partly visible steps; a few rates fit anyway.
-        self._views["lr"].getPlotItem().setAutoVisible(y=False)
 
         acc_plot = self._views["accuracy"].getPlotItem()
         self.accuracy_curve = acc_plot.plot(symbol="o", symbolSize=6, antialias=True, name="test accuracy")
@@ -178,9 +223,18 @@ class TrainingPlots(QWidget):
         self.loss_curve = loss_plot.plot(antialias=False, name="loss per report")  # faint and busy: not worth antialiasing
         self.loss_smooth_curve = loss_plot.plot(antialias=True, name="moving average")
 
-        # A step per epoch: x holds the epoch boundaries (one more than the rates), so the rate of
-        # epoch e spans e - 1 .. e, the same stretch as that epoch's losses.
-        self.lr_curve = self._views["lr"].getPlotItem().plot(stepMode="center", antialias=True, name="learning rate")
+        lr_plot = self._views["lr"].getPlotItem()
+        lr_plot.setDownsampling(auto=True, mode="peak")
+        lr_plot.setClipToView(True)
+        self.lr_curve = lr_plot.plot(antialias=True, name="learning rate")
+
+        for name, hint in EMPTY_HINTS.items():
+            # A child of the view box itself, not of its data: centred in pixels whatever the range.
+            view_box = self._views[name].getPlotItem().getViewBox()
+            text = pg.TextItem(hint, anchor=(0.5, 0.5))
+            text.setParentItem(view_box)
+            view_box.sigResized.connect(lambda box, text=text: text.setPos(box.rect().center()))
+            self._hints[name] = text
 
         self._accuracy = _Series()
         self._loss = _Series()
@@ -190,7 +244,16 @@ class TrainingPlots(QWidget):
         self._ema_steps = 0
         self._markers: list[EventMarker] = []
         self._pending_best: dict[int, EventMarker] = {}  # new_best marked before its epoch's accuracy
+        self._span = 1.0  # the current run's planned epochs
+        self._overlays: dict[int, tuple[RunCurves, tuple]] = {}  # run id → its curves and their items
+        for curve in (self.accuracy_curve, self.loss_curve, self.loss_smooth_curve, self.lr_curve):
+            curve.setZValue(CURRENT_Z)
+        self.legend = pg.LegendItem(offset=(-10, 10), labelTextSize="8pt")
+        self.legend.setParentItem(acc_plot.getViewBox())
+        self.legend.hide()  # shown while there are overlays
         self._apply_palette()
+        for name in self._views:
+            self._show_empty(name, True)
 
     # Public API -------------------------------------------------------------------------------
 
@@ -209,18 +272,132 @@ class TrainingPlots(QWidget):
         self._refresh_accuracy()
         self._refresh_loss()
         self._refresh_lr()
+        for name in self._views:
+            self._show_empty(name, True)
 
     def set_epoch_span(self, epochs: int) -> None:
         """Fix the shared epoch axis to 0..epochs for a run: a batch report then repaints only the
-        loss plot, where a growing axis would repaint all three (about 20 ms each time)."""
+        loss plot, where a growing axis would repaint all three (about 20 ms each time). Overlaid
+        runs that went further widen it."""
+        self._span = max(1.0, float(epochs))
+        self._fit_span()
+
+    def _fit_span(self) -> None:
+        longest = max([self._span] + [float(curves.epochs.max(initial=0)) for curves, _ in self._overlays.values()])
         plot = self._views["loss"].getPlotItem()
         plot.enableAutoRange(x=False)
-        plot.setXRange(0, max(1, epochs), padding=0.02)
+        plot.setXRange(0, longest, padding=0.02)
 
-    def add_batch(self, epoch: int, batch: int, batches: int, loss: float) -> None:
-        """Append a loss report: `batch` of `batches` batches done in (1-based) `epoch`."""
-        x = epoch - 1 + batch / batches
+    # -- recorded runs ---------------------------------------------------------------------------
+    def set_overlays(self, runs: list[RunCurves]) -> None:
+        """Show these recorded runs under the current one (each in its own colour, in the legend);
+        runs no longer listed go."""
+        wanted = {curves.run_id: curves for curves in runs}
+        for run_id in list(self._overlays):
+            if run_id not in wanted:
+                self._remove_overlay(run_id)
+        for index, curves in enumerate(runs):
+            if curves.run_id not in self._overlays:
+                self._add_overlay(curves, index)
+        self._refresh_legend()
+        self._fit_span()
+
+    def overlaid_runs(self) -> list[int]:
+        return sorted(self._overlays)
+
+    def overlay_items(self, run_id: int) -> dict[str, pg.PlotDataItem]:
+        """The plot items of an overlaid run, by plot name (tests look at their data)."""
+        curves, items = self._overlays[run_id]
+        return dict(zip(("accuracy", "loss", "lr"), items))
+
+    def _overlay_colour(self, index: int) -> QColor:
+        return QColor(OVERLAY_COLOURS[index % len(OVERLAY_COLOURS)][self._dark()])
+
+    def _add_overlay(self, curves: RunCurves, index: int) -> None:
+        colour = self._overlay_colour(index)
+        accuracy = pg.PlotDataItem(curves.epochs, 100 * curves.accuracy, symbol="o", symbolSize=4, antialias=True,
+                                   pen=pg.mkPen(colour, width=1.5), symbolPen=colour, symbolBrush=colour, name=curves.label)
+        loss = pg.PlotDataItem(curves.batch_x, moving_average(curves.loss), antialias=True, pen=pg.mkPen(colour, width=1.5))
+        lr = pg.PlotDataItem(curves.batch_x, curves.lr, antialias=True, pen=pg.mkPen(colour, width=1.5))
+        items = (accuracy, loss, lr)
+        for name, item in zip(("accuracy", "loss", "lr"), items):
+            item.setZValue(CURRENT_Z - 1 - index)
+            self._views[name].addItem(item)
+            self._show_empty(name, False)
+        self._overlays[curves.run_id] = (curves, items)
+
+    def _remove_overlay(self, run_id: int) -> None:
+        _, items = self._overlays.pop(run_id)
+        for name, item in zip(("accuracy", "loss", "lr"), items):
+            self._views[name].getPlotItem().removeItem(item)
+        for name, series in (("accuracy", self._accuracy), ("loss", self._loss), ("lr", self._lr)):
+            if series.n == 0 and not self._overlays:
+                self._show_empty(name, True)
+
+    def _refresh_legend(self) -> None:
+        self.legend.clear()
+        if not self._overlays:
+            self.legend.hide()
+            return
+        self.legend.addItem(self.accuracy_curve, "this run")
+        for curves, items in self._overlays.values():
+            self.legend.addItem(items[0], curves.label)
+        self.legend.show()
+
+    def show_run(self, curves: RunCurves) -> None:
+        """Start from a recorded run's curves (a run being resumed): its points as the current run's."""
+        self.reset()
+        for x, loss, lr in zip(curves.batch_x, curves.loss, curves.lr):
+            epoch = math.ceil(x) if x > 0 else 1
+            self.add_batch(epoch, 1, 1, float(loss), float(lr), x=float(x))
+        for epoch, accuracy in zip(curves.epochs, curves.accuracy):
+            self.add_epoch(int(epoch), float(accuracy))
+        for x, kind, detail in curves.events:
+            if kind in MarkerKind._value2member_map_:
+                self.mark_event(MarkerKind(kind), float(x), f"lr {detail}" if kind == MarkerKind.LR_DROP else None)
+
+    # -- export ------------------------------------------------------------------------------------
+    def export(self, path: str) -> None:
+        """Write the three plots, one above the other, as PNG (pyqtgraph's image exporter, plot by
+        plot) or SVG (drawn by Qt's SVG generator: vector curves and text), by the file's suffix."""
+        if str(path).lower().endswith(".svg"):
+            generator = QSvgGenerator()
+            generator.setFileName(str(path))
+            generator.setSize(self.size())
+            generator.setViewBox(self.rect())
+            generator.setTitle("mnistconv training plots")
+            painter = QPainter(generator)
+            try:
+                self.render(painter, QPoint(0, 0))
+            finally:
+                written = painter.end()
+            if not written:
+                raise OSError(f"Qt could not write {path}")
+            return
+        import pyqtgraph.exporters as exporters
+
+        images = [exporters.ImageExporter(self._views[name].getPlotItem()).export(toBytes=True)
+                  for name in ("accuracy", "loss", "lr")]
+        width = max(image.width() for image in images)
+        canvas = QImage(width, sum(image.height() for image in images), QImage.Format.Format_ARGB32)
+        canvas.fill(self.palette().color(QPalette.ColorRole.Base))
+        painter = QPainter(canvas)
+        try:
+            top = 0
+            for image in images:
+                painter.drawImage(0, top, image)
+                top += image.height()
+        finally:
+            painter.end()
+        if not canvas.save(str(path), "PNG"):
+            raise OSError(f"Qt could not write {path}")
+
+    def add_batch(self, epoch: int, batch: int, batches: int, loss: float, lr: float, x: float | None = None) -> None:
+        """Append a report: `batch` of `batches` batches done in (1-based) `epoch`, its mean loss and
+        the learning rate of its last batch (`x`: its place on the epoch axis, when already known)."""
+        x = epoch - 1 + batch / batches if x is None else x
         self._loss.append(x, loss)
+        self._lr.append(x, lr)
         if math.isfinite(loss):
             # EMA started at 0 and bias-corrected (as in Adam), so the first points are not pulled to 0.
             self._ema = EMA_DECAY * self._ema + (1 - EMA_DECAY) * loss
@@ -229,13 +406,17 @@ class TrainingPlots(QWidget):
         smooth = self._ema / (1 - EMA_DECAY**self._ema_steps) if self._ema_steps else math.nan
         self._loss_smooth.append(x, smooth)
         self._refresh_loss()
-
-    def add_epoch(self, epoch: int, accuracy: float, lr: float) -> None:
-        """Append an epoch's test accuracy (a fraction, plotted in %) and the rate it trained with."""
-        self._accuracy.append(epoch, 100 * accuracy)
-        self._lr.append(epoch, lr)
-        self._refresh_accuracy()
         self._refresh_lr()
+        if self._loss.n == 1:
+            self._show_empty("loss", False)
+            self._show_empty("lr", False)
+
+    def add_epoch(self, epoch: int, accuracy: float) -> None:
+        """Append an epoch's test accuracy (a fraction, plotted in %)."""
+        self._accuracy.append(epoch, 100 * accuracy)
+        self._refresh_accuracy()
+        if self._accuracy.n == 1:
+            self._show_empty("accuracy", False)
         pending = self._pending_best.pop(epoch, None)
         if pending is not None:
             pending.items[0].setData([epoch], [100 * accuracy])
@@ -288,6 +469,10 @@ class TrainingPlots(QWidget):
         """The PlotWidget named "accuracy", "loss" or "lr"."""
         return self._views[name]
 
+    def is_empty(self, name: str) -> bool:
+        """Whether the plot shows its hint (no data yet) rather than tick labels."""
+        return self._hints[name].isVisible()
+
     # Internals --------------------------------------------------------------------------------
 
     def _accuracy_at(self, epoch: float) -> float | None:
@@ -302,9 +487,16 @@ class TrainingPlots(QWidget):
         self.loss_smooth_curve.setData(self._loss_smooth.x, self._loss_smooth.y)
 
     def _refresh_lr(self) -> None:
-        x = self._lr.x
-        edges = np.concatenate([x[:1] - 1, x]) if len(x) else x
-        self.lr_curve.setData(edges, self._lr.y)
+        self.lr_curve.setData(self._lr.x, self._lr.y)
+
+    def _show_empty(self, name: str, empty: bool) -> None:
+        """An empty plot shows its hint and no tick values; one with data the reverse."""
+        plot = self._views[name].getPlotItem()
+        self._hints[name].setVisible(empty)
+        for axis in ("left", "bottom"):
+            plot.getAxis(axis).setStyle(showValues=not empty)
+        if not empty:
+            plot.enableAutoRange(y=True)
 
     def _dark(self) -> bool:
         return self.palette().color(QPalette.ColorRole.Base).lightness() < 128
@@ -343,11 +535,20 @@ class TrainingPlots(QWidget):
         self.loss_smooth_curve.setPen(pg.mkPen(loss, width=2))
         lr = QColor(_CURVE_COLOURS["lr"][dark])
         self.lr_curve.setPen(pg.mkPen(lr, width=2))
+        for hint in self._hints.values():
+            hint.setColor(self.palette().color(QPalette.ColorRole.PlaceholderText))
         guide = QColor(foreground)
         guide.setAlpha(160)
         for line in self.guides.values():
             line.setPen(pg.mkPen(guide, width=1, style=Qt.PenStyle.DashLine))
             line.label.setColor(guide)
+        for index, (curves, items) in enumerate(self._overlays.values()):
+            colour = self._overlay_colour(index)
+            for item in items:
+                item.setPen(pg.mkPen(colour, width=1.5))
+            items[0].setSymbolPen(colour)
+            items[0].setSymbolBrush(colour)
+        self.legend.setLabelTextColor(foreground)
         for marker in self._markers:
             colour = self._event_colour(marker.kind)
             for item in marker.items:

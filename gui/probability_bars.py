@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QEvent, QRect, QSize, Qt
+from PySide6.QtCore import QEvent, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
@@ -25,7 +25,10 @@ def with_article(label: str) -> str:
 
 
 class ProbabilityBars(QWidget):
-    """One row per class: its label, a bar filled to its probability, and the percentage."""
+    """One row per class: its label, a bar filled to its probability, and the percentage. Clicking a
+    row says which (`row_clicked`)."""
+
+    row_clicked = Signal(int)
 
     def __init__(self, labels: Sequence[str] = tuple("0123456789"), parent: QWidget | None = None):
         super().__init__(parent)
@@ -81,6 +84,12 @@ class ProbabilityBars(QWidget):
 
     def minimumSizeHint(self) -> QSize:
         return QSize(self._label_width() + 60, self.sizeHint().height())
+
+    def mouseReleaseEvent(self, event) -> None:
+        row = self._row_at(round(event.position().y()))
+        if event.button() == Qt.MouseButton.LeftButton and row is not None:
+            self.row_clicked.emit(row)
+        super().mouseReleaseEvent(event)
 
     def _row_at(self, y: int) -> int | None:
         """The row under height y, or None between rows and beyond the last."""
@@ -140,7 +149,8 @@ class ProbabilityBars(QWidget):
             else:
                 QToolTip.showText(event.globalPos(),
                                   f"Probability that the drawing is {with_article(self._labels[row])}: "
-                                  f"{100 * self._values[row] / STEPS:.1f} %", self)
+                                  f"{100 * self._values[row] / STEPS:.1f} %\n"
+                                  f"Click to keep the drawing in your digits as {with_article(self._labels[row])}", self)
             return True
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
             self.updateGeometry()

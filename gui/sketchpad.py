@@ -10,20 +10,20 @@ from __future__ import annotations
 from typing import Protocol
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPixmap
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QMenu, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
+from mnistconv.core.plausibility import Verdict, judge
 from mnistconv.core.preprocess import to_mnist
 
-from .drawing_canvas import DrawingCanvas
+from .drawing_canvas import LOGICAL_SIDE, DrawingCanvas
 from .probability_bars import ProbabilityBars, with_article
 from .steady_label import SteadyLabel
 
 PREDICT_INTERVAL_MS = 12  # a reading takes about 2 ms: the bars keep within a 60 Hz frame of the pen
 PREVIEW_SIDE = 112  # the 28×28 network input, shown 4× with nearest-neighbour scaling
-# Below this top probability the reading is flagged: scribbles and letters still get *some* digit.
-LOW_CONFIDENCE = 0.6
+MIN_CANVAS_SIDE = 224  # the canvas grows from here with the space the window gives it
 UNSURE_COLOUR = QColor("#c77c02")  # amber, legible on light and dark backgrounds
 
 
@@ -32,19 +32,43 @@ class PredictorLike(Protocol):
     def describe(self) -> str: ...
 
 
+class _SquareHolder(QWidget):
+    """Keeps the canvas square and as large as the space it is given, centred in it."""
+
+    def __init__(self, canvas: DrawingCanvas, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.canvas = canvas
+        canvas.setParent(self)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def sizeHint(self) -> QSize:
+        return QSize(LOGICAL_SIDE, LOGICAL_SIDE)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(MIN_CANVAS_SIDE, MIN_CANVAS_SIDE)
+
+    def resizeEvent(self, event) -> None:
+        side = max(1, min(self.width(), self.height()))
+        self.canvas.set_side(side)
+        self.canvas.move((self.width() - side) // 2, 0)
+
+
 class Sketchpad(QWidget):
     """The canvas, the digit the network reads with its confidence, ten probability bars and the 28×28 input."""
 
     prediction_updated = Signal(object)  # (10,) float32 probabilities; not emitted for an empty canvas
+    reading_failed = Signal(str)  # why a drawing could not be prepared for the network
+    keep_requested = Signal(int)  # keep the drawing as an example of this digit (a bar clicked, "Keep as")
 
     def __init__(self, predictor: PredictorLike | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self._predictor = predictor
         self._probabilities: np.ndarray | None = None
+        self._verdict: Verdict | None = None
         self._network_input: np.ndarray | None = None
 
         self.canvas = DrawingCanvas()
-        # The canvas's shortcuts also work while the focus is on the buttons beside it.
+        # The canvas's actions (window-wide shortcuts) belong to the sketchpad too: its buttons show them.
         self.addActions([self.canvas.clear_action, self.canvas.undo_action])
         clear_button = QToolButton()
         clear_button.setDefaultAction(self.canvas.clear_action)
@@ -52,16 +76,16 @@ class Sketchpad(QWidget):
         undo_button.setDefaultAction(self.canvas.undo_action)
 
         self.digit_label = SteadyLabel()
-        self.digit_label.setMinimumWidth(PREVIEW_SIDE)
+        self.digit_label.setMinimumWidth(PREVIEW_SIDE)  # hints and errors wrap in it
         self._digit_font = QFont(self.font())
         self._digit_font.setPointSize(48)
         self._digit_font.setBold(True)
         self._hint_font = QFont(self.font())
         # As tall as the big digit: hints and errors wrap inside that box.
         self.digit_label.setFixedHeight(QFontMetrics(self._digit_font).height())
-        self.confidence_label = SteadyLabel()
+        self.confidence_label = SteadyLabel(alignment=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.confidence_label.setMinimumWidth(PREVIEW_SIDE)
-        self.confidence_label.setFixedHeight(2 * QFontMetrics(self.font()).lineSpacing())
+        self.confidence_label.setFixedHeight(self.digit_label.height())
         self._unsure_font = QFont(self.font())
         self._unsure_font.setBold(True)
         self.preview_label = QLabel()
@@ -74,25 +98,42 @@ class Sketchpad(QWidget):
         self._saliency: np.ndarray | None = None
 
         self.bars = ProbabilityBars()
+        self.bars.row_clicked.connect(self.keep_requested)
 
-        buttons = QHBoxLayout()
-        buttons.addWidget(clear_button)
-        buttons.addWidget(undo_button)
-        buttons.addStretch(1)
-        left = QVBoxLayout()
-        left.addWidget(self.canvas)
-        left.addLayout(buttons)
-        left.addStretch(1)
-        right = QVBoxLayout()
-        right.addWidget(self.digit_label)
-        right.addWidget(self.confidence_label)
-        right.addWidget(self.preview_label, 0, Qt.AlignmentFlag.AlignHCenter)
-        right.addWidget(self.saliency_check, 0, Qt.AlignmentFlag.AlignHCenter)
-        right.addWidget(self.bars)
-        right.addStretch(1)
-        layout = QHBoxLayout(self)
-        layout.addLayout(left)
-        layout.addLayout(right, 1)
+        # The canvas on top, as large as the space allows; under it the answer (the digit and how
+        # sure), and the network's input beside the ten bars.
+        self.canvas_holder = _SquareHolder(self.canvas)
+        answer = QHBoxLayout()
+        answer.addWidget(self.digit_label, 1)
+        answer.addWidget(self.confidence_label, 1)
+        tools = QHBoxLayout()
+        tools.addWidget(clear_button)
+        tools.addWidget(undo_button)
+        self.keep_button = QToolButton()
+        self.keep_button.setText("Keep as…")
+        self.keep_button.setToolTip("Keep this drawing in your digits as the digit you meant (or press its key, or "
+                                    "click its bar)")
+        self.keep_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        keep_menu = QMenu(self.keep_button)
+        for digit in range(10):
+            keep_menu.addAction(str(digit), lambda digit=digit: self.keep_requested.emit(digit))
+        self.keep_button.setMenu(keep_menu)
+        tools.addWidget(self.keep_button)
+        tools.addStretch(1)
+        beside_bars = QVBoxLayout()
+        beside_bars.addWidget(self.preview_label)
+        beside_bars.addWidget(self.saliency_check)
+        beside_bars.addLayout(tools)
+        beside_bars.addStretch(1)
+        results = QHBoxLayout()
+        results.addLayout(beside_bars)
+        results.addWidget(self.bars, 1, Qt.AlignmentFlag.AlignTop)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.canvas_holder, 1)
+        layout.addLayout(answer)
+        layout.addLayout(results)
+        layout.addStretch(0)  # what a square canvas cannot use (resizeEvent) goes below, not between
 
         # Throttle, not debounce: the first change is read at once and starts the timer; changes
         # while it runs are read together when it ends, so a long stroke is read every interval.
@@ -103,6 +144,14 @@ class Sketchpad(QWidget):
         self._changed_meanwhile = False
         self.canvas.ink_changed.connect(self._on_ink_changed)
         self._show_nothing("Draw a digit")
+
+    def resizeEvent(self, event) -> None:
+        # The canvas is square: its holder gets no more height than the width allows, so the digit,
+        # preview and bars sit right under it and spare height collects at the foot.
+        layout = self.layout()
+        below = sum(layout.itemAt(i).sizeHint().height() for i in (1, 2)) + 2 * layout.spacing()
+        self.canvas_holder.setMaximumHeight(max(MIN_CANVAS_SIDE, min(self.width(), self.height() - below)))
+        super().resizeEvent(event)
 
     # -- public ---------------------------------------------------------------------------------
     @property
@@ -119,8 +168,13 @@ class Sketchpad(QWidget):
         return None if self._probabilities is None else self._probabilities.copy()
 
     def is_unsure(self) -> bool:
-        """True while the shown reading's confidence is under LOW_CONFIDENCE."""
-        return self._probabilities is not None and float(self._probabilities.max()) < LOW_CONFIDENCE
+        """True while the shown reading is flagged: what is drawn does not look like a digit
+        (core.plausibility), whatever digit the network names."""
+        return self._verdict is not None and self._verdict.not_a_digit
+
+    def verdict(self) -> Verdict | None:
+        """core.plausibility's verdict on the shown reading, or None without one."""
+        return self._verdict
 
     def saliency(self) -> np.ndarray | None:
         """The (28, 28) saliency tinting the preview, or None when the overlay is off or empty."""
@@ -149,7 +203,12 @@ class Sketchpad(QWidget):
         if self.canvas.is_empty():
             self._show_nothing("Draw a digit")
             return
-        image = to_mnist(self.canvas.ink())
+        try:
+            image = to_mnist(self.canvas.ink())
+        except Exception as exc:  # noqa: BLE001 - whatever the drawing is, the window goes on (and says so)
+            self._show_nothing("Can't read this drawing")
+            self.reading_failed.emit(f"{type(exc).__name__}: {exc}")
+            return
         self._show_preview(image)
         if self._predictor is None:
             self._show_nothing("No model to read it yet", keep_preview=True)
@@ -161,7 +220,14 @@ class Sketchpad(QWidget):
         except Exception as exc:  # noqa: BLE001 - a failing model must not take the window down
             self._show_nothing(f"Could not read the digit: {exc}", keep_preview=True)
             return
-        self._show_prediction(probabilities[0])
+        # Judged once the pen is up: half an 8 is no digit yet, and a flag flashing mid-stroke is noise.
+        verdict = None
+        if not self.canvas.is_drawing():
+            try:
+                verdict = judge(image, probabilities[0])
+            except Exception:  # noqa: BLE001 - no statistics (a broken install): the reading stands unjudged
+                verdict = None
+        self._show_prediction(probabilities[0], verdict)
         self._update_saliency()
         self.prediction_updated.emit(self.probabilities())
 
@@ -182,20 +248,25 @@ class Sketchpad(QWidget):
             self._show_preview(self._network_input)
 
     # -- display --------------------------------------------------------------------------------
-    def _show_prediction(self, probabilities: np.ndarray) -> None:
+    def _show_prediction(self, probabilities: np.ndarray, verdict: Verdict | None) -> None:
         self._probabilities = probabilities
+        self._verdict = verdict
         digit = int(probabilities.argmax())
         self.digit_label.set_text(str(digit), self._digit_font)
         confidence = float(probabilities[digit])
-        if confidence < LOW_CONFIDENCE:
+        if verdict is not None and verdict.not_a_digit:
             self.confidence_label.set_text(f"Not sure — is this a digit? ({100 * confidence:.0f} % {with_article(str(digit))})",
                                            self._unsure_font, UNSURE_COLOUR)
+        elif verdict is not None and verdict.torn:
+            runner_up = f"{with_article(str(verdict.runner_up))} ({100 * verdict.runner_up_confidence:.0f} %)"
+            self.confidence_label.set_text(f"{100 * confidence:.0f} % {with_article(str(digit))}, or {runner_up}?")
         else:
             self.confidence_label.set_text(f"{100 * confidence:.1f} % confident")
         self.bars.set_probabilities(probabilities)
 
     def _show_nothing(self, message: str, keep_preview: bool = False) -> None:
         self._probabilities = None
+        self._verdict = None
         self._saliency = None
         self.digit_label.set_text(message, self._hint_font)
         self.confidence_label.clear()

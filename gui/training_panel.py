@@ -6,7 +6,7 @@ from enum import Enum
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtGui import QDoubleValidator, QFontMetrics, QKeySequence
+from PySide6.QtGui import QAction, QColor, QDoubleValidator, QFontMetrics, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -26,11 +27,25 @@ from PySide6.QtWidgets import (
 from mnistconv.core.config import TrainConfig, validate_config
 from mnistconv.core.device import cuda_available
 from mnistconv.core.errors import ConfigError
+from mnistconv.core.paths import APP_NAME, user_data_dir
 from mnistconv.core.presets import PRESETS, preset_config
+from mnistconv.core.session import RUN_FOLDER
 
+from .settings_reader import Field, number, one_of, positive_number_text, read, text, whole_number
 from .steady_label import SteadyLabel
 
 NO_SEED = -1  # the seed field's "random" value
+ERROR_COLOUR = QColor("#d0342c")
+
+
+def shortcut_text(action: QAction) -> str:
+    """An action's shortcuts as the platform writes them: 'Esc or Del'."""
+    return " or ".join(keys.toString(QKeySequence.SequenceFormat.NativeText) for keys in action.shortcuts())
+
+
+def former_default_savepaths() -> set[str]:
+    """The save folder's defaults before runs had folders of their own (one model, overwritten by each run)."""
+    return {str(user_data_dir() / APP_NAME / "models"), str(user_data_dir() / "models")}
 
 
 class PanelState(str, Enum):
@@ -45,11 +60,10 @@ class TrainingPanel(QWidget):
     pause_toggled = Signal()
     stop_requested = Signal()
 
-    def __init__(self, default_savepath: Path, default_data_dir: Path, parent: QWidget | None = None):
+    def __init__(self, default_data_dir: Path, parent: QWidget | None = None):
         super().__init__(parent)
-        self._default_savepath = Path(default_savepath)
         self._default_data_dir = Path(default_data_dir)
-        self._browse_buttons: list[QPushButton] = []
+        self._browse_buttons: list[QToolButton] = []
         defaults = TrainConfig()
 
         self.preset_combo = QComboBox()
@@ -66,6 +80,7 @@ class TrainingPanel(QWidget):
         self.lr_edit.setToolTip("Adam learning rate (the seed: 3e-3)")
         self.epochs_spin = QSpinBox(minimum=1, maximum=1000, value=defaults.epochs)
         self.batch_spin = QSpinBox(minimum=1, maximum=60_000, value=defaults.batch_size)
+        self.batch_spin.setToolTip("Batch size: training images per step")
         self.noise_spin = QDoubleSpinBox(minimum=0.0, maximum=5.0, singleStep=0.05, decimals=3, value=defaults.noise_std)
         self.noise_spin.setToolTip("Standard deviation of the gaussian noise added to each training batch")
         self.seed_spin = QSpinBox(minimum=NO_SEED, maximum=2**31 - 1, value=NO_SEED)
@@ -78,7 +93,9 @@ class TrainingPanel(QWidget):
         self.device_combo.addItem("CUDA" if cuda_available() else "CUDA (not found)", "cuda")
         if not cuda_available():
             self.device_combo.model().item(2).setEnabled(False)
-        self.savepath_edit, save_row = self._folder_row(self._default_savepath, "Folder for mnist_conv.pt")
+        self.savepath_edit, save_row = self._folder_row(None, "Folder for mnist_conv.pt (empty: each run's "
+                                                        "own folder in the run store, never overwritten by another run)")
+        self.savepath_edit.setPlaceholderText("each run's own folder")
         self.data_dir_edit, data_row = self._folder_row(self._default_data_dir,
                                                         "Folder of the MNIST files (fetched there when missing)")
 
@@ -86,31 +103,22 @@ class TrainingPanel(QWidget):
         form.addRow("Preset", self.preset_combo)
         form.addRow(self.preset_summary)
         form.addRow("Learning rate", self.lr_edit)
-        form.addRow("Epochs", self.epochs_spin)
-        form.addRow("Batch size", self.batch_spin)
-        form.addRow("Noise std", self.noise_spin)
-        form.addRow("Seed", self.seed_spin)
+        # Two short fields to a row: the log below keeps its lines on a small screen.
+        form.addRow("Epochs", self._pair(self.epochs_spin, "Batch", self.batch_spin))
+        form.addRow("Noise std", self._pair(self.noise_spin, "Seed", self.seed_spin))
         form.addRow("Device", self.device_combo)
         form.addRow("Save folder", save_row)
         form.addRow("Data folder", data_row)
-        self.error_label = QLabel()
-        self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("color: #d0342c")
-        self.error_label.hide()
-
-        self.train_button = QPushButton("Train")
-        self.pause_button = QPushButton("Pause")
-        self.stop_button = QPushButton("Stop")
-        for button, keys, tip in (
-            (self.train_button, "Ctrl+Return", "Start training with these settings"),
-            (self.pause_button, "Ctrl+P", "Pause or resume between batches"),
-            (self.stop_button, "Ctrl+.", "Stop after the current batch; the best model stays saved"),
-        ):
-            button.setShortcut(QKeySequence(keys))
-            button.setToolTip(f"{tip} ({QKeySequence(keys).toString(QKeySequence.SequenceFormat.NativeText)})")
-        self.train_button.clicked.connect(self.train_requested)
-        self.pause_button.clicked.connect(self.pause_toggled)
-        self.stop_button.clicked.connect(self.stop_requested)
+        # Train, Pause/Resume and Stop are actions: they own the shortcuts (anywhere in the window, one
+        # binding per key), the Training menu shows them, and the buttons below follow them.
+        self.train_action = self._control_action("Train", "Ctrl+Return", "Start training with these settings",
+                                                 self.train_requested)
+        self.pause_action = self._control_action("Pause", "Ctrl+P", "Pause or resume between batches", self.pause_toggled)
+        self.stop_action = self._control_action("Stop", "Ctrl+.", "Stop after the current batch; the best model stays saved",
+                                                self.stop_requested)
+        self.train_button = self._control_button(self.train_action)
+        self.pause_button = self._control_button(self.pause_action)
+        self.stop_button = self._control_button(self.stop_action)
         buttons = QHBoxLayout()
         for button in (self.train_button, self.pause_button, self.stop_button):
             buttons.addWidget(button)
@@ -122,12 +130,15 @@ class TrainingPanel(QWidget):
         # Images/s and time left, too long for the bar itself. Two lines kept for it from the start,
         # in a label that does not re-lay out the window each time a batch report rewrites it.
         self.progress_detail = SteadyLabel(alignment=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        # A field that cannot work is said there too, so the form above never moves.
         self.progress_detail.setFixedHeight(2 * QFontMetrics(self.font()).lineSpacing())
+        self._state = PanelState.IDLE
+        self._progress = (0.0, "Idle", "")
+        self._error = ""
 
         box = QGroupBox("Training")
         inner = QVBoxLayout(box)
         inner.addLayout(form)
-        inner.addWidget(self.error_label)
         inner.addLayout(buttons)
         inner.addWidget(self.progress_bar)
         inner.addWidget(self.progress_detail)
@@ -140,11 +151,39 @@ class TrainingPanel(QWidget):
                         self.device_combo, self.savepath_edit, self.data_dir_edit, *self._browse_buttons]
         self.set_state(PanelState.IDLE)
 
-    def _folder_row(self, default: Path, tip: str) -> tuple[QLineEdit, QWidget]:
-        edit = QLineEdit(str(default))
+    def _control_action(self, text: str, keys: str, tip: str, signal) -> QAction:
+        action = QAction(text, self)
+        action.setShortcut(QKeySequence(keys))
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.setToolTip(f"{tip} ({shortcut_text(action)})")
+        action.triggered.connect(signal)
+        self.addAction(action)  # its shortcut works wherever the focus is in this window
+        return action
+
+    @staticmethod
+    def _control_button(action: QAction) -> QPushButton:
+        button = QPushButton(action.text())
+        button.setToolTip(action.toolTip())
+        button.clicked.connect(action.trigger)  # a disabled action ignores it
+
+        def follow() -> None:
+            button.setEnabled(action.isEnabled())
+            button.setText(action.text())
+
+        action.changed.connect(follow)
+        follow()
+        return button
+
+    def actions_for_menu(self) -> list[QAction]:
+        return [self.train_action, self.pause_action, self.stop_action]
+
+    def _folder_row(self, default: Path | None, tip: str) -> tuple[QLineEdit, QWidget]:
+        edit = QLineEdit("" if default is None else str(default))
         edit.setToolTip(tip)
-        browse = QPushButton("Browse…")
-        browse.setToolTip(tip)
+        browse = QToolButton()
+        browse.setText("…")
+        browse.setToolTip(f"Choose… ({tip[0].lower()}{tip[1:]})")
+        browse.setAccessibleName("Browse")
         browse.clicked.connect(lambda: self._on_browse(edit))
         self._browse_buttons.append(browse)
         row = QWidget()
@@ -153,6 +192,22 @@ class TrainingPanel(QWidget):
         layout.addWidget(edit, 1)
         layout.addWidget(browse)
         return edit, row
+
+    @staticmethod
+    def _pair(first: QWidget, label: str, second: QWidget) -> QWidget:
+        """Two fields in one form row, the second with its own label: "[20]  Batch size [128]"."""
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for field in (first, second):
+            # Narrower than their largest values ask for (a seed has ten digits): they scroll.
+            field.setMinimumWidth(min(field.minimumSizeHint().width(), 72))
+        layout.addWidget(first, 1)
+        caption = QLabel(label)
+        caption.setBuddy(second)
+        layout.addWidget(caption)
+        layout.addWidget(second, 1)
+        return row
 
     def preset_name(self) -> str:
         return self.preset_combo.currentData()
@@ -177,34 +232,44 @@ class TrainingPanel(QWidget):
     # -- state -------------------------------------------------------------------------------
     def set_state(self, state: PanelState) -> None:
         """Buttons enabled only where they make sense, fields locked while training."""
+        self._state = state
         idle = state is PanelState.IDLE
         for field in self._fields:
             field.setEnabled(idle)
-        self.train_button.setEnabled(idle)
-        self.pause_button.setEnabled(state in (PanelState.RUNNING, PanelState.PAUSED))
-        self.stop_button.setEnabled(state in (PanelState.RUNNING, PanelState.PAUSED))
-        self.pause_button.setText("Resume" if state is PanelState.PAUSED else "Pause")
+        self.train_action.setEnabled(idle)
+        self.pause_action.setEnabled(state in (PanelState.RUNNING, PanelState.PAUSED))
+        self.stop_action.setEnabled(state in (PanelState.RUNNING, PanelState.PAUSED))
+        self.pause_action.setText("Resume" if state is PanelState.PAUSED else "Pause")
+        self._show_progress()
+
+    def state(self) -> PanelState:
+        return self._state
 
     def show_error(self, message: str | None) -> None:
-        self.error_label.setText(message or "")
-        self.error_label.setVisible(bool(message))
+        """Say why the fields cannot train (None: nothing wrong), in the space kept under the bar."""
+        self._error = message or ""
+        self._show_progress()
 
+    def error_text(self) -> str:
+        return self._error
     # -- values ------------------------------------------------------------------------------
+    # How often the bar and the loss plot hear from the training loop (tests ask for every batch).
+    progress_interval_s = TrainConfig.progress_interval_s
+
     def config(self) -> TrainConfig:
         """The fields as a TrainConfig; ConfigError with a one-line reason when a field cannot work."""
         try:
             lr = float(self.lr_edit.text().replace(",", "."))
         except ValueError:
             raise ConfigError(f"learning rate must be a positive number, not {self.lr_edit.text()!r}") from None
-        savepath = self.savepath_edit.text().strip()
-        if not savepath:
-            raise ConfigError("choose a save folder")
+        savepath = self.savepath_edit.text().strip() or RUN_FOLDER
         config = preset_config(
             self.preset_name(),
             lr=lr, epochs=self.epochs_spin.value(), batch_size=self.batch_spin.value(),
             noise_std=self.noise_spin.value(),
             seed=None if self.seed_spin.value() == NO_SEED else self.seed_spin.value(),
             device=self.device_combo.currentData(), savepath=savepath,
+            progress_interval_s=self.progress_interval_s,
         )
         validate_config(config)
         if config.device == "cuda" and not cuda_available():
@@ -215,13 +280,34 @@ class TrainingPanel(QWidget):
         return Path(self.data_dir_edit.text().strip() or self._default_data_dir)
 
     def set_progress(self, fraction: float | None, text: str, detail: str = "") -> None:
-        self.progress_detail.set_text(detail)
+        """The bar's fraction (None: busy) and text, and the detail under it. While paused or
+        stopping, the bar says so and the detail's speed and time left (stale by then) wait."""
+        self._progress = (fraction, text, detail)
+        self._error = ""
+        self._show_progress()
+
+    def _show_progress(self) -> None:
+        fraction, text, detail = self._progress
+        if self._state is PanelState.PAUSED:
+            text = f"Paused · {text}"
+            detail = f"Paused between batches: {self.pause_action.text()} ({shortcut_text(self.pause_action)}) goes on."
+        elif self._state is PanelState.STOPPING:
+            text = f"Stopping · {text}"
+            detail = "Stopping after the current batch; the best model so far stays saved."
+        if self._error:
+            self.progress_detail.set_text(f"Cannot train: {self._error}.", colour=ERROR_COLOUR)
+        else:
+            self.progress_detail.set_text(detail)
         if fraction is None:
             self.progress_bar.setRange(0, 0)  # busy indicator
         else:
             self.progress_bar.setRange(0, 1000)
             self.progress_bar.setValue(round(1000 * fraction))
         self.progress_bar.setFormat(text)
+
+    def progress_text(self) -> tuple[str, str]:
+        """What the bar and the detail under it say now."""
+        return self.progress_bar.format(), self.progress_detail.text()
 
     # -- settings ----------------------------------------------------------------------------
     def save_settings(self, settings: QSettings) -> None:
@@ -237,23 +323,31 @@ class TrainingPanel(QWidget):
         settings.setValue("data_dir", self.data_dir_edit.text())
         settings.endGroup()
 
-    def load_settings(self, settings: QSettings) -> None:
-        settings.beginGroup("training")
-        try:
-            index = self.preset_combo.findData(settings.value("preset", self.preset_name()))
-            if index >= 0:
-                self.preset_combo.setCurrentIndex(index)  # fills the fields; saved values follow
-            self.lr_edit.setText(str(settings.value("lr", self.lr_edit.text())))
-            self.epochs_spin.setValue(int(settings.value("epochs", self.epochs_spin.value())))
-            self.batch_spin.setValue(int(settings.value("batch_size", self.batch_spin.value())))
-            self.noise_spin.setValue(float(settings.value("noise_std", self.noise_spin.value())))
-            self.seed_spin.setValue(int(settings.value("seed", self.seed_spin.value())))
-            index = self.device_combo.findData(settings.value("device", "auto"))
-            if index >= 0 and self.device_combo.model().item(index).isEnabled():
-                self.device_combo.setCurrentIndex(index)
-            self.savepath_edit.setText(str(settings.value("savepath", self.savepath_edit.text())))
-            self.data_dir_edit.setText(str(settings.value("data_dir", self.data_dir_edit.text())))
-        except (TypeError, ValueError):
-            pass  # a damaged settings file: keep the defaults
-        finally:
-            settings.endGroup()
+    def load_settings(self, settings: QSettings) -> list[str]:
+        """Fill the fields from the settings; a value that is missing or unusable leaves its field as
+        it is. Returns one line per unusable value, naming its key."""
+        problems: list[str] = []
+
+        def value(key: str, parse):
+            return read(settings, Field(f"training/{key}", parse), problems)
+
+        preset = value("preset", one_of(PRESETS))
+        if preset is not None:
+            self.preset_combo.setCurrentIndex(self.preset_combo.findData(preset))  # fills the fields; saved values follow
+        if (lr := value("lr", positive_number_text)) is not None:
+            self.lr_edit.setText(lr)
+        for key, spin in (("epochs", self.epochs_spin), ("batch_size", self.batch_spin), ("seed", self.seed_spin)):
+            if (number_ := value(key, whole_number(spin.minimum(), spin.maximum()))) is not None:
+                spin.setValue(number_)
+        if (noise := value("noise_std", number(self.noise_spin.minimum(), self.noise_spin.maximum()))) is not None:
+            self.noise_spin.setValue(noise)
+        device = value("device", one_of(self.device_combo.itemData(i) for i in range(self.device_combo.count())))
+        index = self.device_combo.findData(device)
+        if device is not None and self.device_combo.model().item(index).isEnabled():
+            self.device_combo.setCurrentIndex(index)
+        for key, edit in (("savepath", self.savepath_edit), ("data_dir", self.data_dir_edit)):
+            if (folder := value(key, text)) is not None:
+                edit.setText(folder)
+        if self.savepath_edit.text() in former_default_savepaths():
+            self.savepath_edit.clear()  # a default, never chosen: runs now save into folders of their own
+        return problems

@@ -16,9 +16,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 @pytest.fixture(autouse=True)
 def own_run_store(tmp_path, monkeypatch) -> Path:
-    """Every test records its runs in a store of its own, never in the user's."""
+    """Every test records its runs in a store of its own, never in the user's (nor keeps digits there)."""
     folder = tmp_path / "run-store"
     monkeypatch.setenv("MNISTCONV_RUNS", str(folder))
+    monkeypatch.setenv("MNISTCONV_PERSONAL", str(tmp_path / "personal-digits"))  # and keeps its own digits
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))  # and saves nothing in the user's data folder
     return folder
 
 

@@ -5,6 +5,7 @@ import torch
 from fake_npm import fake_npm, full_size_files, make_tarball
 
 from mnistconv.core import cli
+from mnistconv.core.device import describe_device
 
 
 def test_train_then_test(tiny_mnist_dir, tmp_path, capsys):
@@ -22,7 +23,20 @@ def test_train_then_test(tiny_mnist_dir, tmp_path, capsys):
     code = cli.test_main(["--savepath", str(save), "--data-dir", str(tiny_mnist_dir), "--device", "cpu"])
     out = capsys.readouterr().out
     assert code == 0
-    assert f"accuracy(test_set..., model) = {best:.4f}" in out
+    result = [line for line in out.splitlines() if line.startswith("accuracy(test_set..., model) = ")]
+    assert result == [f"accuracy(test_set..., model) = {best:.4f}   ({save / 'mnist_conv.pt'}, saved after epoch "
+                      f"{best_line.split()[5].rstrip(')')}; 200 test images on {describe_device(torch.device('cpu'))})"]
+
+
+def test_the_presets_in_help_each_have_their_own_lines(capsys):
+    with pytest.raises(SystemExit):
+        cli.train_main(["--help"])
+    text = capsys.readouterr().out
+    assert ".;" not in text
+    lines = text.splitlines()
+    for name in ("seed", "fast", "robust"):
+        assert sum(line.startswith(f"  {name}: ") for line in lines) == 1
+    assert all(len(line) <= 80 for line in lines)
 
 
 @pytest.mark.parametrize(
@@ -145,9 +159,9 @@ def test_the_cli_prints_each_event_in_the_shared_wording(tiny_mnist_dir, tmp_pat
 
 def run_cli_until_first_epoch(tiny_mnist_dir, tmp_path, signal_number):
     """mnistconv-train in its own process, sent `signal_number` once the first epoch is reported."""
-    import signal
     import subprocess
     import sys
+    import threading
 
     process = subprocess.Popen(
         [sys.executable, "-c", "import sys; from mnistconv.core.cli import train_main; sys.exit(train_main())",
@@ -156,21 +170,35 @@ def run_cli_until_first_epoch(tiny_mnist_dir, tmp_path, signal_number):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     lines = []
-    for line in process.stdout:
-        lines.append(line.rstrip("\n"))
-        if line.startswith("[1]: Test accuracy"):
-            process.send_signal(signal_number)
-            break
+    sent = False
+    # A run that does not report its first epoch in time (or words it otherwise) is killed, not waited for.
+    watchdog = threading.Timer(120, process.kill)
+    watchdog.start()
+    try:
+        for line in process.stdout:
+            lines.append(line.rstrip("\n"))
+            if line.startswith("[1]: Test accuracy"):
+                process.send_signal(signal_number)
+                sent = True
+                break
+    finally:
+        watchdog.cancel()
+    if not sent:  # the run ended, or never reported an epoch: there was nothing to interrupt
+        process.kill()
     out, err = process.communicate(timeout=120)
-    assert signal.Signals(signal_number)  # a real signal number
+    assert sent, f"no epoch was reported, so no signal was sent; stdout: {lines}, stderr: {err}"
     return process.returncode, lines + out.splitlines(), err
 
 
 @pytest.mark.parametrize("signal_name, status", [("SIGINT", 130), ("SIGTERM", 143)])
-def test_ctrl_c_and_sigterm_stop_after_the_batch_and_say_where_the_model_is(tiny_mnist_dir, tmp_path, signal_name, status):
+def test_ctrl_c_and_sigterm_stop_after_the_batch_and_say_where_the_model_is(tmp_path, signal_name, status):
     import signal
 
-    code, out, err = run_cli_until_first_epoch(tiny_mnist_dir, tmp_path, getattr(signal, signal_name))
+    from idx_files import write_tiny_mnist
+
+    # Ten mislabelled test digits keep accuracy under the 99.9 % early exit: only the signal can end the run.
+    data_dir = write_tiny_mnist(tmp_path / "data", wrong_test_labels=10)
+    code, out, err = run_cli_until_first_epoch(data_dir, tmp_path, getattr(signal, signal_name))
     assert code == status, err
     assert "Stopping after the current batch" in err
     assert any(line.startswith("Stopped in epoch ") for line in out), out
@@ -195,3 +223,26 @@ def test_the_largest_seed_trains(tiny_mnist_dir, tmp_path, capsys):
                            "--data-dir", str(tiny_mnist_dir), "--savepath", str(tmp_path)])
     assert code == 0, capsys.readouterr().err
     assert torch.load(tmp_path / "mnist_conv.pt", weights_only=True)["hyperparameters"]["seed"] == 2**64 - 1
+
+
+def test_without_options_the_cli_trains_the_seed_recipe_and_a_preset_fills_the_rest(monkeypatch):
+    from dataclasses import replace
+
+    from mnistconv.core.config import TrainConfig
+    from mnistconv.core.presets import preset_config
+    from mnistconv.core.session import RUN_FOLDER
+
+    configs = []
+
+    def recording_session(config, data_dir, control, **recording):
+        configs.append(config)
+        return iter(())
+
+    monkeypatch.setattr(cli, "training_session", recording_session)
+    cli.train_main([])
+    cli.train_main(["--preset", "fast"])
+    cli.train_main(["--preset", "robust", "--epochs", "4", "--lr", "0.002", "--batch-size", "32", "--noise-std", "0"])
+    # lr 3e-3, 20 epochs, batch 128, noise 0.1, a random seed, saved in the run's own folder
+    assert configs[0] == replace(TrainConfig(), savepath=RUN_FOLDER)
+    assert configs[1] == preset_config("fast", savepath=RUN_FOLDER)
+    assert configs[2] == preset_config("robust", epochs=4, lr=0.002, batch_size=32, noise_std=0.0, savepath=RUN_FOLDER)

@@ -58,7 +58,7 @@ def test_test_without_a_savepath_tests_the_latest_runs_best_model(tiny_mnist_dir
     assert train(tiny_mnist_dir, "--epochs", "1") == 0
     capsys.readouterr()
     assert cli.test_main(["--data-dir", str(tiny_mnist_dir), "--device", "cpu"]) == 0
-    assert f"Model {own_run_store / '1' / 'mnist_conv.pt'} (epoch 1)" in capsys.readouterr().out
+    assert f"({own_run_store / '1' / 'mnist_conv.pt'}, saved after epoch 1;" in capsys.readouterr().out
 
 
 def test_test_with_no_run_yet_says_what_to_do(tmp_path, capsys):

@@ -1,4 +1,5 @@
 import torch
+from torch.nn import functional as F
 
 from mnistconv.core.model import build_model, parameter_count
 
@@ -47,3 +48,17 @@ def test_initialisation_is_glorot_with_zero_bias():
     bound = (6 / (9 * 16 + 9 * 32)) ** 0.5  # conv2: fan_in 16·9, fan_out 32·9
     assert float(model.conv2.weight.detach().abs().max()) <= bound
     assert float(model.conv2.weight.detach().abs().max()) > 0.8 * bound
+
+
+def test_the_forward_pass_is_the_seeds_layers_exactly():
+    """conv3x3 with padding 1 → relu → maxpool 2, three times (1→16→32→32 channels, 28→14→7→3), then dense
+    288 → 10, written out with torch's functions on the model's own weights."""
+    torch.manual_seed(0)
+    model = build_model()
+    x = torch.randn(4, 1, 28, 28)
+    h = x
+    for conv, channels, side in ((model.conv1, 16, 14), (model.conv2, 32, 7), (model.conv3, 32, 3)):
+        h = F.max_pool2d(F.relu(F.conv2d(h, conv.weight, conv.bias, stride=1, padding=1)), 2)
+        assert h.shape == (4, channels, side, side)
+    expected = F.linear(h.flatten(1), model.fc.weight, model.fc.bias)
+    torch.testing.assert_close(model(x), expected)

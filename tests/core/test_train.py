@@ -1,14 +1,19 @@
 """The training loop end to end on a tiny dataset."""
 
+import copy
 import threading
+from dataclasses import replace
 
 import pytest
 import torch
+from torch.nn import functional as F
 
 from mnistconv.core import checkpoint, events
 from mnistconv.core.errors import ConfigError
 from mnistconv.core.evaluate import evaluate_saved_model
-from mnistconv.core.train import TrainingControl, train
+from mnistconv.core.model import ConvNet, build_model
+from mnistconv.core.recipe import ScheduleState, decide_after_epoch
+from mnistconv.core.train import TrainingControl, make_optimizer, train
 
 from tiny_training import fixed_accuracies, tiny_config
 
@@ -31,7 +36,8 @@ def test_events_in_order_checkpoint_written_and_reloaded(tmp_path, tiny_data):
     assert [p.batch for p in progress if p.epoch == 1] == list(range(1, 9))
     # Each epoch's batches come before its EpochFinished, and saves follow it.
     first_epoch_end = run.index(epochs[0])
-    assert all(isinstance(e, events.BatchProgress) for e in run[1:first_epoch_end])
+    assert run[1:first_epoch_end] == [p for p in progress if p.epoch == 1]
+    assert isinstance(run[first_epoch_end + 1], events.NewBestSaved) and run[first_epoch_end + 1].epoch == 1
     finished = run[-1]
     assert isinstance(finished, events.Finished) and finished.reason == "completed"
     assert finished.epochs_run == 3
@@ -53,7 +59,7 @@ def test_same_seed_same_run(tmp_path, tiny_data):
     for attempt in range(2):
         run = train(config_for(tmp_path / str(attempt), epochs=2), tiny_data)
         accuracies.append([(e.test_accuracy, e.train_loss) for e in run if isinstance(e, events.EpochFinished)])
-    assert accuracies[0] == accuracies[1]
+    assert len(accuracies[0]) == 2 and accuracies[0] == accuracies[1]
 
 
 def test_stop_takes_effect_within_one_batch(tmp_path, tiny_data):
@@ -78,16 +84,18 @@ def test_pause_holds_and_resume_continues_to_the_same_end(tmp_path, tiny_data):
     run = train(config_for(tmp_path / "b", epochs=2), tiny_data, control)
     resumed = threading.Event()
     accuracies = []
+    after_pause = []
     for event in run:
         if isinstance(event, events.BatchProgress) and event.epoch == 1 and event.batch == 4 and not resumed.is_set():
             control.pause()
             timer = threading.Timer(0.3, lambda: (resumed.set(), control.resume()))
             timer.start()
         if isinstance(event, events.BatchProgress) and event.epoch == 1 and event.batch == 5:
-            assert resumed.is_set()  # the loop did not run past the pause
+            after_pause.append(resumed.is_set())  # the loop did not run past the pause
         if isinstance(event, events.EpochFinished):
             accuracies.append(event.test_accuracy)
-    assert accuracies == reference
+    assert after_pause == [True]
+    assert len(reference) == 2 and accuracies == reference
 
 
 def test_nan_abort_keeps_the_last_good_model(tmp_path, tiny_data):
@@ -128,6 +136,16 @@ def test_lr_drop_reaches_the_optimizer(tmp_path, tiny_data, monkeypatch):
     assert batch_lrs[4] == pytest.approx(1e-4) and batch_lrs[6] == pytest.approx(1e-5)
 
 
+def test_converged_ends_the_run_after_the_patience_without_improvement(tmp_path, tiny_data, monkeypatch):
+    # Best at epoch 1, then a plateau: with converge patience 2 (and no LR drop) the run ends after epoch 3.
+    fixed_accuracies(monkeypatch, [0.6, 0.5, 0.5, 0.5, 0.5, 0.5])
+    run = list(train(config_for(tmp_path, epochs=6, lr_drop_patience=100, converge_patience=2), tiny_data))
+    assert [e.epoch for e in run if isinstance(e, events.EpochFinished)] == [1, 2, 3]
+    assert run[-2:] == [events.Converged(epoch=3), run[-1]]
+    assert run[-1].reason is events.FinishReason.CONVERGED and run[-1].epochs_run == 3
+    assert (run[-1].best_accuracy, run[-1].best_epoch) == (0.6, 1)
+
+
 def test_early_exit_at_the_target(tmp_path, tiny_data):
     run = list(train(config_for(tmp_path, epochs=10, target_accuracy=0.5), tiny_data))
     assert [type(e) for e in run[-3:]] == [events.NewBestSaved, events.EarlyExit, events.Finished]
@@ -149,14 +167,38 @@ def test_trains_on_cuda(tmp_path, tiny_mnist_dir):
     assert run[0].device.startswith("CUDA") and run[-1].reason == "completed"
 
 
-def test_onecycle_owns_the_lr_and_turns_plateau_drops_off(tmp_path, tiny_data):
-    config = config_for(tmp_path, epochs=6, lr=1e-2, lr_schedule="onecycle", lr_drop_patience=1, label_smoothing=0.1,
-                        shuffle=True)
+def test_onecycle_anneals_the_lr_and_trains(tmp_path, tiny_data):
+    config = config_for(tmp_path, epochs=6, lr=1e-2, lr_schedule="onecycle", label_smoothing=0.1, shuffle=True)
+    run = list(train(config, tiny_data))
+    lrs = [e.lr for e in run if isinstance(e, events.EpochFinished)]
+    assert len(lrs) == 6 and max(lrs) <= 1e-2 and lrs[-1] < 1e-4 < max(lrs)  # annealed to near zero at the end
+    assert run[-1].reason == "completed" and run[-1].best_accuracy > 0.9
+
+
+def test_onecycle_owns_the_lr_and_turns_plateau_drops_off(tmp_path, tiny_data, monkeypatch):
+    # Best at epoch 1, then a plateau: with patience 1 the seed's rule would drop the LR after every epoch from the 2nd.
+    accuracies = [0.6, 0.5, 0.5, 0.5, 0.5, 0.5]
+    config = config_for(tmp_path, epochs=6, lr=1e-2, lr_schedule="onecycle", lr_drop_patience=1, converge_patience=100)
+    state, plateau_drops = ScheduleState(lr=config.lr), []
+    for epoch, accuracy in enumerate(accuracies, start=1):
+        decision = decide_after_epoch(state, epoch, accuracy, replace(config, lr_schedule="plateau"))
+        state = decision.state
+        plateau_drops.append(decision.lr_dropped)
+    assert plateau_drops == [False] + [True] * 5  # the plateau is there for the rule to see
+    fixed_accuracies(monkeypatch, accuracies)
     run = list(train(config, tiny_data))
     assert not [e for e in run if isinstance(e, events.LrDropped)]
-    lrs = [e.lr for e in run if isinstance(e, events.EpochFinished)]
-    assert max(lrs) <= 1e-2 and lrs[-1] < 1e-4 < max(lrs)  # annealed to near zero at the end
-    assert run[-1].reason == "completed" and run[-1].best_accuracy > 0.9
+    # The rate at each epoch's end is the one-cycle schedule's after that many batches, untouched by any drop.
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=config.lr)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=6 * 8)
+    expected = []
+    for _ in range(6):
+        for _ in range(8):
+            optimizer.step()
+            schedule.step()
+        expected.append(optimizer.param_groups[0]["lr"])
+    assert [e.lr for e in run if isinstance(e, events.EpochFinished)] == pytest.approx(expected)
+    assert run[-1].reason == "completed" and run[-1].epochs_run == 6
 
 
 def test_shuffled_runs_repeat_with_a_seed_and_differ_from_the_seed_order(tmp_path, tiny_data):
@@ -165,7 +207,7 @@ def test_shuffled_runs_repeat_with_a_seed_and_differ_from_the_seed_order(tmp_pat
         return [e.loss for e in run if isinstance(e, events.BatchProgress)]
 
     shuffled = losses(shuffle=True)
-    assert shuffled == losses(shuffle=True, seed=0)
+    assert len(shuffled) == 8 and shuffled == losses(shuffle=True, seed=0)
     assert shuffled != losses()
 
 
@@ -183,7 +225,6 @@ def test_noise_source_draws_in_bulk_with_the_right_scale():
 
 
 def test_synthesised_digits_join_each_batch_and_runs_repeat(tmp_path, tiny_data):
-    from mnistconv.core.model import build_model
     from mnistconv.core.synth import per_batch
 
     def batches(name, **overrides):
@@ -198,3 +239,51 @@ def test_synthesised_digits_join_each_batch_and_runs_repeat(tmp_path, tiny_data)
     assert sizes == [64 + per_batch(64, 0.2)] * 8 == [80] * 8
     assert losses == batches("again", synth_share=0.2)[1]
     assert losses != plain_losses
+
+
+class RecordingNet(ConvNet):
+    """The seed's network, keeping a copy of every batch it is trained on."""
+
+    def __init__(self):
+        super().__init__()
+        self.trained_on = []
+
+    def forward(self, x):
+        if self.training:
+            self.trained_on.append(x.detach().clone())
+        return super().forward(x)
+
+
+def test_each_batch_is_the_seeds_next_slice_with_fresh_noise_of_std_0_1(tmp_path, tiny_data):
+    model = RecordingNet()
+    list(train(config_for(tmp_path, epochs=2), tiny_data, model=model))
+    assert len(model.trained_on) == 2 * 8
+    images = tiny_data.train_images
+    for index, x in enumerate(model.trained_on):
+        start = (index % 8) * 64  # the seed's minibatches: the data in order, 64 at a time, every epoch
+        noise = x - images[start : start + 64]
+        assert abs(float(noise.std()) - 0.1) < 0.003 and abs(float(noise.mean())) < 0.003, f"batch {index}"
+    # The noise is drawn afresh: the same slice gets different noise in the second epoch.
+    assert not torch.allclose(model.trained_on[0], model.trained_on[8])
+
+
+def test_each_step_is_the_seeds_adam_on_the_cross_entropy(tmp_path, tiny_data):
+    """Three epochs of one 512-image batch without noise are three steps of torch's own Adam (lr 3e-3,
+    betas 0.9/0.999, eps 1e-8) on the cross-entropy of that batch."""
+    torch.manual_seed(1)
+    model = build_model()
+    reference = copy.deepcopy(model)
+    fixed = config_for(tmp_path, epochs=3, batch_size=512, noise_std=0.0)
+    optimizer = make_optimizer(build_model(), fixed.lr)
+    assert type(optimizer) is torch.optim.Adam
+    settings = {key: optimizer.param_groups[0][key] for key in ("lr", "betas", "eps", "weight_decay", "amsgrad")}
+    assert settings == {"lr": 3e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0, "amsgrad": False}
+    list(train(fixed, tiny_data, model=model))
+    adam = torch.optim.Adam(reference.parameters(), lr=3e-3)
+    for _ in range(3):
+        loss = F.cross_entropy(reference(tiny_data.train_images), tiny_data.train_labels)
+        adam.zero_grad()
+        loss.backward()
+        adam.step()
+    for (name, trained), (_, expected) in zip(model.named_parameters(), reference.named_parameters()):
+        torch.testing.assert_close(trained.detach(), expected.detach(), rtol=1e-4, atol=2e-6, msg=name)

@@ -24,13 +24,32 @@ def test_the_early_exit_names_the_target_the_run_had(target, words):
 
 def test_the_seeds_own_lines():
     epoch = events.EpochFinished(epoch=3, test_accuracy=0.98841, train_loss=0.04567, lr=0.003, seconds=12.34,
-                                 images_per_s=4896.2, predictions=None, confusion=None)
+                                 images_per_s=4896.2, predictions=None, confusion=None, confidences=None)
     assert texts(epoch) == ["[3]: Test accuracy: 0.9884   (train loss 0.0457, lr 0.003, 12.3 s, 4,896 images/s)"]
     assert texts(events.NewBestSaved(epoch=3, accuracy=0.9884, path=Path("/m/mnist_conv.pt"))) == [
         " -> New best accuracy! Saving model out to /m/mnist_conv.pt"]
     assert texts(events.LrDropped(epoch=9, old_lr=3e-3, new_lr=3e-4)) == [
         " -> Haven't improved in a while, dropping learning rate to 0.0003!"]
     assert texts(events.Converged(epoch=20)) == [" -> We're calling this converged."]
+
+
+def test_the_other_lines_word_for_word():
+    assert texts(events.DataLoading(data_dir=Path("/data"))) == ["Loading data set from /data"]
+    started = events.TrainingStarted(device="CPU (2 threads)", train_images=60_000, test_images=10_000,
+                                     batches_per_epoch=469, parameters=16_938, seed=7)
+    assert texts(started) == ["Building model... (16,938 parameters, CPU (2 threads), seed 7)", "Beginning training loop..."]
+    assert texts(events.NanAbort(epoch=2)) == ["NaN params after epoch 2: training aborted; the last good model is kept."]
+    assert texts(events.SaveFailed(epoch=1, message="the disk is full")) == [" -> Could not save the model: the disk is full"]
+    assert texts(events.Stopped(epoch=3, batch=41)) == ["Stopped in epoch 3 after 41 batches."]
+    assert texts(events.Stopped(epoch=0, batch=0)) == ["Stopped before training began."]
+    assert texts(events.TrainingFailed(message="bad file")) == ["Training failed: bad file"]
+    assert texts(events.SavedModelUnreadable(path=Path("m.pt"), message="cut short")) == [
+        "Could not load the new model for the sketchpad: cut short"]
+    unsaved = events.Finished(reason=FinishReason.COMPLETED, epochs_run=2, best_accuracy=0.5, best_epoch=1, checkpoint=None)
+    assert texts(unsaved) == ["Best test accuracy 0.5000 (epoch 1)"]  # every save failed: no file to name
+    assert [line.level for line in log_lines(events.NewBestSaved(epoch=1, accuracy=0.5, path=Path("m.pt")))] == [Level.SUCCESS]
+    assert [line.level for line in log_lines(events.LrDropped(epoch=9, old_lr=3e-3, new_lr=3e-4))] == [Level.WARNING]
+    assert [line.level for line in log_lines(started)] == [Level.INFO, Level.INFO]
 
 
 def test_errors_are_marked_so_the_cli_sends_them_to_stderr():
@@ -54,9 +73,20 @@ def test_finish_lines_say_where_the_best_model_is_and_why_the_run_ended():
 
 
 def test_every_finish_reason_has_words():
-    for reason in FinishReason:
-        event = events.Finished(reason=reason, epochs_run=0, best_accuracy=0.0, best_epoch=0, checkpoint=None)
-        assert finish_summary(event)  # a KeyError here: a reason without words
+    words = {
+        FinishReason.COMPLETED: "Training finished",
+        FinishReason.EARLY_EXIT: "Early exit at the target accuracy",
+        FinishReason.CONVERGED: "Converged",
+        FinishReason.NAN_ABORT: "Aborted: NaN parameters",
+        FinishReason.STOPPED: "Stopped",
+        FinishReason.FAILED: "Training failed",
+    }
+    assert set(words) == set(FinishReason)
+    for reason, title in words.items():
+        nothing_saved = events.Finished(reason=reason, epochs_run=0, best_accuracy=0.0, best_epoch=0, checkpoint=None)
+        assert finish_summary(nothing_saved) == title  # a KeyError here: a reason without words
+        saved = events.Finished(reason=reason, epochs_run=5, best_accuracy=0.98765, best_epoch=4, checkpoint=None)
+        assert finish_summary(saved) == f"{title}: best 98.77 % at epoch 4"
 
 
 def test_the_event_union_holds_every_event_the_session_yields():

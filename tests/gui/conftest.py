@@ -23,6 +23,7 @@ def make_window(qtbot, tmp_path):
         window = MainWindow(settings=settings)
         qtbot.addWidget(window)
         panel = window.panel
+        panel.progress_interval_s = 0.0  # every batch reported, however fast this machine is
         panel.savepath_edit.setText(str(tmp_path / "models"))
         panel.data_dir_edit.setText(str(data_dir))
         panel.epochs_spin.setValue(epochs)

@@ -61,7 +61,7 @@ def test_cells_show_the_counts(view, test_set):
             assert cell(view, true, predicted) == str(confusion[true, predicted])
             assert view.count(true, predicted) == confusion[true, predicted]
     assert view.count(3, 8) == 3 and view.count(3, 3) == 2
-    assert view.caption.text() == "Epoch 3: 92.00 % of 50 test digits correct"
+    assert view.caption.text() == "Epoch 3, the latest: 92.00 % of 50 test digits correct"
     model = view.table.model()
     for orientation in (Qt.Orientation.Horizontal, Qt.Orientation.Vertical):
         assert [model.headerData(d, orientation) for d in range(10)] == [str(d) for d in range(10)]
@@ -90,7 +90,7 @@ def test_clicking_an_error_cell_shows_exactly_its_images(qtbot, view, test_set):
     assert view.gallery.indices() == expected == [3, 13, 23]
     assert view.gallery.title.text() == "True 3 → predicted 8: 3 images"
     tooltip = view.gallery.list.model().index(0, 0).data(Qt.ItemDataRole.ToolTipRole)
-    assert tooltip == "test #3: true 3, predicted 8"
+    assert tooltip == "test #3: true 3, predicted 8"  # no confidences were given
 
 
 def test_clicking_a_diagonal_cell_shows_correct_ones(qtbot, view, test_set):
@@ -167,3 +167,68 @@ def test_thumbnails_are_doubled_nearest_neighbour_from_float_or_uint8(qtbot, vie
         assert (pixmap.width(), pixmap.height()) == (56, 56)
         qimage = pixmap.toImage()
         assert [qimage.pixelColor(x, y).value() for x, y in ((0, 0), (1, 1), (2, 2))] == [255, 255, 0]
+
+
+def confidences_for(predictions):
+    return np.linspace(0.5, 0.99, len(predictions)).astype(np.float32)
+
+
+def test_each_thumbnail_is_captioned_with_its_index_reading_and_confidence(qtbot, view, test_set):
+    _, labels, predictions = test_set
+    confidences = confidences_for(predictions)
+    view.set_results(2, confusion_of(labels, predictions), predictions, confidences)
+    click_cell(qtbot, view, 3, 8)
+    model = view.gallery.list.model()
+    captions = [model.index(row, 0).data(Qt.ItemDataRole.DisplayRole) for row in range(3)]
+    assert captions == [f"#{i}\n8 · {100 * confidences[i]:.0f} %" for i in (3, 13, 23)]
+    assert model.index(1, 0).data(Qt.ItemDataRole.ToolTipRole) == (
+        f"test #13: true 3, predicted 8 with {100 * confidences[13]:.1f} % confidence")
+
+
+def test_the_gallery_is_a_grid_of_several_columns(qtbot, view, test_set):
+    _, labels, predictions = test_set
+    view.set_results(1, confusion_of(labels, predictions), predictions, confidences_for(predictions))
+    click_cell(qtbot, view, 0, 0)  # five images
+    qtbot.waitUntil(lambda: view.gallery.list.visualRect(view.gallery.list.model().index(4, 0)).isValid(), timeout=2000)
+    rects = [view.gallery.list.visualRect(view.gallery.list.model().index(row, 0)) for row in range(5)]
+    assert len({r.top() for r in rects}) == 1 and len({r.left() for r in rects}) == 5  # one row, side by side
+    # The caption fits under the thumbnail: the grid cell is taller than the 56-px image by two lines.
+    assert view.gallery.list.gridSize().height() >= 56 + 2 * view.gallery.list.fontMetrics().lineSpacing()
+
+
+def test_each_digits_accuracy_is_beside_the_matrix(qtbot, view, test_set):
+    _, labels, predictions = test_set
+    view.set_results(1, confusion_of(labels, predictions), predictions)
+    assert view.digit_accuracy(3) == pytest.approx(2 / 5) and view.digit_accuracy(7) == pytest.approx(4 / 5)
+    assert view.digit_accuracy(0) == 1.0
+    model = view.digits.model()
+    assert model.index(3, 0).data() == "40.0 %" and model.index(0, 0).data() == "100.0 %"
+    assert model.index(3, 0).data(Qt.ItemDataRole.ToolTipRole).startswith("3: 2 of 5 read right (40.00 %), 3 misread")
+    # Beside the matrix, its rows level with the matrix's rows.
+    table_top = view.table.mapTo(view, view.table.visualRect(view.table.model().index(3, 0)).topLeft()).y()
+    digits_top = view.digits.mapTo(view, view.digits.visualRect(model.index(3, 0)).topLeft()).y()
+    assert view.digits.mapTo(view, view.digits.rect().topLeft()).x() > view.table.mapTo(view, view.table.rect().topLeft()).x()
+    assert abs(table_top - digits_top) <= 2
+
+
+def test_clicking_a_digits_accuracy_shows_all_its_misreadings(qtbot, view, test_set):
+    _, labels, predictions = test_set
+    predictions = predictions.copy()
+    predictions[33] = 5  # a fourth 3, read as 5
+    view.set_results(1, confusion_of(labels, predictions), predictions, confidences_for(predictions))
+    rect = view.digits.visualRect(view.digits.model().index(3, 0))
+    qtbot.mouseClick(view.digits.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert view.gallery.indices() == [3, 13, 23, 33]
+    assert view.gallery.title.text() == "True 3, misread: 4 images"
+    assert view.gallery.list.model().index(3, 0).data().startswith("#33\n5 · ")
+
+
+def test_the_caption_says_the_matrix_is_the_latest_epochs_not_the_saved_best(view, test_set):
+    _, labels, predictions = test_set
+    view.set_results(4, confusion_of(labels, predictions), predictions)
+    assert "after epoch 4; none has been saved yet" in view.scope.text()
+    view.set_best_epoch(2)
+    assert view.scope.text() == "The model as it is after epoch 4; the best one saved is from epoch 2."
+    view.set_results(5, confusion_of(labels, predictions), predictions)
+    view.set_best_epoch(5)
+    assert view.scope.text() == "The model as it is after epoch 5, which is also the best one saved."

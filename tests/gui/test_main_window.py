@@ -40,7 +40,9 @@ def test_train_runs_to_the_end_and_updates_everything(qtbot, make_window, tmp_pa
     qtbot.waitUntil(lambda: window.sketchpad.predictor.name == str(saved), timeout=5_000)
     assert "test accuracy" in window.model_label.text()
     assert any("[3]: Test accuracy:" in line for line in window.log.lines())
-    assert window.confusion.gallery is not None
+    # The confusion matrix holds the last epoch's counts of the 200 test digits.
+    assert window.confusion.caption.text().startswith("Epoch 3, the latest: ")
+    assert sum(window.confusion.count(true, predicted) for true in range(10) for predicted in range(10)) == 200
 
 
 def test_the_log_shows_each_event_in_the_words_the_command_line_prints(qtbot, make_window):
@@ -58,6 +60,18 @@ def test_the_log_shows_each_event_in_the_words_the_command_line_prints(qtbot, ma
     logged = [re.sub(r"^\d\d:\d\d:\d\d  ", "", line) for line in window.log.lines()]
     expected = [line.text for event in seen for line in log_lines(event)]
     assert len(expected) > 6 and logged == expected
+
+
+def test_a_first_start_shows_the_seed_recipe_in_the_fields(qtbot, tmp_path):
+    window = MainWindow(settings=QSettings(str(tmp_path / "first-start.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    panel = window.panel
+    assert panel.preset_name() == "seed"
+    assert (panel.lr_edit.text(), panel.epochs_spin.value(), panel.batch_spin.value()) == ("0.003", 20, 128)
+    assert panel.noise_spin.value() == pytest.approx(0.1)
+    config = panel.config()
+    assert (config.lr, config.epochs, config.batch_size, config.noise_std) == (3e-3, 20, 128, pytest.approx(0.1))
+    assert (config.seed, config.lr_schedule, config.shuffle, config.augment) == (None, "plateau", False, False)
 
 
 def test_lr_drop_adds_one_marker(qtbot, make_window):
@@ -113,6 +127,7 @@ def test_closing_mid_training_stops_the_thread(qtbot, make_window, tmp_path):
     window = make_window(epochs=50)
     with qtbot.waitSignal(window.trainer.epoch_finished, timeout=120_000):
         click(qtbot, window.panel.train_button)
+    assert window.trainer.is_running()  # the close below meets a run in progress
     window.close()
     assert not window.trainer.is_running()
     checkpoint.load_checkpoint(tmp_path / "models" / "mnist_conv.pt")  # intact
@@ -124,7 +139,7 @@ def test_bad_learning_rate_is_refused_in_the_window(qtbot, make_window, lr, reas
     window = make_window(lr=lr)
     click(qtbot, window.panel.train_button)
     assert not window.trainer.is_running()
-    assert window.panel.error_label.isVisible() and reason in window.panel.error_label.text()
+    assert reason in window.panel.error_text() and reason in window.panel.progress_detail.text()
 
 
 def test_batch_size_larger_than_the_data_fails_with_a_dialog(qtbot, make_window):

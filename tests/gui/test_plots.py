@@ -23,25 +23,52 @@ def data_items(plots, name):
     return plots.plot_widget(name).getPlotItem().listDataItems()
 
 
-def test_add_epoch_extends_the_same_accuracy_and_lr_curves(plots):
-    accuracy_curve, lr_curve = plots.accuracy_curve, plots.lr_curve
-    for epoch, accuracy, lr in ((1, 0.977, 1e-3), (2, 0.985, 1e-3), (3, 0.991, 1e-4)):
-        plots.add_epoch(epoch, accuracy, lr)
+def test_add_epoch_extends_the_same_accuracy_curve(plots):
+    accuracy_curve = plots.accuracy_curve
+    for epoch, accuracy in ((1, 0.977), (2, 0.985), (3, 0.991)):
+        plots.add_epoch(epoch, accuracy)
 
-    assert plots.accuracy_curve is accuracy_curve and plots.lr_curve is lr_curve
+    assert plots.accuracy_curve is accuracy_curve
     assert data_items(plots, "accuracy") == [accuracy_curve]  # no second curve was added
     np.testing.assert_array_equal(accuracy_curve.xData, [1, 2, 3])
     np.testing.assert_allclose(accuracy_curve.yData, [97.7, 98.5, 99.1])  # percent
-    # Step mode: x holds the epoch boundaries, so epoch e's rate spans e - 1 .. e.
-    np.testing.assert_array_equal(lr_curve.xData, [0, 1, 2, 3])
-    np.testing.assert_allclose(lr_curve.yData, [1e-3, 1e-3, 1e-4])
+
+
+def test_the_learning_rate_is_plotted_at_the_losss_points(plots):
+    """A one-cycle schedule changes the rate every batch: one point per report shows its curve."""
+    lr_curve = plots.lr_curve
+    reports = [(1, 10, 40, 1.0, 4e-4), (1, 20, 40, 0.8, 2e-3), (1, 40, 40, 0.6, 8e-3), (2, 20, 40, 0.4, 5e-3),
+               (2, 40, 40, 0.3, 1e-4)]
+    for report in reports:
+        plots.add_batch(*report)
+    assert plots.lr_curve is lr_curve and data_items(plots, "lr") == [lr_curve]
+    np.testing.assert_allclose(lr_curve.xData, plots.loss_curve.xData)
+    np.testing.assert_allclose(lr_curve.xData, [0.25, 0.5, 1.0, 1.5, 2.0])
+    np.testing.assert_allclose(lr_curve.yData, [r[4] for r in reports])
+
+
+def test_empty_plots_say_what_they_will_show_instead_of_bare_ticks(plots):
+    def shows_values(name):
+        plot = plots.plot_widget(name).getPlotItem()
+        return [plot.getAxis(axis).style["showValues"] for axis in ("left", "bottom")]
+
+    for name in ("accuracy", "loss", "lr"):
+        assert plots.is_empty(name) and shows_values(name) == [False, False]
+    plots.add_batch(1, 10, 40, 1.0, 1e-3)
+    assert not plots.is_empty("loss") and shows_values("loss") == [True, True]
+    assert not plots.is_empty("lr") and shows_values("lr") == [True, True]
+    assert plots.is_empty("accuracy")
+    plots.add_epoch(1, 0.97)
+    assert not plots.is_empty("accuracy") and shows_values("accuracy") == [True, True]
+    plots.reset()
+    assert all(plots.is_empty(name) and shows_values(name) == [False, False] for name in ("accuracy", "loss", "lr"))
 
 
 def test_add_batch_extends_raw_and_smoothed_loss(plots):
     raw, smooth = plots.loss_curve, plots.loss_smooth_curve
-    plots.add_batch(1, 25, 100, 2.0)
-    plots.add_batch(1, 50, 100, 1.0)
-    plots.add_batch(2, 50, 100, 0.5)
+    plots.add_batch(1, 25, 100, 2.0, 1e-3)
+    plots.add_batch(1, 50, 100, 1.0, 1e-3)
+    plots.add_batch(2, 50, 100, 0.5, 1e-3)
 
     assert plots.loss_curve is raw and plots.loss_smooth_curve is smooth
     assert data_items(plots, "loss") == [raw, smooth]
@@ -56,8 +83,8 @@ def test_add_batch_extends_raw_and_smoothed_loss(plots):
 
 
 def test_a_nan_loss_leaves_a_gap_and_the_average_unchanged(plots):
-    plots.add_batch(1, 1, 10, 1.0)
-    plots.add_batch(1, 2, 10, math.nan)
+    plots.add_batch(1, 1, 10, 1.0, 1e-3)
+    plots.add_batch(1, 2, 10, math.nan, 1e-3)
 
     assert math.isnan(plots.loss_curve.yData[1])
     assert plots.loss_smooth_curve.yData[1] == pytest.approx(1.0)
@@ -97,8 +124,8 @@ def test_run_ending_events_mark_all_three_plots(plots, kind):
 
 
 def test_new_best_is_a_star_at_that_epochs_accuracy(plots):
-    plots.add_epoch(1, 0.98, 1e-3)
-    plots.add_epoch(2, 0.985, 1e-3)
+    plots.add_epoch(1, 0.98)
+    plots.add_epoch(2, 0.985)
     plots.mark_event("new_best", 2)
 
     (marker,) = plots.markers("new_best")
@@ -110,7 +137,7 @@ def test_new_best_is_a_star_at_that_epochs_accuracy(plots):
 
 def test_new_best_before_its_epoch_arrives_is_placed_when_it_does(plots):
     plots.mark_event("new_best", 1)
-    plots.add_epoch(1, 0.97, 1e-3)
+    plots.add_epoch(1, 0.97)
 
     (star,) = plots.markers("new_best")[0].items
     x, y = star.getData()
@@ -124,12 +151,15 @@ def test_unknown_event_kind_is_an_error(plots):
 
 def test_reset_empties_curves_and_markers_but_keeps_the_guides(plots):
     curves = (plots.accuracy_curve, plots.loss_curve, plots.loss_smooth_curve, plots.lr_curve)
-    plots.add_batch(1, 1, 1, 0.3)
-    plots.add_epoch(1, 0.98, 1e-3)
+    plots.add_batch(1, 1, 1, 0.3, 1e-3)
+    plots.add_epoch(1, 0.98)
     plots.mark_event("new_best", 1)
     plots.mark_event("lr_drop", 1)
     plots.mark_event("converged", 1)
     items = [item for kind in ("new_best", "lr_drop", "converged") for m in plots.markers(kind) for item in m.items]
+    assert len(items) == 1 + 2 + 3  # a star, a line on two plots, a line on all three
+    assert all(item.scene() is not None for item in items)
+    assert all(len(curve.xData) for curve in curves)  # each curve has something for reset to empty
 
     plots.reset()
 
@@ -142,7 +172,7 @@ def test_reset_empties_curves_and_markers_but_keeps_the_guides(plots):
     assert not any(item in plots.plot_widget(n).getPlotItem().items for n in ("accuracy", "loss", "lr") for item in items)
     assert all(guide.scene() is not None for guide in plots.guides.values())
 
-    plots.add_epoch(1, 0.99, 1e-3)  # a new run starts from scratch
+    plots.add_epoch(1, 0.99)  # a new run starts from scratch
     np.testing.assert_array_equal(plots.accuracy_curve.xData, [1])
 
 

@@ -85,7 +85,7 @@ def test_hovering_a_row_tells_its_probability(bars, qtbot):
     row_7 = QPoint(150, round(7.5 * bars.height() / 10))
     QApplication.sendEvent(bars, QHelpEvent(QEvent.Type.ToolTip, row_7, bars.mapToGlobal(row_7)))
     qtbot.waitUntil(QToolTip.isVisible, timeout=1000)
-    assert QToolTip.text() == "Probability that the drawing is a 7: 97.3 %"
+    assert QToolTip.text() == "Probability that the drawing is a 7: 97.3 %\nClick to keep the drawing in your digits as a 7"
 
 
 def test_the_answer_in_bold_is_the_largest_probability_even_where_the_bars_round_equal(bars):

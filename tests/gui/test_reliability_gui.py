@@ -67,8 +67,8 @@ def texts(window) -> list[str]:
     ("lr", "nan", "learning rate must be a positive number"),
     ("lr", "inf", "learning rate must be a positive number"),
     ("lr", "1e-400", "learning rate must be a positive number"),  # underflows to 0
-    ("savepath", "", "choose a save folder"),
     ("savepath", "<file>/models", "cannot create the save folder"),
+    ("savepath", "<file>", "is a file, not a folder"),
 ])
 def test_bad_field_is_refused_with_a_one_line_reason(qtbot, make_window, tmp_path, field, value, reason):
     window = make_window()
@@ -80,8 +80,8 @@ def test_bad_field_is_refused_with_a_one_line_reason(qtbot, make_window, tmp_pat
         window.panel.savepath_edit.setText(value.replace("<file>", str(blocker)))
     click(qtbot, window.panel.train_button)
     assert not window.trainer.is_running()
-    label = window.panel.error_label
-    assert label.isVisible() and reason in label.text() and "\n" not in label.text()
+    error = window.panel.error_text()
+    assert reason in error and "\n" not in error and error in window.panel.progress_detail.text()
     assert idle(window) and not window.dialogs
 
 
@@ -97,7 +97,7 @@ def test_cuda_asked_for_where_there_is_none(qtbot, make_window, monkeypatch):
         window.panel.config()
     click(qtbot, window.panel.train_button)
     assert not window.trainer.is_running()
-    assert "CUDA was asked for, but torch finds no CUDA device here" in window.panel.error_label.text()
+    assert "CUDA was asked for, but torch finds no CUDA device here" in window.panel.error_text()
 
 
 @pytest.mark.parametrize("spin", ["epochs_spin", "batch_spin"])
@@ -116,16 +116,16 @@ def test_epochs_and_batch_size_cannot_be_zero(qtbot, make_window, monkeypatch, s
     with pytest.raises(ConfigError, match="must be a whole number ≥ 1, not 0"):
         window.panel.config()
     click(qtbot, window.panel.train_button)
-    assert not window.trainer.is_running() and "≥ 1" in window.panel.error_label.text()
+    assert not window.trainer.is_running() and "≥ 1" in window.panel.error_text()
 
 
 def test_a_refused_field_then_a_good_one_trains(qtbot, make_window):
     window = make_window(epochs=1, lr="0")
     click(qtbot, window.panel.train_button)
-    assert window.panel.error_label.isVisible()
+    assert window.panel.error_text()
     window.panel.lr_edit.setText("0.003")
     assert run_to_end(qtbot, window).reason == "completed"
-    assert not window.panel.error_label.isVisible()
+    assert not window.panel.error_text() and "Cannot train" not in window.panel.progress_detail.text()
 
 
 # -- foreign model files: a clear dialog, the current model stays --------------------------------
@@ -214,8 +214,8 @@ def test_foreign_model_file_keeps_the_current_model(qtbot, make_window, tmp_path
     assert box.icon() == QMessageBox.Icon.Warning and box.windowTitle() == "Could not open the model"
     assert str(path) in box.text() and FOREIGN[kind] in box.text()
     assert box.text().endswith("The current model stays in use.")
-    if current is not None:  # the kept model still reads digits
-        assert current.predict(torch.zeros(28, 28).numpy()).shape == (1, 10)
+    assert current is not None  # the window starts with the bundled model: there is a model to keep
+    assert current.predict(torch.zeros(28, 28).numpy()).shape == (1, 10)  # and it still reads digits
 
 
 # -- training that goes wrong, and Train again with fresh state ---------------------------------
@@ -516,6 +516,7 @@ def test_closing_mid_training_with_a_dialog_open(qtbot, make_window, tmp_path):
     with qtbot.waitSignal(window.trainer.epoch_finished, timeout=LONG):
         click(qtbot, window.panel.train_button)
     box = window.show_message(QMessageBox.Icon.Warning, "Still here", "Open while training")
+    assert window.trainer.is_running()  # the close below meets a run in progress
     started = time.monotonic()
     window.close()
     assert time.monotonic() - started < 20

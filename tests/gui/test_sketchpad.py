@@ -48,6 +48,9 @@ def make_pad(qtbot):
 
     def make(predictor=None):
         pad = Sketchpad(predictor)
+        # The canvas at its logical size, so the tests' widget coordinates are its strokes' own
+        # (in the window it grows with the space; test_the_canvas_scales_with_its_size checks that).
+        pad.canvas_holder.setFixedSize(280, 280)
         qtbot.addWidget(pad)
         made.append(pad)
         pad.show()
@@ -290,19 +293,37 @@ def test_a_failing_predictor_shows_its_message(qtbot, make_pad):
     assert pad.bars.values() == [0] * 10
 
 
-def test_low_confidence_is_flagged(qtbot, make_pad):
-    unsure = np.full((1, 10), 0.05, dtype=np.float32)
-    unsure[0, 3] = 0.55
-    pad = make_pad(FakePredictor(answer=unsure))
-    with qtbot.waitSignal(pad.prediction_updated, timeout=2000):
-        draw(pad.canvas, line((40, 40), (200, 200)))
-    assert pad.is_unsure()
-    assert "Not sure — is this a digit?" in pad.confidence_label.text() and "55 % a 3" in pad.confidence_label.text()
+def test_a_scribble_is_flagged_whatever_the_network_says(qtbot, make_pad):
+    """The issue's own example: a zig-zag the network reads as a 3 with high confidence."""
+    confident_three = np.full((1, 10), 0.01, dtype=np.float32)
+    confident_three[0, 3] = 0.91
+    pad = make_pad(FakePredictor(answer=confident_three))
+    draw(pad.canvas, line((60, 60), (220, 60)))
+    assert pad.verdict() is None  # mid-stroke readings are not judged
+    draw(pad.canvas, [(220, 60), (60, 110), (220, 110), (60, 160), (220, 160), (60, 210), (220, 210)])
+    qtbot.waitUntil(lambda: pad.verdict() is not None and len(pad.canvas.strokes()) == 2, timeout=2000)
+    qtbot.wait(3 * PREDICT_INTERVAL_MS)
+    assert pad.is_unsure() and pad.verdict().not_a_digit
+    assert pad.confidence_label.text() == "Not sure — is this a digit? (91 % a 3)"
     assert pad.confidence_label.colour_shown() == UNSURE_COLOUR and pad.confidence_label.font_shown().bold()
-    pad.set_predictor(FakePredictor())  # FIXED: 60 % a 7
-    qtbot.waitUntil(lambda: not pad.is_unsure(), timeout=2000)
-    assert "confident" in pad.confidence_label.text()
+    pad.canvas.clear()
+    draw(pad.canvas, [(150, 30)])  # a single click: a dot
+    qtbot.waitUntil(lambda: pad.verdict() is not None, timeout=2000)
+    assert pad.is_unsure() and pad.verdict().doubt.value == "a blob"
+
+
+def test_a_digit_the_network_is_torn_over_names_the_runner_up_unflagged(qtbot, make_pad):
+    torn = np.full((1, 10), 0.03, dtype=np.float32)
+    torn[0, 3], torn[0, 7] = 0.55, 0.24
+    pad = make_pad(FakePredictor(answer=torn))
+    draw(pad.canvas, line((140, 40), (140, 240)))  # a plain stroke, as a 1 is drawn
+    qtbot.waitUntil(lambda: pad.verdict() is not None, timeout=2000)
+    assert not pad.is_unsure() and pad.verdict().torn
+    assert pad.confidence_label.text() == "55 % a 3, or a 7 (24 %)?"
     assert pad.confidence_label.colour_shown() != UNSURE_COLOUR and not pad.confidence_label.font_shown().bold()
+    pad.set_predictor(FakePredictor())  # FIXED: 60 % a 7
+    qtbot.waitUntil(lambda: "confident" in pad.confidence_label.text(), timeout=2000)
+    assert pad.confidence_label.text() == "60.0 % confident"
 
 
 def test_saliency_overlay_tints_the_preview_where_the_ink_is(qtbot, make_pad):
@@ -337,8 +358,8 @@ def test_readings_leave_the_window_layout_alone(qtbot, make_window):
     qtbot.waitExposed(window)
     pad = window.sketchpad
     pad.set_predictor(FakePredictor())
-    with qtbot.waitSignal(pad.prediction_updated, timeout=2000):
-        draw(pad.canvas, line((40, 40), (200, 200)))
+    draw(pad.canvas, line((140, 40), (140, 240)))
+    qtbot.waitUntil(lambda: pad.verdict() is not None, timeout=2000)
     qtbot.wait(50)  # let any layout request run
     sizes = window.splitter.sizes()
     for answer in (unsure, FIXED, unsure):
@@ -346,4 +367,39 @@ def test_readings_leave_the_window_layout_alone(qtbot, make_window):
             pad.set_predictor(FakePredictor(answer=answer))
         qtbot.wait(50)
         assert window.splitter.sizes() == sizes
-    assert pad.is_unsure() and "55 % a 3" in pad.confidence_label.text()
+    assert pad.verdict().torn and "55 % a 3, or" in pad.confidence_label.text()
+
+
+@pytest.mark.parametrize("side", [224, 420])
+def test_the_canvas_scales_with_its_size(qtbot, make_pad, side):
+    """However large the window shows the canvas, a stroke lands at the same place in its ink."""
+    pad = make_pad()
+    reference = DrawingCanvas()
+    qtbot.addWidget(reference)
+    points = line((40, 60), (230, 200))
+    draw(reference, points)
+    pad.canvas_holder.setFixedSize(side, side + 40)  # a holder taller than wide: the canvas stays square
+    qtbot.waitUntil(lambda: pad.canvas.width() == side, timeout=2000)
+    assert pad.canvas.height() == side
+    scale = side / 280
+    draw(pad.canvas, [(x * scale, y * scale) for x, y in points])
+    assert pad.canvas.strokes()[0][0] == pytest.approx(points[0], abs=0.01)
+    assert np.abs(pad.canvas.ink() - reference.ink()).mean() < 0.01
+
+
+def test_a_drawing_that_cannot_be_prepared_says_so_instead_of_keeping_the_old_answer(qtbot, make_window, monkeypatch):
+    from mnistconv.gui import sketchpad as sketchpad_module
+
+    window = make_window()
+    pad = window.sketchpad
+    draw(pad.canvas, line((100, 60), (110, 220)))
+    qtbot.waitUntil(lambda: pad.probabilities() is not None, timeout=2_000)
+
+    def broken(image):
+        raise IndexError("index 0 is out of bounds")
+
+    monkeypatch.setattr(sketchpad_module, "to_mnist", broken)
+    draw(pad.canvas, line((60, 60), (200, 60)))
+    qtbot.waitUntil(lambda: pad.probabilities() is None, timeout=2_000)  # the previous answer is gone
+    assert pad.digit_label.text() == "Can't read this drawing" and pad.bars.bold_row() is None
+    assert any("Could not read the drawing: IndexError: index 0 is out of bounds" in line for line in window.log.lines())

@@ -1,0 +1,126 @@
+"""Reading the window's settings file, where any value may be anything: the one validating layer.
+
+A settings file is the user's to edit, and may be damaged: `epochs=99999999999999`, `seed` with
+twenty digits, `noise_std=nan`, `geometry=hello`, a list where a number belongs. Each value is read
+through a `Field` that says what is acceptable; anything else is ignored (the default stays) and
+named in one line for the event log, so the window always starts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from PySide6.QtCore import QByteArray, QSettings
+
+
+class Unusable(ValueError):
+    """A stored value this field cannot take; the message says why, for a person."""
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str  # "training/epochs"
+    parse: Callable[[Any], Any]  # the stored value → the value to use, or Unusable
+
+
+def _show(value: Any) -> str:
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def whole_number(lowest: int, highest: int) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise Unusable("not a whole number")
+        try:
+            number = int(value.strip()) if isinstance(value, str) else value
+        except ValueError:
+            raise Unusable("not a whole number") from None
+        if not lowest <= number <= highest:
+            raise Unusable(f"outside {lowest}–{highest:,}")
+        return number
+
+    return parse
+
+
+def number(lowest: float, highest: float) -> Callable[[Any], float]:
+    def parse(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise Unusable("not a number")
+        try:
+            result = float(value.strip().replace(",", ".")) if isinstance(value, str) else float(value)
+        except (ValueError, OverflowError):
+            raise Unusable("not a number") from None
+        if not math.isfinite(result):
+            raise Unusable("not a finite number")
+        if not lowest <= result <= highest:
+            raise Unusable(f"outside {lowest:g}–{highest:g}")
+        return result
+
+    return parse
+
+
+def positive_number_text(value: Any) -> str:
+    """A number kept as the text the user typed (the learning-rate field shows it as it was)."""
+    if not isinstance(value, str):
+        raise Unusable("not a number written as text")
+    try:
+        result = float(value.strip().replace(",", "."))
+    except ValueError:
+        raise Unusable("not a number") from None
+    if not math.isfinite(result) or result <= 0:
+        raise Unusable("not a positive number")
+    return value.strip()
+
+
+def one_of(choices) -> Callable[[Any], str]:
+    choices = tuple(choices)
+
+    def parse(value: Any) -> str:
+        if not isinstance(value, str) or value not in choices:
+            raise Unusable(f"not one of {', '.join(choices)}")
+        return value
+
+    return parse
+
+
+def text(value: Any) -> str:
+    if not isinstance(value, str) or "\0" in value:
+        raise Unusable("not text")
+    return value
+
+
+def flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise Unusable("not true or false")
+
+
+def saved_state(value: Any) -> QByteArray:
+    """A blob Qt saved (window geometry, splitter sizes): only ever a byte array."""
+    if isinstance(value, QByteArray):
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        return QByteArray(bytes(value))
+    raise Unusable("not a saved window state")
+
+
+def read(settings: QSettings, field: Field, problems: list[str]) -> Any | None:
+    """The field's stored value made usable, or None when it is absent or unusable (then a line
+    naming the key is added to `problems`)."""
+    try:
+        stored = settings.value(field.key)
+    except Exception as exc:  # noqa: BLE001 - QSettings itself can fail on a value it wrote oddly
+        problems.append(f"Settings: ignored {field.key} (cannot be read: {type(exc).__name__}); using the default")
+        return None
+    if stored is None:
+        return None
+    try:
+        return field.parse(stored)
+    except Unusable as exc:
+        problems.append(f"Settings: ignored {field.key} = {_show(stored)} ({exc}); using the default")
+        return None

@@ -1,0 +1,126 @@
+"""Fitting a model to personal digits: before and after, held out, MNIST kept, saved as a run."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from odd_hand import drawings
+
+from mnistconv.core import events
+from mnistconv.core.errors import ConfigError
+from mnistconv.core.finetune import FinetuneSettings, _folds, finetune_session
+from mnistconv.core.paths import default_models_dir
+from mnistconv.core.personal import PersonalDigits
+from mnistconv.core.predict import Predictor
+from mnistconv.core.preprocess import to_mnist
+from mnistconv.core.runstore import RunStore
+from mnistconv.core.session import training_session
+from mnistconv.core.train import TrainingControl
+
+from tiny_training import tiny_config
+
+QUICK = FinetuneSettings(steps=20, device="cpu")
+
+
+def personal_set(folder, per_digit=5, seed=1):
+    digits = PersonalDigits(folder)
+    for picture, label in zip(*drawings(per_digit, seed)):
+        digits.add(picture, label)
+    return digits
+
+
+def finished(run):
+    return next(e for e in run if isinstance(e, events.FinetuneFinished))
+
+
+@pytest.fixture
+def tiny_base(tiny_mnist_dir, tmp_path):
+    """A model trained on the tiny data, to fit quickly (the bundled one is for the real-data test)."""
+    list(training_session(tiny_config(tmp_path / "base"), tiny_mnist_dir))
+    return tmp_path / "base" / "mnist_conv.pt"
+
+
+def test_a_fit_reports_before_and_after_and_keeps_the_model_as_a_new_run(tiny_mnist_dir, tmp_path, tiny_base, own_run_store):
+    personal_set(tmp_path / "mine", per_digit=2)
+    run = list(finetune_session(tmp_path / "mine", tiny_mnist_dir, base=tiny_base, settings=QUICK, runs_dir=own_run_store,
+                                reload_device="cpu"))
+    started = next(e for e in run if isinstance(e, events.FinetuneStarted))
+    assert (started.digits, started.per_digit, started.folds) == (20, (2,) * 10, 5)
+    result = finished(run)
+    assert result.held_out_digits == 20 and 0 <= result.held_out_after <= 1
+    assert result.before_mnist >= 0.9 and result.accepted == (result.after_mnist >= result.before_mnist - 0.002)
+    stages = {e.epoch for e in run if isinstance(e, events.BatchProgress)}
+    assert stages == {1, 2, 3, 4, 5, 6}  # five held-out fits and the final one
+    if result.accepted:
+        assert result.checkpoint == own_run_store / str(result.run_id) / "mnist_conv.pt" and result.checkpoint.is_file()
+        loaded = next(e for e in run if isinstance(e, events.SavedModelLoaded))
+        assert loaded.path == result.checkpoint
+        with RunStore(own_run_store) as store:
+            saved = store.run(result.run_id)
+            assert (saved.kind, saved.preset, saved.outcome) == ("finetune", "fit to my handwriting", "completed")
+            assert saved.config["finetune_digits"] == 20
+    assert run[-1].reason == "completed"
+
+
+def test_a_fit_that_costs_mnist_accuracy_is_refused_and_says_why(tiny_mnist_dir, tmp_path, tiny_base, own_run_store):
+    personal_set(tmp_path / "mine", per_digit=3)
+    # A reckless fit: all-personal batches at a high rate, to make MNIST accuracy fall.
+    reckless = FinetuneSettings(steps=60, lr=2e-2, personal_share=0.95, device="cpu")
+    result = finished(finetune_session(tmp_path / "mine", tiny_mnist_dir, base=tiny_base, settings=reckless,
+                                       runs_dir=own_run_store))
+    assert result.after_mnist < result.before_mnist - 0.002
+    assert not result.accepted and result.checkpoint is None and result.run_id is None
+    assert "it would lower MNIST test accuracy from" in result.reason and "more than 0.2 points" in result.reason
+    with RunStore(own_run_store) as store:
+        assert store.runs() == []  # nothing kept, not even a run
+
+
+def test_no_digits_one_digit_and_a_stop(tiny_mnist_dir, tmp_path, tiny_base):
+    with pytest.raises(ConfigError, match="there are no personal digits"):
+        list(finetune_session(tmp_path / "none", tiny_mnist_dir, base=tiny_base, settings=QUICK))
+    digits = PersonalDigits(tmp_path / "one")
+    digits.add(drawings(1, 3)[0][7], 7)
+    result = finished(finetune_session(tmp_path / "one", tiny_mnist_dir, base=tiny_base, settings=QUICK))
+    assert result.held_out_after is None and result.held_out_digits == 0  # too few to hold any out
+    # Neither recorded nor given a folder: saved in a folder of its own beside the window's models.
+    assert result.accepted and result.checkpoint.parent.parent == default_models_dir()
+    assert not list(Path.cwd().glob("fitted-*"))
+    control = TrainingControl()
+    run = []
+    for event in finetune_session(tmp_path / "one", tiny_mnist_dir, control, base=tiny_base, settings=QUICK):
+        run.append(event)
+        if isinstance(event, events.BatchProgress):
+            control.request_stop()
+    assert run[-1].reason == "stopped" and not any(isinstance(e, events.FinetuneFinished) for e in run)
+
+
+def test_folds_hold_each_digit_out_once_spread_over_the_parts():
+    labels = np.repeat(np.arange(10), 5)
+    folds = _folds(labels, seed=0)
+    assert len(folds) == 5 and sorted(np.concatenate(folds).tolist()) == list(range(50))
+    assert all(np.bincount(labels[fold], minlength=10).tolist() == [1] * 10 for fold in folds)
+    many = _folds(np.repeat(np.arange(10), 20), seed=0)
+    assert len(many) == 1 and 35 <= len(many[0]) <= 45  # one held-out fifth
+    assert _folds(np.array([3]), seed=0) == []
+
+
+@pytest.mark.mnist
+def test_five_drawings_of_each_digit_teach_the_bundled_model_a_hand_it_misread(tmp_path, own_run_store):
+    from mnistconv.core import data
+    from mnistconv.core.paths import resolve_data_dir
+
+    folder = resolve_data_dir()
+    if data.missing_files(folder):
+        pytest.skip(f"real MNIST not in {folder} (fetch it: mnistconv-fetch)")
+    personal_set(tmp_path / "mine", per_digit=5, seed=1)
+    new_pictures, new_labels = drawings(10, seed=99)  # drawings the fit never sees
+    new = np.stack([to_mnist(picture) for picture in new_pictures])
+    bundled = Predictor.bundled("cpu")
+    before_new = float((bundled.predict(new).argmax(1) == np.array(new_labels)).mean())
+    fit = finetune_session(tmp_path / "mine", folder, settings=FinetuneSettings(device="cpu"), runs_dir=own_run_store)
+    result = finished(fit)
+    assert result.before_personal < 0.9 and before_new < 0.9  # the hand is misread
+    assert result.held_out_after >= 0.9, result  # cross-validated over the five drawings of each digit
+    assert result.after_mnist >= result.before_mnist - 0.002 and result.accepted
+    fitted = Predictor.from_checkpoint(result.checkpoint, "cpu")
+    assert float((fitted.predict(new).argmax(1) == np.array(new_labels)).mean()) >= 0.9
