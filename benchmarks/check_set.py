@@ -1,12 +1,14 @@
 """How well a model reads digits from outside MNIST: fonts and sketchpad strokes (benchmarks/check_set.npz).
 
-    python benchmarks/check_set.py [--model PATH] [--data-dir DIR] [--check-set PATH] [--no-write]
+    python benchmarks/check_set.py [--model PATH] [--baseline PATH] [--data-dir DIR] [--check-set PATH] [--no-write]
 
 The check set is made by scripts/make_check_set.py: digits rendered from 43 fonts and digits drawn
 through the sketchpad's own canvas with scripted mouse strokes, each at varied size, position, slant
-and stroke width, all put through `to_mnist`. This reports the model's accuracy on it overall, per
-kind (font / stroke), per digit, per size, stroke width, slant and stray dot, per source, and the
-confusion matrix, next to the same model's accuracy on the MNIST test set where the data folder
+and stroke width, all put through `to_mnist`; and a second part, strokes in styles MNIST barely has
+(1s with a flag and a base, hooked and crossed 7s, slashed 0s, open 4s, small 8s). This reports the
+model's accuracy on it overall, per kind (font / stroke / added style), per digit, per style, per
+size, stroke width, slant and stray dot, per source, and the confusion matrix, next to the same
+model's accuracy on the MNIST test set where the data folder
 (--data-dir, else $MNISTCONV_DATA, else the app's cache) has it. Writes the "check-set" section of
 benchmarks/RESULTS.md (not with --no-write) and prints it. The model is the bundled one unless
 --model names a checkpoint (mnist_conv.pt). Takes a few seconds on a CPU.
@@ -44,6 +46,10 @@ def load_check_set(path: Path = CHECK_SET) -> dict[str, np.ndarray]:
         data = {key: stored[key] for key in stored.files}
     data["source"] = data["source"].astype(str)
     data["kind"] = np.char.partition(data["source"], ":")[:, 0]
+    if "style" in data:
+        data["style"] = data["style"].astype(str)
+    else:  # a check set from before the styles were recorded
+        data["style"] = data["kind"].copy()
     return data
 
 
@@ -67,15 +73,25 @@ def _table(header: list[str], rows: list[list[str]], align: str | None = None) -
 
 
 def report(predictor: Predictor, check: dict[str, np.ndarray], mnist: tuple[np.ndarray, np.ndarray] | None,
-           mnist_note: str, command: str) -> str:
+           mnist_note: str, command: str, baseline: Predictor | None = None) -> str:
+    """The check-set section; with `baseline`, another model's figures beside the main tables'."""
     labels = check["labels"].astype(np.int64)
     predicted = predict(predictor, check["images"])
     right = predicted == labels
-    font, stroke = check["kind"] == "font", check["kind"] == "stroke"
+    before = predict(baseline, check["images"]) == labels if baseline is not None else None
+
+    def cells(selection: np.ndarray) -> list[str]:
+        """The model's cell, and the baseline's after it when there is one."""
+        return [_cell(right[selection])] + ([_cell(before[selection])] if before is not None else [])
+
+    was = [f"{baseline.describe()}"] if baseline is not None else []
+    font, stroke, added = check["kind"] == "font", check["kind"] == "stroke", check["kind"] == "style"
     meta = json.loads(str(check["meta"])) if "meta" in check else {}
     if mnist is not None:
         mnist_labels = mnist[1]
         mnist_right = predict(predictor, mnist[0]) == mnist_labels
+    seeds = (f" (seed {meta['seed']}" + (f", second part seed {meta['extra_seed']}" if "extra_seed" in meta else "")
+             + f", Qt {meta['qt']})") if meta else ""
     lines = [
         "## Check set: digits from outside MNIST",
         "",
@@ -83,25 +99,48 @@ def report(predictor: Predictor, check: dict[str, np.ndarray], mnist: tuple[np.n
         "",
         f"Model: {predictor.describe()}. Check set: `benchmarks/check_set.npz`, {len(labels)} items "
         f"({int(font.sum())} rendered from {len(set(check['source'][font]))} fonts, {int(stroke.sum())} drawn with "
-        f"scripted mouse strokes on the sketchpad's canvas), made by `scripts/make_check_set.py`"
-        + (f" (seed {meta['seed']}, Qt {meta['qt']})" if meta else "") + "; every item went through `to_mnist`.",
+        f"scripted mouse strokes on the sketchpad's canvas, and a second part of {int(added.sum())} strokes drawn the same "
+        f"way in {len(set(check['style'][added]))} styles MNIST barely has), made by `scripts/make_check_set.py`"
+        + seeds + "; every item went through `to_mnist`."
+        + (f" Beside it, as \"before\": {was[0]} (`--baseline`)." if was else ""),
         "",
     ]
-    overall = [["check set, all", _cell(right)], ["fonts", _cell(right[font])],
-               ["strokes (sketchpad canvas)", _cell(right[stroke])]]
+    everything = np.ones_like(right)
+    overall = [["check set, all", *cells(everything)], ["first part: fonts and strokes", *cells(font | stroke)],
+               ["fonts", *cells(font)], ["strokes (sketchpad canvas)", *cells(stroke)],
+               ["second part: strokes in styles MNIST barely has", *cells(added)]]
     if mnist is not None:
-        overall.insert(0, ["MNIST test set", _cell(mnist_right)])
-    lines += _table(["set", "accuracy"], overall)
+        mnist_before = [_cell(predict(baseline, mnist[0]) == mnist_labels)] if baseline is not None else []
+        overall.insert(0, ["MNIST test set", _cell(mnist_right), *mnist_before])
+    lines += _table(["set", "accuracy"] + (["before"] if was else []), overall)
     if mnist is None:
         lines += ["", mnist_note]
     lines += ["", "### Per digit", ""]
-    header = (["digit"] + (["MNIST test"] if mnist is not None else []) + ["check set", "fonts", "strokes"])
+    header = (["digit"] + (["MNIST test"] if mnist is not None else []) + ["check set", "fonts", "strokes", "added styles"])
+    if was:
+        header += ["strokes before", "added styles before"]
     rows = []
     for digit in range(10):
         here = labels == digit
         row = [str(digit)] + ([_cell(mnist_right[mnist_labels == digit])] if mnist is not None else [])
-        rows.append(row + [_cell(right[here]), _cell(right[here & font]), _cell(right[here & stroke])])
+        row += [_cell(right[here]), _cell(right[here & font]), _cell(right[here & stroke]), _cell(right[here & added])]
+        if was:
+            row += [_cell(before[here & stroke]), _cell(before[here & added])]
+        rows.append(row)
     lines += _table(header, rows)
+
+    lines += ["", "### By style (strokes drawn through the canvas)", "",
+              "The first part's strokes come from two to four templates per digit; the second part's from templates "
+              "of their own, in styles MNIST barely has (small 8s: tiny and small sizes only; slashed 0s: not tiny).", ""]
+    rows = []
+    for part, kind in (("first", stroke), ("second", added)):
+        for style in sorted(set(check["style"][kind]), key=lambda s: (s[0], s)):
+            here = kind & (check["style"] == style)
+            wrong = np.bincount(predicted[here & ~right], minlength=10)
+            misread = ", ".join(f"{p} ×{wrong[p]}" for p in np.argsort(-wrong, kind="stable")[:3] if wrong[p])
+            rows.append([style, part, _cell(right[here]), misread or "–"] + ([_cell(before[here])] if was else []))
+    lines += _table(["style", "part", "accuracy", "misread as"] + (["before"] if was else []), rows,
+                    "llrl" + ("r" if was else ""))
 
     lines += ["", "### By size on the canvas", "",
               "Fonts: glyph height 20–45 px (tiny), 45–100, 100–180, 180–260 (large). Strokes: digit height 45–70, "
@@ -113,8 +152,8 @@ def report(predictor: Predictor, check: dict[str, np.ndarray], mnist: tuple[np.n
         width = {k: float(np.median(check["stroke_px"][here & sel].astype(np.float32)))
                  for k, sel in (("f", font), ("s", stroke))}
         rows.append([size, f"{_cell(right[here & font])} [{width['f']:.1f} px]",
-                     f"{_cell(right[here & stroke])} [{width['s']:.1f} px]"])
-    lines += _table(["size", "fonts", "strokes"], rows)
+                     f"{_cell(right[here & stroke])} [{width['s']:.1f} px]", _cell(right[here & added])])
+    lines += _table(["size", "fonts", "strokes", "added styles"], rows)
 
     lines += ["", "### By stroke width before `to_mnist` adjusts it (px, digit's longer side at 20 px)", ""]
     width = check["stroke_px"].astype(np.float32)
@@ -162,7 +201,8 @@ def report(predictor: Predictor, check: dict[str, np.ndarray], mnist: tuple[np.n
         return int(((labels == t) & (predicted == p) & kind).sum())
 
     lines += ["", "Most frequent misreadings: " + "; ".join(
-        f"{t}→{p}: {n} ({count(t, p, font)} font, {count(t, p, stroke)} stroke)" for n, t, p in off[:8]) + "."]
+        f"{t}→{p}: {n} ({count(t, p, font)} font, {count(t, p, stroke)} stroke, {count(t, p, added)} added style)"
+        for n, t, p in off[:8]) + "."]
     return "\n".join(lines)
 
 
@@ -183,13 +223,16 @@ def main() -> None:
     parser.add_argument("--data-dir", help="folder with the MNIST files, for the MNIST test-set columns")
     parser.add_argument("--check-set", type=Path, default=CHECK_SET)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--baseline", type=Path, help="another checkpoint, whose figures are shown beside as \"before\"")
     parser.add_argument("--no-write", action="store_true", help="print only; leave benchmarks/RESULTS.md alone")
     args = parser.parse_args()
     predictor = Predictor.from_checkpoint(args.model, args.device) if args.model else Predictor.bundled(args.device)
     check = load_check_set(args.check_set)
     mnist, note = load_mnist_test(resolve_data_dir(args.data_dir))
-    command = "python benchmarks/check_set.py" + (f" --model {args.model}" if args.model else "")
-    text = report(predictor, check, mnist, note, command)
+    baseline = Predictor.from_checkpoint(args.baseline, args.device) if args.baseline else None
+    command = ("python benchmarks/check_set.py" + (f" --model {args.model}" if args.model else "")
+               + (f" --baseline {args.baseline}" if args.baseline else ""))
+    text = report(predictor, check, mnist, note, command, baseline)
     if not args.no_write:
         write_section("check-set", text)
     print(text)

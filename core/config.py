@@ -9,6 +9,7 @@ from .device import DEVICE_CHOICES
 from .errors import ConfigError
 
 LR_SCHEDULES = ("plateau", "onecycle")
+MAX_SYNTH_SHARE = 0.5  # beyond this a batch is mostly not MNIST
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,9 @@ class TrainConfig:
     label_smoothing: float = 0.0
     shuffle: bool = False  # the seed visits the same minibatches in the same order every epoch
     augment: bool = False  # random affine, stroke thickness and elastic distortion (core.augment)
+    # The share of each batch that is digits the project synthesises (core.synth): strokes in styles
+    # MNIST lacks and font digits, added to the batch's MNIST digits. 0: MNIST only, as the seed.
+    synth_share: float = 0.0
     # How the loop runs, not what it computes.
     eval_batch_size: int = 1000
     progress_interval_s: float = 0.1
@@ -66,5 +70,8 @@ def validate_config(config: TrainConfig, train_size: int | None = None) -> None:
         raise ConfigError(f"LR schedule must be one of {', '.join(LR_SCHEDULES)}, not {config.lr_schedule!r}")
     if not 0 <= config.label_smoothing < 1:
         raise ConfigError(f"label smoothing must be in [0, 1), not {config.label_smoothing!r}")
+    share = config.synth_share
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= MAX_SYNTH_SHARE:
+        raise ConfigError(f"the synthesised share of a batch must be a number from 0 to {MAX_SYNTH_SHARE}, not {share!r}")
     if config.eval_batch_size < 1:
         raise ConfigError(f"evaluation batch size must be ≥ 1, not {config.eval_batch_size!r}")

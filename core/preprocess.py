@@ -17,6 +17,11 @@ CENTRE = 14.0  # where the centre of mass goes, in pixel-index coordinates (as M
 INK_THRESHOLD = 0.1  # fainter than this (on 0..1) is background when finding the digit's bounding box
 # What a person draws, beyond MNIST's own recipe:
 SPECK_FRACTION = 0.03  # a separate blob with less than this share of the ink is a stray dot, not the digit
+# On a small drawing one pen dot is a large share of the ink: a separate blob under DOT_SHARE of the
+# largest one that lies clear of the digit's strokes by DOT_DISTANCE of their box's longer side is
+# a stray dot too.
+DOT_SHARE = 0.35
+DOT_DISTANCE = 0.3
 STROKE_RANGE = (1.5, 4.0)  # MNIST strokes are about 2–3 px wide in the 28×28 field; outside this, normalise
 STROKE_TARGET = 2.5
 WORK_BOX = 4 * BOX
@@ -100,9 +105,29 @@ def _drop_specks(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndar
     mass = np.bincount(fine.ravel(), weights=ink.ravel(), minlength=count + 1)[1:]
     # The largest blob(s) always stay: with 34 or more of about equal size, each is under 3 % of
     # the ink, and a drawing of many dots is not a drawing of nothing.
-    keep = (mass >= SPECK_FRACTION * mass.sum()) | (mass == mass.max())
+    main = mass >= DOT_SHARE * mass.max()
+    others = (mass >= SPECK_FRACTION * mass.sum()) & ~main  # kept unless they lie clear of the digit
+    keep = main | (others & ~_far_from(labels, count, main)) if others.any() else main
     kept = np.concatenate([[False], keep])[fine]
     return np.where(kept, ink, 0.0).astype(np.float32), kept
+
+
+def _far_from(labels: np.ndarray, count: int, main: np.ndarray) -> np.ndarray:
+    """For each blob (1…count on the coarse grid), whether it lies clear of the box around the
+    `main` blobs by at least DOT_DISTANCE of that box's longer side."""
+    rows, cols = np.nonzero(labels)
+    which = labels[rows, cols] - 1
+    top, left = np.full(count, labels.shape[0]), np.full(count, labels.shape[1])
+    bottom, right = np.full(count, -1), np.full(count, -1)
+    np.minimum.at(top, which, rows)
+    np.maximum.at(bottom, which, rows)
+    np.minimum.at(left, which, cols)
+    np.maximum.at(right, which, cols)
+    box_top, box_bottom = top[main].min(), bottom[main].max()
+    box_left, box_right = left[main].min(), right[main].max()
+    gap = np.maximum.reduce([top - box_bottom, box_top - bottom, left - box_right, box_left - right]) - 1
+    side = max(box_bottom - box_top, box_right - box_left) + 1
+    return gap >= DOT_DISTANCE * side
 
 
 def _label(grid: np.ndarray) -> np.ndarray:

@@ -30,6 +30,7 @@ from .model import ConvNet, build_model, parameter_count
 from .paths import checkpoint_file
 from .recipe import ScheduleState, decide_after_epoch, has_nan_parameters
 from .resume import ResumeState, save_resume_state
+from .synth import bank_size, per_batch, synth_bank
 
 # Half of each batch distorted: the model keeps seeing clean MNIST digits too.
 AUGMENT = AugmentSettings(p=0.5)
@@ -187,6 +188,12 @@ class RecipeRun:
         )
         self.noise = NoiseSource(config.noise_std, data.train_images.shape[1:], self.generator,
                                  images_per_draw=16 * config.batch_size)
+        self.synth_images = self.synth_labels = None
+        if config.synth_share > 0:
+            # Made from the seed alone, never from the run's generator: a resumed run makes the same bank.
+            bank, bank_labels = synth_bank(bank_size(n_train, config.synth_share), config.seed)
+            self.synth_images = torch.from_numpy(bank).to(device).unsqueeze(1).float().div_(255.0)
+            self.synth_labels = torch.from_numpy(bank_labels).to(device, torch.int64)
         self.save_to = checkpoint_file(config.savepath)
         self.schedule = ScheduleState(lr=config.lr)
         self.best_epoch = 0
@@ -293,6 +300,11 @@ class RecipeRun:
                 else:
                     picked = self.order[start : start + config.batch_size]
                     x, y = images[picked], labels[picked]
+                if self.synth_images is not None:
+                    # Drawn from the run's generator before the augmentation and the noise, every batch.
+                    pick = torch.randint(len(self.synth_labels), (per_batch(len(y), config.synth_share),),
+                                         generator=self.generator, device=device)
+                    x, y = torch.cat([x, self.synth_images[pick]]), torch.cat([y, self.synth_labels[pick]])
                 if config.augment:
                     x = augment_batch(x, self.generator, AUGMENT)
                 x = self.noise.add_to(x).contiguous(memory_format=torch.channels_last)

@@ -4,6 +4,15 @@
 
 The best checkpoint of the run (saved by the recipe's own rule) becomes the bundled model, after it
 is reloaded and re-measured on the test set.
+
+The robust preset mixes digits the project synthesises (core/synth.py) into every batch, some of
+them rendered from font files; the bundled model was made with all of core.synth.TRAINING_FONTS
+installed. The script names the Debian packages of any that are missing (the run goes on without
+them, so its model differs):
+
+    apt-get install fonts-bwht fonts-isabella fonts-cabin fonts-comfortaa fonts-crosextra-carlito \
+        fonts-crosextra-caladea fonts-firacode fonts-go fonts-hack fonts-inconsolata fonts-jetbrains-mono \
+        fonts-mononoki fonts-anonymous-pro fonts-averia-gwf fonts-beteckna fonts-goudybookletter fonts-prociono
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ from mnistconv.core.device import resolve_device
 from mnistconv.core.evaluate import evaluate_saved_model
 from mnistconv.core.paths import resolve_data_dir
 from mnistconv.core.presets import PRESETS, preset_config
+from mnistconv.core.synth import TRAINING_FONTS, available_fonts
 from mnistconv.core.train import train
 
 BUNDLED = Path(__file__).resolve().parent.parent / "resources" / "mnist_conv.pt"
@@ -37,6 +47,11 @@ def main() -> None:
     data = load_mnist(ensure_mnist(resolve_data_dir(args.data_dir)), resolve_device(args.device))
     with tempfile.TemporaryDirectory() as savepath:
         config = preset_config(args.preset, seed=args.seed, device=args.device, savepath=savepath)
+        if config.synth_share > 0:
+            found = set(available_fonts())
+            missing = sorted({package for package, path in TRAINING_FONTS if path not in found})
+            print(f"Synthesised digits: {config.synth_share:.0%} of each batch; {len(found)} of {len(TRAINING_FONTS)} "
+                  f"training fonts found" + (f" (missing: apt-get install {' '.join(missing)})" if missing else ""), flush=True)
         for event in train(config, data):
             if isinstance(event, events.EpochFinished):
                 print(f"[{event.epoch}]: Test accuracy: {event.test_accuracy:.4f}", flush=True)

@@ -2,7 +2,9 @@
 
     QT_QPA_PLATFORM=offscreen python scripts/make_check_set.py [--out PATH] [--grid PNG] [--check]
 
-Two kinds of item, every one put through `to_mnist` exactly as the sketchpad does:
+Three kinds of item, every one put through `to_mnist` exactly as the sketchpad does. The first
+part, 1,860 items of the first two kinds, is the set as it was first made; the second part was
+added later from a generator of its own (EXTRA_SEED), so the first part's items stay the same:
 
 * ``font:<file stem>``: a digit 0–9 from a font file, as a filled glyph outline (on some items
   widened by an outline pen, for a bolder stroke), drawn white on a 280×280 black canvas with
@@ -15,15 +17,19 @@ Two kinds of item, every one put through `to_mnist` exactly as the sketchpad doe
   stroke thickness relative to the digit varies with the size instead: tiny (45–70 px tall: thick
   strokes), small (70–120), medium (120–190), large (190–265: thin strokes). "slanted": slant or
   rotation beyond 7°. "+speck": a stray click (one pen dot) away from the digit, on 10 % of them.
+* ``style:<size>-<upright|slanted>`` (the second part): strokes drawn the same way in styles MNIST
+  barely has (EXTRA_STYLES: 1s with a flag and a base or a long flag, hooked and crossed 7s,
+  slashed 0s, open 4s, small 8s whose loops close under the pen), 40 of each, without stray dots.
 
 The file (np.savez_compressed) holds, per item: ``images`` (N, 28, 28) uint8, round(to_mnist(canvas)
 * 255); ``labels`` (N,) uint8; ``source`` (N,) str as above; ``size`` (N,) str, tiny/small/medium/
 large; ``height`` (N,) uint16, the digit's height on the canvas before rotation, px; ``slant`` and
-``rotation`` (N,) int8, degrees; ``speck`` (N,) bool; ``stroke_px`` (N,) float16, the stroke width
+``rotation`` (N,) int8, degrees; ``speck`` (N,) bool; ``style`` (N,) str, the stroke's style (e.g.
+"1 flag and foot", "7 hook"; "font" for the font items); ``stroke_px`` (N,) float16, the stroke width
 the drawing has when its longer side is 20 px, before `to_mnist` thickens or thins it (MNIST's pen
 is about 2–3 px). And ``meta``: a JSON string with the seed, the generator version, the Qt version
-and the font files. The 280×280 canvases are not stored: everything is drawn from one seeded numpy
-Generator, so a rerun with the same seed, fonts and Qt gives the same images; ``--check`` builds
+and the font files. The 280×280 canvases are not stored: everything is drawn from two seeded numpy
+Generators, so a rerun with the same seeds, fonts and Qt gives the same images; ``--check`` builds
 the set again and compares it with the stored file.
 
 The fonts come from Debian packages (the script stops and names any that are missing):
@@ -71,7 +77,7 @@ from mnistconv.gui.scripted_mouse import drag  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "check_set.npz"
 SEED = 20261128
-VERSION = 1
+VERSION = 2  # 2: a second part, strokes in styles MNIST barely has, and every item's style
 SIDE = LOGICAL_SIDE  # 280
 
 # (Debian package, font file); every file must have the ten digits.
@@ -199,6 +205,54 @@ TEMPLATES: dict[int, list[list[list[list[tuple[float, float]]]]]] = {
 }
 
 
+# The style of each template above, as the check set's per-style figures name it.
+STYLE_NAMES = {
+    0: ["0 clockwise", "0 anticlockwise"],
+    1: ["1 bare", "1 flag", "1 flag and foot", "1 long flat flag"],
+    2: ["2 curved", "2 with a loop"],
+    3: ["3 round", "3 flat top"],
+    4: ["4 open", "4 closed"],
+    5: ["5 bar last", "5 one stroke"],
+    6: ["6 curved top", "6 straight top"],
+    7: ["7 plain", "7 crossed"],
+    8: ["8 one stroke", "8 two circles"],
+    9: ["9 straight tail", "9 curved tail"],
+}
+
+# Styles MNIST barely has, drawn for the check set's second part (its own seed, EXTRA_SEED):
+# (style, digit, template, stroke sizes). "small 8s" are drawn tiny and small only, where the
+# canvas's 18-px pen closes their loops; slashed 0s are not drawn tiny, where the pen fills them whole.
+_NOT_TINY = ("small", "medium", "large")
+_SLASH0 = _arc(0.35, 0.5, 0.32, 0.5, -100, 268, 48)
+EXTRA_STYLES: list[tuple[str, int, list, tuple[str, ...]]] = [
+    ("1 flag and base", 1, [[[(0.12, 0.22), (0.36, 0.0)], [(0.36, 0.0), (0.36, 1.0)]], [[(0.1, 1.0), (0.62, 1.0)]]],
+     tuple(STROKE_SIZES)),
+    ("1 long flag and base", 1, [[[(0.0, 0.3), (0.38, 0.0)], [(0.38, 0.0), (0.37, 1.0)]], [[(0.1, 1.0), (0.66, 0.99)]]],
+     tuple(STROKE_SIZES)),
+    ("1 long flag", 1, [[[(0.0, 0.34), (0.22, 0.14), (0.4, 0.0)], [(0.4, 0.0), (0.38, 0.55), (0.36, 1.0)]]],
+     tuple(STROKE_SIZES)),
+    ("1 base only", 1, [[[(0.36, 0.0), (0.36, 1.0)]], [[(0.12, 1.0), (0.6, 1.0)]]], tuple(STROKE_SIZES)),
+    ("7 hook", 7, [[[(0.02, 0.2), (0.0, 0.02)], [(0.0, 0.02), (0.66, 0.0)], [(0.66, 0.0), (0.42, 0.5), (0.3, 1.0)]]],
+     tuple(STROKE_SIZES)),
+    ("7 hook and crossbar", 7, [[[(0.02, 0.18), (0.0, 0.02)], [(0.0, 0.02), (0.68, 0.0)], [(0.68, 0.0), (0.45, 0.5), (0.3, 1.0)]],
+                                [[(0.26, 0.5), (0.68, 0.48)]]], tuple(STROKE_SIZES)),
+    ("7 curved stem and crossbar", 7, [[[(0.0, 0.04), (0.35, 0.0), (0.66, 0.02)], [(0.66, 0.02), (0.52, 0.3), (0.42, 0.65),
+                                                                                  (0.4, 1.0)]],
+                                       [[(0.22, 0.5), (0.7, 0.5)]]], tuple(STROKE_SIZES)),
+    ("0 slashed", 0, [[_SLASH0], [[(0.05, 0.95), (0.65, 0.05)]]], _NOT_TINY),
+    ("0 slashed beyond", 0, [[_SLASH0], [[(-0.08, 1.05), (0.78, -0.05)]]], _NOT_TINY),
+    ("4 open, stem above", 4, [[[(0.12, 0.1), (0.02, 0.62)], [(0.02, 0.62), (0.75, 0.6)]], [[(0.52, 0.0), (0.5, 1.0)]]],
+     tuple(STROKE_SIZES)),
+    ("4 open, wide", 4, [[[(0.02, 0.0), (0.0, 0.55)], [(0.0, 0.55), (0.55, 0.58)], [(0.55, 0.58), (0.78, 0.56)]],
+                         [[(0.58, 0.05), (0.56, 1.0)]]], tuple(STROKE_SIZES)),
+    ("8 small, one stroke", 8, [[_EIGHT]], ("tiny", "small")),
+    ("8 small, two circles", 8, [[_arc(0.35, 0.24, 0.24, 0.24, 0, -365, 40)], [_arc(0.35, 0.73, 0.3, 0.27, -90, 272, 44)]],
+     ("tiny", "small")),
+]
+EXTRA_SEED = 20261130
+EXTRA_ITEMS_PER_STYLE = 40
+
+
 def _catmull_rom(points: list[tuple[float, float]], per_segment: int = 12) -> np.ndarray:
     p = np.asarray(points, dtype=np.float64)
     if len(p) < 3:
@@ -214,9 +268,9 @@ def _catmull_rom(points: list[tuple[float, float]], per_segment: int = 12) -> np
     return np.vstack(out)
 
 
-def _template_strokes(digit: int, variant: int) -> list[np.ndarray]:
+def _template_strokes(template: list) -> list[np.ndarray]:
     """The template's strokes as dense polylines, normalised to height 1 with the box centred on 0."""
-    strokes = [np.vstack([_catmull_rom(piece) for piece in stroke]) for stroke in TEMPLATES[digit][variant]]
+    strokes = [np.vstack([_catmull_rom(piece) for piece in stroke]) for stroke in template]
     every = np.vstack(strokes)
     low, high = every.min(axis=0), every.max(axis=0)
     centre, height = (low + high) / 2, high[1] - low[1]
@@ -258,9 +312,12 @@ def _place(rng: np.random.Generator, low: np.ndarray, high: np.ndarray, pad: flo
 
 # -- the two kinds of item --------------------------------------------------------------------------
 
-def stroke_params(rng: np.random.Generator, digit: int, index: int) -> dict:
+def stroke_params(rng: np.random.Generator, digit: int, index: int, extra: tuple | None = None) -> dict:
+    """An item of the first part (a template of TEMPLATES), or with `extra` one of EXTRA_STYLES
+    (style, digit, template, sizes: no stray dots, sources named "style:…")."""
     variants = len(TEMPLATES[digit])
-    size = list(STROKE_SIZES)[index % len(STROKE_SIZES)]
+    sizes = extra[3] if extra else tuple(STROKE_SIZES)
+    size = sizes[index % len(sizes)]
     height = float(rng.uniform(*STROKE_SIZES[size]))
     aspect = float(rng.uniform(0.7, 1.25))
     slant = float(rng.uniform(-MAX_SLANT, MAX_SLANT))
@@ -274,12 +331,17 @@ def stroke_params(rng: np.random.Generator, digit: int, index: int) -> dict:
         "tremor": float(rng.uniform(0.0, 1.2)), "step": float(rng.uniform(2.0, 8.0)),
         "noise_seed": int(rng.integers(2**31)),
     }
+    if extra:
+        params["template"], params["style"] = extra[2], extra[0]
+    else:
+        params["template"] = TEMPLATES[digit][params["variant"]]
+        params["style"] = STYLE_NAMES[digit][params["variant"]]
     strokes = _stroke_points(params, offset=(0.0, 0.0))
     every = np.vstack(strokes)
     pad = PEN_WIDTH / 2 + MARGIN
     params["dx"], params["dy"], params["where"] = _place(rng, every.min(axis=0), every.max(axis=0), pad)
     params["speck"] = None
-    if rng.uniform() < SPECK_SHARE:
+    if not extra and rng.uniform() < SPECK_SHARE:
         # A stray click somewhere on the canvas, two pen widths or more clear of the digit's box.
         low, high = every.min(axis=0) + [params["dx"], params["dy"]], every.max(axis=0) + [params["dx"], params["dy"]]
         for _ in range(100):
@@ -289,7 +351,8 @@ def stroke_params(rng: np.random.Generator, digit: int, index: int) -> dict:
                 params["speck"] = [round(float(x)), round(float(y))]
                 break
     slanted = max(abs(round(slant)), abs(round(rotation))) > SLANTED  # as the stored whole degrees say
-    params["source"] = f"stroke:{size}-{'slanted' if slanted else 'upright'}" + ("+speck" if params["speck"] else "")
+    params["source"] = (f"{'style' if extra else 'stroke'}:{size}-{'slanted' if slanted else 'upright'}"
+                        + ("+speck" if params["speck"] else ""))
     return params
 
 
@@ -299,7 +362,7 @@ def _stroke_points(params: dict, offset: tuple[float, float] | None = None) -> l
     noise = np.random.default_rng(params["noise_seed"])
     dx, dy = offset if offset is not None else (params["dx"], params["dy"])
     out = []
-    for line in _template_strokes(params["digit"], params["variant"]):
+    for line in _template_strokes(params["template"]):
         line = line @ matrix.T
         line = _resample(line, params["step"])
         # The wobble: a smooth displacement along the stroke's normal.
@@ -323,7 +386,7 @@ def font_params(rng: np.random.Generator, font_index: int, digit: int, index: in
         "slant": float(rng.uniform(-MAX_SLANT, MAX_SLANT)), "rotation": float(rng.uniform(-MAX_ROTATION, MAX_ROTATION)),
         # Outline pen as a share of the height: 0 is the font's own weight; up to 0.08 is very bold.
         "widen": float([0.0, 0.0, rng.uniform(0.01, 0.04), rng.uniform(0.04, 0.08)][int(rng.integers(4))]),
-        "speck": None, "source": "font:" + Path(font).stem,
+        "speck": None, "source": "font:" + Path(font).stem, "style": "font",
     }
     rect = _font_transform({**params, "dx": 0.0, "dy": 0.0}).map(_glyph(font, digit)).boundingRect()
     low, high = np.array([rect.left(), rect.top()]), np.array([rect.right(), rect.bottom()])
@@ -398,7 +461,7 @@ def render_strokes(canvas, params: dict, with_speck: bool = True) -> np.ndarray:
 
 
 def render(canvas, params: dict, with_speck: bool = True) -> np.ndarray:
-    return render_strokes(canvas, params, with_speck) if params["kind"] == "stroke" else render_font(params)
+    return render_font(params) if params["kind"] == "font" else render_strokes(canvas, params, with_speck)
 
 
 def drawn_stroke_px(ink: np.ndarray) -> float:
@@ -415,7 +478,7 @@ def as_uint8(image: np.ndarray) -> np.ndarray:
     return np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
-def build(seed: int = SEED) -> dict[str, np.ndarray]:
+def build(seed: int = SEED, extra_seed: int = EXTRA_SEED) -> dict[str, np.ndarray]:
     missing = sorted({package for package, path in FONTS if not Path(path).is_file()})
     if missing:
         raise SystemExit("make_check_set: font files missing; install them with\n    apt-get install " + " ".join(missing))
@@ -425,6 +488,11 @@ def build(seed: int = SEED) -> dict[str, np.ndarray]:
         for font_index in range(len(FONTS)) for digit in range(10) for index in range(FONT_ITEMS_PER_DIGIT)
     ]
     items += [stroke_params(rng, digit, index) for digit in range(10) for index in range(STROKE_ITEMS_PER_DIGIT)]
+    # The second part, styles MNIST barely has, from a generator of its own: the first part's items
+    # stay exactly what they were.
+    extra_rng = np.random.default_rng(extra_seed)
+    items += [stroke_params(extra_rng, style[1], index, extra=style)
+              for style in EXTRA_STYLES for index in range(EXTRA_ITEMS_PER_STYLE)]
     canvas = DrawingCanvas()
     images, stroke_px = [], []
     for params in items:
@@ -433,13 +501,15 @@ def build(seed: int = SEED) -> dict[str, np.ndarray]:
         stroke_px.append(drawn_stroke_px(digit_only))
         images.append(as_uint8(to_mnist(ink)))
     meta = {
-        "version": VERSION, "seed": seed, "qt": qVersion(), "pyside6": PYSIDE_VERSION, "pen_width": PEN_WIDTH,
+        "version": VERSION, "seed": seed, "extra_seed": extra_seed, "qt": qVersion(), "pyside6": PYSIDE_VERSION,
+        "pen_width": PEN_WIDTH,
         "generator": "scripts/make_check_set.py", "fonts": [{"package": package, "file": path} for package, path in FONTS],
     }
     return {
         "images": np.stack(images),
         "labels": np.array([p["digit"] for p in items], dtype=np.uint8),
         "source": np.array([p["source"] for p in items]),
+        "style": np.array([p["style"] for p in items]),
         "size": np.array([p["size"] for p in items]),
         "height": np.array([round(p["height"]) for p in items], dtype=np.uint16),
         "slant": np.array([round(p["slant"]) for p in items], dtype=np.int8),
@@ -491,7 +561,7 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, **data)
     kinds = np.char.partition(data["source"].astype(str), ":")[:, 0]
-    counts = ", ".join(f"{k} {int((kinds == k).sum())}" for k in ("font", "stroke"))
+    counts = ", ".join(f"{k} {int((kinds == k).sum())}" for k in ("font", "stroke", "style"))
     print(f"Wrote {args.out}: {len(data['labels'])} items ({counts}), {args.out.stat().st_size / 1024:.0f} KiB, "
           f"built in {seconds:.1f} s")
     if args.grid:

@@ -188,6 +188,26 @@ def test_a_stray_dot_far_from_the_digit_is_ignored():
     np.testing.assert_allclose(to_mnist(image), clean, atol=1e-6)
 
 
+def test_a_pen_dot_beside_a_small_digit_is_ignored_though_it_is_much_of_the_ink():
+    """A tiny 1 drawn with the sketchpad's 18-px pen holds little more ink than one stray click."""
+    image = np.zeros((280, 280), dtype=np.float32)
+    image[100:155, 120:138] = 1.0  # a 1, 55 px tall
+    clean = to_mnist(image)
+    image[60:78, 200:218] = 1.0  # one pen dot, 45 px clear of it: 25 % of the ink
+    np.testing.assert_allclose(to_mnist(image), clean, atol=1e-6)
+
+
+def test_a_small_separate_stroke_within_the_digit_stays():
+    image = np.zeros((280, 280), dtype=np.float32)
+    image[60:80, 60:200] = 1.0  # a 7's bar ...
+    image[80:220, 170:190] = 1.0  # ... its stem ...
+    image[135:150, 120:150] = 1.0  # ... and a short crossbar drawn apart from it
+    out = to_mnist(image)
+    without = image.copy()
+    without[135:150, 120:150] = 0.0
+    assert not np.allclose(out, to_mnist(without))
+
+
 def test_a_digit_in_two_separate_strokes_keeps_both():
     image = np.zeros((280, 280), dtype=np.float32)
     image[60:220, 100:116] = 1.0  # the stem of a 4 ...

@@ -30,3 +30,18 @@ def test_robust_preset_keeps_its_own_schedule():
 def test_unknown_preset():
     with pytest.raises(KeyError, match="unknown preset"):
         preset_config("turbo")
+
+
+def test_only_robust_trains_on_synthesised_digits():
+    assert PRESETS["seed"].config.synth_share == 0 and PRESETS["fast"].config.synth_share == 0
+    robust = preset_config("robust")
+    validate_config(robust)
+    assert 0 < robust.synth_share <= 0.5 and robust.augment
+
+
+@pytest.mark.parametrize("share", [-0.1, 0.6, float("nan"), True, "0.2", None])
+def test_a_synthesised_share_outside_0_to_half_is_refused(share):
+    from mnistconv.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="synthesised share of a batch must be a number from 0 to 0.5"):
+        validate_config(TrainConfig(synth_share=share))

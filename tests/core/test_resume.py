@@ -22,6 +22,8 @@ from tiny_training import tiny_config
 SEED_RECIPE = dict(epochs=4)
 # Shuffled batches, augmentation, a one-cycle schedule and label smoothing: every source of randomness.
 ROBUST_LIKE = dict(epochs=4, lr=1e-2, lr_schedule="onecycle", label_smoothing=0.1, shuffle=True, augment=True)
+# And synthesised digits in every batch, as the robust preset trains.
+WITH_SYNTH = dict(ROBUST_LIKE, synth_share=0.2)
 
 
 def epoch_figures(run):
@@ -47,7 +49,8 @@ def stopped_at(tiny_mnist_dir, runs_dir, settings, epoch, batch):
     return seen
 
 
-@pytest.mark.parametrize("settings", [SEED_RECIPE, ROBUST_LIKE], ids=["seed-recipe", "shuffled-augmented-onecycle"])
+@pytest.mark.parametrize("settings", [SEED_RECIPE, ROBUST_LIKE, WITH_SYNTH],
+                         ids=["seed-recipe", "shuffled-augmented-onecycle", "with-synthesised-digits"])
 @pytest.mark.parametrize("epoch, batch", [(2, 3), (3, 0)], ids=["mid-epoch", "between-epochs"])
 def test_stop_then_resume_equals_the_uninterrupted_run(tiny_mnist_dir, tmp_path, settings, epoch, batch):
     expected = reference(tiny_mnist_dir, tmp_path, settings)

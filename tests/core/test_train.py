@@ -246,6 +246,23 @@ def test_the_optimizer_steps_exactly_as_torchs_fused_adam():
     assert str(optimizers[0].state_dict()) == str(optimizers[1].state_dict())
 
 
+def test_synthesised_digits_join_each_batch_and_runs_repeat(tmp_path, tiny_data):
+    from mnistconv.core.synth import per_batch
+
+    def batches(name, **overrides):
+        model, seen = build_model(), []
+        model.register_forward_pre_hook(lambda module, args: seen.append(args[0].shape[0]) if module.training else None)
+        run = list(train(config_for(tmp_path / name, epochs=1, **overrides), tiny_data, model=model))
+        return seen, [e.loss for e in run if isinstance(e, events.BatchProgress)]
+
+    plain, plain_losses = batches("plain")
+    assert plain == [64] * 8
+    sizes, losses = batches("synth", synth_share=0.2)
+    assert sizes == [64 + per_batch(64, 0.2)] * 8 == [80] * 8
+    assert losses == batches("again", synth_share=0.2)[1]
+    assert losses != plain_losses
+
+
 class RecordingNet(ConvNet):
     """The seed's network, keeping a copy of every batch it is trained on."""
 
