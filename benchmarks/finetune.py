@@ -97,7 +97,8 @@ def main(argv=None) -> int:
         "## Fitting to your handwriting (`benchmarks/finetune.py`)",
         "",
         f"{dt.date.today()}, {machine_description()}, device {args.device}. The bundled model fitted with the window's "
-        f"defaults ({settings.steps} steps per stage, batch {settings.batch_size}, an eighth of each batch from the personal "
+        f"defaults ({settings.steps} steps per stage, batch {settings.batch_size}, "
+        f"1/{round(1 / settings.personal_share)} of each batch from the personal "
         f"digits with the robust preset's augmentation, lr {settings.lr:g}, label smoothing {settings.label_smoothing}) "
         "to a scripted hand it reads poorly (tests/odd_hand.py). *Held out*: the personal digits each fold did not see "
         "(5 folds under 100 digits, one fifth from 100). *New drawings*: 200 more of that hand, never fitted. The time "
