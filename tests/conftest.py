@@ -72,3 +72,23 @@ def dangling_qthreads(monkeypatch):
         thread.quit()
         thread.wait(10_000)
     assert not running, "test left QThread(s) running, started at:\n" + "\n".join(where for _, where in running)
+
+
+@pytest.fixture
+def sync_calls(monkeypatch) -> list[tuple[str, object]]:
+    """The fsync and rename calls made from now on, in order: ("fsync", inode) and ("rename onto", name).
+    What a power cut leaves cannot be tried in a test; the calls that make a write survive one can."""
+    calls = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        calls.append(("fsync", os.fstat(fd).st_ino))
+        real_fsync(fd)
+
+    def replace(source, target):
+        calls.append(("rename onto", os.path.basename(target)))
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    return calls

@@ -81,21 +81,8 @@ def test_temporaries_of_dead_writers_are_removed_and_live_ones_kept(tmp_path):
 
 
 @pytest.mark.parametrize("durable", [True, False])
-def test_a_durable_write_syncs_the_file_before_the_rename_and_the_folder_after(tmp_path, monkeypatch, durable):
-    """What a power cut leaves cannot be tried in a test; the calls that make a write survive one can."""
-    calls = []
-    real_fsync, real_replace = os.fsync, os.replace
-
-    def fsync(fd):
-        calls.append(("fsync", os.fstat(fd).st_ino))
-        real_fsync(fd)
-
-    def replace(source, target):
-        calls.append(("rename onto", os.path.basename(target)))
-        real_replace(source, target)
-
-    monkeypatch.setattr(os, "fsync", fsync)
-    monkeypatch.setattr(os, "replace", replace)
+def test_a_durable_write_syncs_the_file_before_the_rename_and_the_folder_after(tmp_path, sync_calls, durable):
+    calls = sync_calls
     target = tmp_path / "file.bin"
     with atomic_write(target, durable=durable) as sink:
         sink.write(b"data")

@@ -473,21 +473,8 @@ def test_any_value_in_any_field_loads_or_is_a_checkpoint_error(tmp_path, good_fi
         assert saved.build_model()(torch.ones(1, 1, 28, 28)).isfinite().all()
 
 
-def test_a_save_syncs_the_file_before_the_rename_and_the_folder_after(tmp_path, monkeypatch):
-    """What a power cut leaves cannot be tried in a test; the calls that make the save survive one can:
-    the new bytes are synced before the rename makes them the checkpoint, and the rename is synced."""
-    calls = []
-    real_fsync, real_replace = os.fsync, os.replace
-
-    def fsync(fd):
-        calls.append(("fsync", os.fstat(fd).st_ino))
-        real_fsync(fd)
-
-    def replace(source, target):
-        calls.append(("rename onto", os.path.basename(target)))
-        real_replace(source, target)
-
-    monkeypatch.setattr(os, "fsync", fsync)
-    monkeypatch.setattr(os, "replace", replace)
+def test_a_save_syncs_the_file_before_the_rename_and_the_folder_after(tmp_path, sync_calls):
+    """The new bytes are synced before the rename makes them the checkpoint, and the rename is synced."""
+    calls = sync_calls
     path = save(tmp_path / "mnist_conv.pt")
     assert calls == [("fsync", path.stat().st_ino), ("rename onto", "mnist_conv.pt"), ("fsync", tmp_path.stat().st_ino)]
