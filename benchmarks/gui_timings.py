@@ -349,12 +349,13 @@ def measure_canvas_latency() -> dict:
 
     ink = canvas.ink()
     probabilities = predictor.predict(image)[0]
+    verdict = pad.verdict()  # the not-sure judge's verdict on the drawn digit, shown with the bars
     parts = {
         "ink": median_ms(canvas.ink),
         "to_mnist": median_ms(lambda: to_mnist(ink)),
         "predict": median_ms(lambda: predictor.predict(image)),
         "show_preview": median_ms(lambda: pad._show_preview(image)),
-        "show_prediction": median_ms(lambda: pad._show_prediction(probabilities)),
+        "show_prediction": median_ms(lambda: pad._show_prediction(probabilities, verdict)),
     }
 
     # The same digit again, one move at a time after a pause: each move until the bars are set.
