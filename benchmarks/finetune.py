@@ -71,7 +71,7 @@ def main(argv=None) -> int:
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
 
-    allocator.prepare_for_training()  # as the app's entry points do
+    allocator.keep_freed_memory()  # as the app's entry points do
     data_dir = resolve_data_dir(args.data_dir)
     settings = FinetuneSettings(device=args.device)
     pictures, labels = drawings(20, seed=NEW_DRAWINGS_SEED)

@@ -38,7 +38,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
-    allocator.prepare_for_training()  # as mnistconv-train does
+    allocator.keep_freed_memory()  # as mnistconv-train does
     device = resolve_device(args.device)
     data_dir = resolve_data_dir(args.data_dir)
     data = load_mnist(ensure_mnist(data_dir), device)

@@ -16,9 +16,8 @@ On a 2-core CPU the full run takes about 20 minutes (more on a busy day); --quic
   (started by this one, which hands out the epochs in turn): the project changes process-wide
   settings (glibc's allocator thresholds) that would otherwise speed up the baseline too. Further
   workers take their turns too: the project recording its run into a run store (against the same
-  loop unrecorded: what recording costs), the project stepping through torch's Adam.step (what the
-  direct call of the same fused kernel saves), and the project on small pages (what asking torch
-  for transparent huge pages saves; core/allocator.py);
+  loop unrecorded: what recording costs), and the project with its former optimizer, Adam over one
+  flat buffer (benchmarks/flat_adam.py);
 - this CPU's float32 GEMM rate (torch.mm, the training's threads), measured between the epochs, and
   the recipe's FLOPs per epoch: the epoch's speed as a fraction of that rate;
 - test-set evaluation, 5 times each side, in the same workers;
@@ -64,13 +63,13 @@ from mnistconv.core.session import RUN_FOLDER, DataCache, training_session  # no
 from mnistconv.core.train import TrainingControl, train  # noqa: E402
 
 import baseline  # noqa: E402
+import flat_adam  # noqa: E402
 from results_file import machine_description, write_section  # noqa: E402
 
 SEEDS = (0, 1)
 EPOCHS_PER_SEED = 2
-# recorded: the project recording into a run store; torch_step: the project with torch's Adam.step
-# around the same fused kernel; small_pages: the project without huge pages.
-SIDES = ("baseline", "project", "recorded", "torch_step", "small_pages")
+# flat_adam: the project with its former optimizer; recorded: the project recording into a run store.
+SIDES = ("baseline", "project", "recorded", "flat_adam")
 FAST_SEEDS = (0, 1, 2, 3, 4)
 COMMAND_REPEATS = 3
 STEPS = 100  # timed steps of the one-thread comparison, after 10 untimed
@@ -78,17 +77,6 @@ FIRST_BATCH_LINE = "Beginning training loop..."  # printed by both commands just
 
 
 # -- the whole command ----------------------------------------------------------------------------
-def side_env(side: str, env: dict | None = None) -> dict:
-    """The environment of a side's process. The port's never asks for huge pages, whatever this
-    process or the user's shell holds; the project's processes ask for them themselves, at start."""
-    env = dict(os.environ if env is None else env)
-    if side == "baseline":
-        env.pop(allocator.HUGE_PAGES_VARIABLE, None)
-    elif side == "small_pages":
-        env[allocator.HUGE_PAGES_VARIABLE] = "0"
-    return env
-
-
 def project_command() -> list[str]:
     """`mnistconv-train` as installed beside this Python, else the same entry point through -c."""
     script = Path(sys.executable).with_name("mnistconv-train")
@@ -130,7 +118,7 @@ def whole_commands(data_dir: Path, repeats: int) -> dict[str, list[dict]]:
         }
         for _ in range(repeats):
             for side, command in commands.items():
-                runs[side].append(timed_process(command, side_env(side, env)))
+                runs[side].append(timed_process(command, env))
                 print(f"  {side:9} whole command: first batch {runs[side][-1]['first_batch']:.2f} s, "
                       f"exit {runs[side][-1]['exit']:.2f} s", file=sys.stderr, flush=True)
             start = time.perf_counter()
@@ -179,7 +167,7 @@ class EpochWorker:
         self.side = side
         self.process = subprocess.Popen(
             [sys.executable, __file__, "--epoch-worker", side, "--seed", str(seed), "--data-dir", str(data_dir)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=side_env(side),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )
 
     def ask(self, command: str) -> dict:
@@ -199,9 +187,9 @@ def epoch_worker(side: str, seed: int, data_dir: Path) -> None:
     """Answer "epoch" with the next epoch's figures, "eval" with one timed evaluation and "gemm" with
     the GEMM rate."""
     if side != "baseline":
-        allocator.prepare_for_training()  # as the project's commands and window do at start-up
-    if side == "torch_step":
-        train_module.Adam._fused_step_tensors = lambda self: None  # every step through torch's Adam.step
+        allocator.keep_freed_memory()  # as the project's commands and window do at start-up
+    if side == "flat_adam":
+        train_module.make_optimizer = flat_adam.make_optimizer
     data = load_mnist(data_dir, "cpu")
     with tempfile.TemporaryDirectory() as savepath:
         if side == "baseline":
@@ -307,7 +295,7 @@ def time_to_99(data, config: TrainConfig) -> dict:
 def peak_memory(side: str, data_dir: Path) -> tuple[float, float]:
     """A fresh process loads the data, then trains one epoch: its RSS before training and the peak during it, MB."""
     result = subprocess.run([sys.executable, __file__, "--memory-child", side, "--data-dir", str(data_dir)],
-                            capture_output=True, text=True, check=True, env=side_env(side))
+                            capture_output=True, text=True, check=True)
     before, peak = result.stdout.strip().splitlines()[-1].split()
     return float(before), float(peak)
 
@@ -320,8 +308,6 @@ def _rss_mb() -> float:
 def memory_child(side: str, data_dir: Path) -> None:
     import threading
 
-    if side != "baseline":
-        allocator.prepare_for_training()  # before the first tensor, as the commands do
     data = load_mnist(data_dir, "cpu")
     before = _rss_mb()
     peak = [before]
@@ -336,6 +322,7 @@ def memory_child(side: str, data_dir: Path) -> None:
     if side == "baseline":
         next(baseline.train_epochs(data, 1, seed=0))
     else:
+        allocator.keep_freed_memory()
         with tempfile.TemporaryDirectory() as savepath:
             list(train(TrainConfig(epochs=1, seed=0, device="cpu", savepath=savepath), data))
     done.set()
@@ -346,14 +333,11 @@ def memory_child(side: str, data_dir: Path) -> None:
 def one_thread_step(side: str) -> dict:
     """A fresh process trains STEPS batches of 128 (random images) on one torch thread; the main
     thread's CPU time per step (min and median), which other processes on the machine barely disturb."""
-    result = subprocess.run([sys.executable, __file__, "--step-child", side], capture_output=True, text=True, check=True,
-                            env=side_env(side))
+    result = subprocess.run([sys.executable, __file__, "--step-child", side], capture_output=True, text=True, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def step_child(side: str, steps: int = STEPS) -> None:
-    if side != "baseline":
-        allocator.prepare_for_training()  # before the first tensor, as the commands do
     torch.set_num_threads(1)
     torch.manual_seed(0)
     x, y = torch.rand(128, 1, 28, 28), torch.randint(0, 10, (128,))
@@ -364,6 +348,7 @@ def step_child(side: str, steps: int = STEPS) -> None:
         def batch() -> torch.Tensor:
             return x + 0.1 * torch.randn_like(x)
     else:
+        allocator.keep_freed_memory()
         model = build_model().to(memory_format=torch.channels_last)
         optimizer = train_module.make_optimizer(model, 3e-3)
         noise = train_module.NoiseSource(0.1, x.shape[1:], torch.Generator().manual_seed(0), images_per_draw=16 * 128)
@@ -521,26 +506,25 @@ def recording_report(sides: dict) -> list[str]:
     ]
 
 
-def variant_report(sides: dict, side: str, title: str, what: str, name: str) -> list[str]:
-    """The project against one variant of it, in another worker taking its turn with the others."""
-    p, v = sides["project"], sides[side]
+def optimizer_report(sides: dict) -> list[str]:
+    """torch's fused per-tensor Adam (the project) against the former Adam over one flat buffer."""
+    p, f = sides["project"], sides["flat_adam"]
     p_batch = [1000 * s for e in p for s in e["batch_seconds"]]
-    v_batch = [1000 * s for e in v for s in e["batch_seconds"]]
-    p_epoch, v_epoch = [e["train_seconds"] for e in p], [e["train_seconds"] for e in v]
-    ratio = statistics.median(v_epoch) / statistics.median(p_epoch)
+    f_batch = [1000 * s for e in f for s in e["batch_seconds"]]
+    p_epoch, f_epoch = [e["train_seconds"] for e in p], [e["train_seconds"] for e in f]
+    ratio = statistics.median(f_epoch) / statistics.median(p_epoch)
     return [
-        f"### {title}",
+        "### Optimizer: torch's fused Adam per tensor against Adam over one flat buffer",
         "",
-        f"The same loop, in another worker taking its turn with the others; only {what} differs.",
+        "The same loop, in another worker taking its turn with the others; only the optimizer differs.",
         "",
-        f"| | {name} | the project |",
+        "| | flat buffer (former) | fused per tensor (now) |",
         "|---|---:|---:|",
-        f"| ms per batch, median (min, max) | {spread(v_batch)} | {spread(p_batch)} |",
-        f"| s per epoch of training, median (min, max) | {spread(v_epoch)} | {spread(p_epoch)} |",
+        f"| ms per batch, median (min, max) | {spread(f_batch)} | {spread(p_batch)} |",
+        f"| s per epoch of training, median (min, max) | {spread(f_epoch)} | {spread(p_epoch)} |",
         "",
-        f"The project runs at **{ratio:.2f}×** the speed of {name} (above 1: faster); accuracies "
-        + ", ".join(f"{x['accuracy']:.4f}/{y['accuracy']:.4f}" for x, y in zip(v, p))
-        + f" ({name}/the project, by seed and epoch).",
+        f"Fused per tensor runs at **{ratio:.2f}×** the flat buffer's speed (above 1: faster); accuracies "
+        + ", ".join(f"{x['accuracy']:.4f}/{y['accuracy']:.4f}" for x, y in zip(f, p)) + " (flat/fused, by seed and epoch).",
     ]
 
 
@@ -580,11 +564,7 @@ def report(commands, sides, evals, gemm, fast, seed99, memory, gui, quick: bool,
         "",
         *recording_report(sides),
         "",
-        *variant_report(sides, "torch_step", "The optimizer: the fused kernel called straight, against torch's Adam.step",
-                        "the way Adam's fused kernel is called", "torch's Adam.step"),
-        "",
-        *variant_report(sides, "small_pages", "Huge pages: torch's large tensors on 2 MB pages, against 4 KB pages",
-                        "THP_MEM_ALLOC_ENABLE (core/allocator.py)", "small pages"),
+        *optimizer_report(sides),
         "",
         *fast_report(fast, seed99),
     ]
@@ -713,7 +693,7 @@ def main() -> None:
     if args.epoch_worker:
         epoch_worker(args.epoch_worker, args.seed, data_dir)
         return
-    allocator.prepare_for_training()  # the time-to-99 runs below train in this process
+    allocator.keep_freed_memory()  # the time-to-99 runs below train in this process
     print("the whole command, taking turns", file=sys.stderr)
     commands = whole_commands(data_dir, 1 if args.quick else COMMAND_REPEATS)
     print("training, interleaved", file=sys.stderr)

@@ -10,13 +10,6 @@ The thresholds are process-wide, so the entry points set them (the commands in c
 window in gui/app.py), never a library function.
 
 Elsewhere (macOS, Windows, musl) both functions do nothing.
-
-Huge pages: the same buffers, about 30 MB a step, span some 7,000 pages of 4 KB, more than the
-CPU's TLB holds, so each step also walks page tables for them (dearly under a hypervisor).
-`use_huge_pages()` asks torch's CPU allocator to back tensors of 2 MB or more with the kernel's
-transparent huge pages (2 MB each), which made a training step here about 10 % faster
-(benchmarks/RESULTS.md). torch reads the setting when it makes its first tensor, so it must come
-before that; where the kernel's THP is off, or outside Linux, it changes nothing.
 """
 
 from __future__ import annotations
@@ -24,13 +17,8 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
-import os
 import platform
 import sys
-
-# torch's CPU allocator (c10/core/impl/alloc_cpu.cpp) page-aligns its allocations and advises
-# MADV_HUGEPAGE for those of 2 MB and more when this variable is 1 at its first allocation.
-HUGE_PAGES_VARIABLE = "THP_MEM_ALLOC_ENABLE"
 
 # mallopt() parameters, from glibc's <malloc.h>.
 _M_TRIM_THRESHOLD = -1
@@ -71,17 +59,3 @@ def release_freed_memory() -> None:
     libc = _glibc()
     if libc is not None:
         libc.malloc_trim(0)
-
-
-def use_huge_pages() -> bool:
-    """Ask torch for huge pages behind its large CPU tensors, unless the environment already says
-    otherwise (THP_MEM_ALLOC_ENABLE=0 turns it off). Call before the process's first tensor.
-    True where the variable now asks for them."""
-    return os.environ.setdefault(HUGE_PAGES_VARIABLE, "1") == "1"
-
-
-def prepare_for_training() -> None:
-    """The process-wide memory settings of a process that trains, set at its entry point, before
-    its first tensor: huge pages, and freed memory kept mapped."""
-    use_huge_pages()
-    keep_freed_memory()

@@ -210,7 +210,7 @@ def _run_number(parser: argparse.ArgumentParser, text: str) -> int:
 def train_main(argv: Sequence[str] | None = None) -> int:
     parser = train_parser()
     args = parser.parse_args(argv)
-    allocator.prepare_for_training()  # before the first tensor: huge pages, freed activation memory kept mapped
+    allocator.keep_freed_memory()  # this process only trains: keep freed activation memory mapped
     out = sys.stdout
     control = TrainingControl()
     progress = ProgressBar(sys.stderr)
@@ -241,7 +241,7 @@ def train_main(argv: Sequence[str] | None = None) -> int:
 
 def test_main(argv: Sequence[str] | None = None) -> int:
     args = test_parser().parse_args(argv)
-    allocator.prepare_for_training()
+    allocator.keep_freed_memory()
     try:
         device = resolve_device(args.device or "auto")
         path = _model_to_test(args)

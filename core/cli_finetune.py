@@ -61,7 +61,7 @@ def finetune_parser() -> argparse.ArgumentParser:
 def finetune_main(argv: Sequence[str] | None = None) -> int:
     parser = finetune_parser()
     args = parser.parse_args(argv)
-    allocator.prepare_for_training()
+    allocator.keep_freed_memory()
     settings = FinetuneSettings(steps=args.steps, seconds=args.seconds, seed=args.seed, device=args.device)
     control = TrainingControl()
     progress = ProgressBar(sys.stderr)

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Iterator
 
 import torch
-import torch.optim.optimizer as optimizer_module
 from torch.nn import functional as F
 
 from . import checkpoint, events
@@ -77,82 +76,23 @@ class Adam(torch.optim.Adam):
 
     Each wrapper imports torch._dynamo (and sympy with it) on its first call: over half a second
     before the first batch, and more on a busy machine, for a compiler this program never uses.
-    Stepping without it is what those wrappers do outside torch.compile: the update under no_grad.
-    Once the state exists, a plain step calls the fused kernel torch's step ends in directly."""
+    Stepping without it is what those wrappers do outside torch.compile: the update under no_grad."""
 
     add_param_group = _undecorated(torch.optim.Optimizer.add_param_group)
-    _torch_zero_grad = _undecorated(torch.optim.Optimizer.zero_grad)
+    zero_grad = _undecorated(torch.optim.Optimizer.zero_grad)
     state_dict = _undecorated(torch.optim.Optimizer.state_dict)
     load_state_dict = _undecorated(torch.optim.Optimizer.load_state_dict)
     _adam_step = _undecorated(torch.optim.Adam.step)
-    _call_kernel_directly = True
 
     def step(self, closure=None):
-        if closure is None and (tensors := self._fused_step_tensors()) is not None:
-            # The fused update torch's Adam.step ends in, called straight: the same kernel on the
-            # same tensors, bit for bit, without the wrappers, hooks and regrouping around it
-            # (benchmarks/RESULTS.md, "The optimizer").
-            group = self.param_groups[0]
-            params, grads, exp_avgs, exp_avg_sqs, steps = tensors
-            beta1, beta2 = group["betas"]
-            with torch.no_grad():
-                torch._foreach_add_(steps, 1)
-                try:
-                    torch._fused_adam_(
-                        params, grads, exp_avgs, exp_avg_sqs, [], steps, amsgrad=False, lr=group["lr"],
-                        beta1=beta1, beta2=beta2, weight_decay=group["weight_decay"], eps=group["eps"],
-                        maximize=False, grad_scale=None, found_inf=None,
-                    )
-                    return None
-                except TypeError:
-                    # A torch whose private kernel takes other arguments: it refused the call before
-                    # touching anything, so undo the count and step through torch from now on.
-                    torch._foreach_sub_(steps, 1)
-                    self._call_kernel_directly = False
         with torch.no_grad():
             return self._adam_step(closure)
 
-    def _fused_step_tensors(self):
-        """The fused kernel's arguments, where a step is nothing more than that kernel: one group of
-        float32 tensors on one device, every one with a gradient and an initialised state, and no
-        hooks or options (amsgrad, maximize, a tensor lr) that torch's step would handle around it.
-        None otherwise: the first step, and anything unusual, goes through torch's own step."""
-        if not self._call_kernel_directly:
-            return None
-        if len(self.param_groups) != 1 or self._optimizer_step_pre_hooks or self._optimizer_step_post_hooks:
-            return None
-        if optimizer_module._global_optimizer_pre_hooks or optimizer_module._global_optimizer_post_hooks:
-            return None
-        group = self.param_groups[0]
-        if (not group["fused"] or group["amsgrad"] or group["maximize"] or group["capturable"] or group["differentiable"]
-                or group.get("decoupled_weight_decay") or isinstance(group["lr"], torch.Tensor)
-                or any(isinstance(beta, torch.Tensor) for beta in group["betas"])):
-            return None
-        params = group["params"]
-        device = params[0].device
-        grads, exp_avgs, exp_avg_sqs, steps = [], [], [], []
-        for p in params:
-            state = self.state.get(p)
-            if (p.grad is None or not state or p.dtype != torch.float32 or p.device != device
-                    or p.grad.dtype != torch.float32 or p.grad.is_sparse):
-                return None
-            grads.append(p.grad)
-            exp_avgs.append(state["exp_avg"])
-            exp_avg_sqs.append(state["exp_avg_sq"])
-            steps.append(state["step"])
-        return params, grads, exp_avgs, exp_avg_sqs, steps
-
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        if not set_to_none:
-            self._torch_zero_grad(set_to_none)
-            return
-        for group in self.param_groups:  # what torch's does when set_to_none, without its profiler scope
-            for p in group["params"]:
-                p.grad = None
 
 def make_optimizer(model: torch.nn.Module, lr: float) -> torch.optim.Adam:
     """The seed's ADAM (Flux's defaults are torch's: betas 0.9/0.999, eps 1e-8) as torch's fused
-    kernel, one call for all eight parameter tensors, on the CPU as on CUDA."""
+    kernel, one call for all eight parameter tensors, on the CPU as on CUDA. It steps as fast as
+    Adam over one flat buffer of all the parameters did (benchmarks/RESULTS.md)."""
     return Adam(model.parameters(), lr=lr, fused=True)
 
 

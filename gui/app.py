@@ -30,7 +30,7 @@ def create_application(argv: list[str]) -> QApplication:
     app.colour_scheme = follow_colour_scheme(app)  # light or dark as the system is set, and when it changes
     from mnistconv.core import allocator
 
-    allocator.prepare_for_training()  # before any tensor: huge pages, freed memory kept (core/allocator.py)
+    allocator.keep_freed_memory()  # training steps reuse their freed activation memory (core/allocator.py)
     return app
 
 

@@ -43,7 +43,7 @@ def main() -> None:
     parser.add_argument("--preset", default="robust", choices=list(PRESETS))
     parser.add_argument("--out", type=Path, default=BUNDLED)
     args = parser.parse_args()
-    allocator.prepare_for_training()  # as mnistconv-train does
+    allocator.keep_freed_memory()  # as mnistconv-train does
     data = load_mnist(ensure_mnist(resolve_data_dir(args.data_dir)), resolve_device(args.device))
     with tempfile.TemporaryDirectory() as savepath:
         config = preset_config(args.preset, seed=args.seed, device=args.device, savepath=savepath)
