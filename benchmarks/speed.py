@@ -144,12 +144,13 @@ def whole_commands(data_dir: Path, repeats: int) -> dict[str, list[dict]]:
 def project_epochs(data, data_dir: Path, seed: int, savepath: str, runs_dir: Path | None):
     """The project's session as epoch-sized steps: dicts shaped like baseline.train_epochs', plus
     `interval_seconds`, the wall time from the previous epoch's end as this loop sees it (saving and
-    recording included), and for the last epoch `session_seconds`, from TrainingStarted to Finished."""
+    recording included), and for the last epoch `session_seconds`, from TrainingStarted to Finished;
+    neither counts the time this generator waits between epochs for the other workers' turns."""
     cache = DataCache()
     cache.put(data_dir, data.device, data)  # loaded once by the worker: the session takes it from here
     config = TrainConfig(seed=seed, device="cpu", epochs=EPOCHS_PER_SEED, progress_interval_s=0.0,
                          savepath=RUN_FOLDER if runs_dir is not None else savepath)
-    marks, last = [0.0], None
+    marks, last, waited = [0.0], None, 0.0
     for event in training_session(config, data_dir, cache=cache, runs_dir=runs_dir):
         now = time.perf_counter()
         if isinstance(event, events.TrainingStarted):
@@ -164,12 +165,15 @@ def project_epochs(data, data_dir: Path, seed: int, savepath: str, runs_dir: Pat
             marks, last_end = [0.0], now
             if event.epoch < config.epochs:
                 yield epoch
+                resumed = time.perf_counter()
+                waited += resumed - now  # the other workers' turns
+                last_end = resumed
             else:
                 last = epoch  # answered once the session has finished, with its length
         elif isinstance(event, events.RecordingFailed):
             raise RuntimeError(f"recording failed: {event.message}")
         elif isinstance(event, events.Finished):
-            last["session_seconds"] = now - started
+            last["session_seconds"] = now - started - waited
     yield last
 
 
