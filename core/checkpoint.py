@@ -28,6 +28,7 @@ import torch
 from .atomic import atomic_write, remove_abandoned_partials
 from .errors import CheckpointError
 from .model import ConvNet, build_model
+from .paths import make_folder
 
 FORMAT = "mnistconv-checkpoint"
 FORMAT_VERSION = 1
@@ -76,7 +77,7 @@ def save_checkpoint(path: Path, model: ConvNet, *, epoch: int, accuracy: float, 
         "saved_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(path.parent)
         remove_abandoned_partials(path)
         with atomic_write(path) as sink:
             torch.save(payload, sink)

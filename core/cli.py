@@ -30,7 +30,7 @@ from .progress_bar import ProgressBar
 from .runstore import RunStore, resolve_runs_dir
 from .session import RUN_FOLDER, load_data, resume_session, training_session
 from .train import TrainingControl
-from .wording import Level, log_lines
+from .wording import STOPPING_AT_CTRL_C, Level, log_lines
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -172,8 +172,7 @@ class StopOnSignals:
             raise KeyboardInterrupt
         self.received = number
         self.control.request_stop()
-        print(" -> Stopping after the current batch; the best model so far stays saved (Ctrl+C again to quit at once).",
-              file=self.log, flush=True)
+        print(STOPPING_AT_CTRL_C, file=self.log, flush=True)
 
     @property
     def exit_status(self) -> int | None:

@@ -19,6 +19,7 @@ from .atomic import atomic_write
 from .cli import EXIT_FAILED, add_runs_dir
 from .errors import MnistConvError
 from .runstore import Run, RunStore, resolve_runs_dir
+from .wording import epoch_line
 
 
 def runs_parser() -> argparse.ArgumentParser:
@@ -76,19 +77,19 @@ def _runs_command(args, store: RunStore) -> int:
         return 0
     run = store.run(args.run)
     if args.command == "show":
-        epochs = store.epochs(run.id)
+        epochs = store.history(run.id).epoch_rows()
         if args.json:
-            print(json.dumps({**run.summary(), "config": run.config, "epochs": [vars(e) for e in epochs]}, indent=2))
+            print(json.dumps({**run.summary(), "config": run.config, "epochs": epochs}, indent=2))
             return 0
         print(run_table([run]))
         print(f"\nsettings: {json.dumps(run.config, sort_keys=True)}")
         print(f"best model: {run.checkpoint}\n")
         for epoch in epochs:
-            print(f"[{epoch.epoch}]: Test accuracy: {epoch.test_accuracy:.4f}   (train loss {epoch.train_loss:.4f}, "
-                  f"lr {epoch.lr:g}, {epoch.seconds:.1f} s, {epoch.images_per_s:,.0f} images/s)")
+            print(epoch_line(epoch))
         return 0
     if args.command == "export":
-        text = store.metrics_csv(run.id)
+        history = store.history(run.id)
+        text = history.epochs_csv()
         if str(args.csv) == "-":
             sys.stdout.write(text)
         else:
@@ -97,7 +98,7 @@ def _runs_command(args, store: RunStore) -> int:
                     sink.write(text.encode("utf-8"))
             except OSError as exc:
                 raise MnistConvError(f"Could not write {args.csv}: {exc.strerror or exc}") from exc
-            count = len(store.epochs(run.id))
+            count = len(history.epochs)
             print(f"Wrote {count} epoch{'' if count == 1 else 's'} of run {run.id} to {args.csv}")
         return 0
     if args.command == "delete":
@@ -126,7 +127,7 @@ def export_parser() -> argparse.ArgumentParser:
 
 def export_main(argv: Sequence[str] | None = None) -> int:
     from .onnx_export import INPUT_NAME, OUTPUT_NAME, export_onnx
-    from .predict import bundled_model_path
+    from .paths import bundled_model_path
 
     args = export_parser().parse_args(argv)
     try:

@@ -30,6 +30,17 @@ class FinishReason(str, Enum):
         return self.value  # "completed", not "FinishReason.COMPLETED", in messages and files
 
 
+class _Named(str, Enum):
+    def __str__(self) -> str:
+        return self.value
+
+
+#: A recorded run's outcome: how it ended (each FinishReason), or still running, or interrupted (its
+#: process died without saying how it ended).
+Outcome = _Named("Outcome", [(reason.name, reason.value) for reason in FinishReason]
+                 + [("RUNNING", "running"), ("INTERRUPTED", "interrupted")], module=__name__)
+
+
 @dataclass(frozen=True)
 class DataLoading:
     """The session starts looking for the data in this folder (fetching it when missing)."""
@@ -83,14 +94,20 @@ class BatchProgress:
     seconds: float  # since the epoch began
 
 
+def per_epoch() -> Any:
+    """Marks an EpochFinished field as a per-epoch metric: core.history keeps it as a named column,
+    the run store as a column of its own, and the CSV export as one more column."""
+    return field(metadata={"per_epoch": True})
+
+
 @dataclass(frozen=True)
 class EpochFinished:
     epoch: int
-    test_accuracy: float
-    train_loss: float
-    lr: float
-    seconds: float  # training and evaluation
-    images_per_s: float  # training images per second
+    test_accuracy: float = per_epoch()
+    train_loss: float = per_epoch()
+    lr: float = per_epoch()
+    seconds: float = per_epoch()  # training and evaluation
+    images_per_s: float = per_epoch()  # training images per second
     predictions: np.ndarray = field(repr=False, compare=False)  # predicted class of each test image
     confusion: np.ndarray = field(repr=False, compare=False)  # 10×10 counts, rows true, columns predicted
     confidences: np.ndarray = field(repr=False, compare=False)  # float32: each prediction's softmax probability
@@ -155,6 +172,11 @@ class Finished:
     best_accuracy: float
     best_epoch: int
     checkpoint: Path | None
+
+    @classmethod
+    def before_any_model(cls, reason: FinishReason, best_accuracy: float = 0.0) -> "Finished":
+        """A run that ended before it saved a model: stopped while fetching, failed, refused."""
+        return cls(reason=reason, epochs_run=0, best_accuracy=best_accuracy, best_epoch=0, checkpoint=None)
 
 
 @dataclass(frozen=True)

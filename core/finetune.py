@@ -31,13 +31,14 @@ from .device import describe_device, resolve_device
 from .errors import ConfigError
 from .evaluate import evaluate
 from .events import FinishReason
+from .history import EventKind, Marker
 from .model import ConvNet
-from .paths import CHECKPOINT_NAME, checkpoint_file, default_models_dir
+from .paths import CHECKPOINT_NAME, bundled_model_path, checkpoint_file, default_models_dir
 from .personal import PersonalDigits
-from .predict import bundled_model_path
-from .runstore import EpochRecord, RunStore, StoreError
-from .session import DataCache, load_data, read_saved_model
+from .runstore import RunStore, StoreError
+from .session import DataCache, load_data, read_saved_model, stopped_before_training
 from .train import Adam, TrainingControl
+from .wording import finetune_refusal
 
 MAX_MNIST_DROP = 0.002  # 0.2 points of MNIST test accuracy
 FOLDS = 5
@@ -102,8 +103,7 @@ def finetune_session(
                           + (f" ({len(skipped)} file(s) could not be read)" if skipped else ""))
     mnist = yield from load_data(Path(data_dir), device, control, cache)
     if mnist is None:
-        yield events.Stopped(epoch=0, batch=0)
-        yield events.Finished(reason=FinishReason.STOPPED, epochs_run=0, best_accuracy=0.0, best_epoch=0, checkpoint=None)
+        yield from stopped_before_training()
         return
     personal_x = torch.from_numpy(images)[:, None].to(device)
     personal_y = torch.from_numpy(labels).to(device)
@@ -131,15 +131,12 @@ def finetune_session(
         yield from _fit(model, personal_x, personal_y, mnist, settings, control, stages, stages, budget)
     except _Stopped as stop:
         yield events.Stopped(epoch=stop.stage, batch=stop.step)
-        yield events.Finished(reason=FinishReason.STOPPED, epochs_run=0, best_accuracy=before_mnist, best_epoch=0,
-                              checkpoint=None)
+        yield events.Finished.before_any_model(FinishReason.STOPPED, best_accuracy=before_mnist)
         return
     after_mnist = evaluate(model, mnist.test_images, mnist.test_labels).accuracy
     after_fitted = _accuracy(model, personal_x, personal_y)
-    accepted = after_mnist >= before_mnist - MAX_MNIST_DROP - 1e-12
-    reason = "" if accepted else (
-        f"it would lower MNIST test accuracy from {100 * before_mnist:.2f} % to {100 * after_mnist:.2f} %, more than "
-        f"{100 * MAX_MNIST_DROP:.1f} points: the model reads your digits at the cost of everyone else's")
+    accepted = keeps_mnist(before_mnist, after_mnist)
+    reason = "" if accepted else finetune_refusal(before_mnist, after_mnist, MAX_MNIST_DROP)
     path = run_id = None
     if accepted:
         path, run_id, problem = _save(model, saved, base_name, settings, digits_dir, data_dir, runs_dir, savepath,
@@ -156,6 +153,11 @@ def finetune_session(
         yield read_saved_model(path, reload_device)
     yield events.Finished(reason=FinishReason.COMPLETED, epochs_run=1, best_accuracy=after_mnist, best_epoch=1 if path else 0,
                           checkpoint=path)
+
+
+def keeps_mnist(before: float, after: float) -> bool:
+    """Whether a fit keeps MNIST test accuracy: at most MAX_MNIST_DROP lower than before."""
+    return after >= before - MAX_MNIST_DROP - 1e-12
 
 
 class _Stopped(Exception):
@@ -254,9 +256,9 @@ def _save(model: ConvNet, base, base_name: str, settings: FinetuneSettings, digi
     checkpoint.save_checkpoint(path, model, epoch=1, accuracy=accuracy, lr=settings.lr, hyperparameters=hyperparameters)
     if store is not None:
         try:
-            store.record_epoch(run.id, EpochRecord(1, accuracy, None, settings.lr, seconds, None), [], [])
-            store.set_best(run.id, accuracy, 1)
-            store.record_end(run.id, "completed", [], [])
+            store.record_epoch(run.id, {"epoch": 1, "test_accuracy": accuracy, "lr": settings.lr, "seconds": seconds})
+            store.set_best(run.id, accuracy, 1, [Marker(1, EventKind.NEW_BEST, f"{accuracy:.4f}")])
+            store.record_end(run.id, FinishReason.COMPLETED)
         except StoreError as exc:
             problem = events.RecordingFailed(run_id=run.id, message=str(exc))
         finally:

@@ -16,6 +16,7 @@ import torch
 
 from .checkpoint import load_checkpoint
 from .errors import MnistConvError
+from .paths import make_folder
 
 INPUT_NAME = "images"
 OUTPUT_NAME = "logits"
@@ -42,7 +43,7 @@ def export_onnx(checkpoint_path: str | os.PathLike, out_path: str | os.PathLike)
     example = torch.zeros(2, 1, 28, 28)
     batch = torch.export.Dim("batch", min=1)
     try:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(out_path.parent)
         with tempfile.TemporaryDirectory(dir=out_path.parent, prefix=f".{out_path.name}.") as folder:
             temporary = Path(folder) / out_path.name
             program = torch.onnx.export(model, (example,), dynamo=True, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],

@@ -1,20 +1,50 @@
-"""Where mnistconv's files live: the per-user folders, the MNIST folder and the checkpoint file.
+"""Where mnistconv's files live: the per-user folders, the MNIST folder, the checkpoint and state
+files, the files shipped with the program.
 
 Every rule about a path is here, once: which folder the data is looked for in, which file a
-"save path" means, and how a folder to save into is made (with a one-line reason when it cannot be).
+"save path" means, what a run's folder holds, where the bundled files are, and how a folder is
+made (with a one-line reason when it cannot be).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from importlib import resources
 from pathlib import Path
+from typing import Iterator
 
-from .errors import ConfigError
+from .errors import CheckpointError, ConfigError
 
 APP_NAME = "mnistconv"
 CHECKPOINT_NAME = "mnist_conv.pt"
 CHECKPOINT_SUFFIX = ".pt"
+STATE_NAME = "state.pt"  # a run's resumable state, beside its best model in the run's folder
+RESOURCES = "mnistconv.resources"  # the package of the files shipped with the program
+
+
+def resource(name: str):
+    """A file shipped in mnistconv/resources (an importlib.resources Traversable)."""
+    return resources.files(RESOURCES) / name
+
+
+@contextlib.contextmanager
+def bundled_model_path() -> Iterator[Path]:
+    """The path of the model shipped in mnistconv/resources; CheckpointError if this install lacks it."""
+    reference = resource(CHECKPOINT_NAME)
+    if not reference.is_file():
+        raise CheckpointError(
+            f"The bundled model ({reference}) is missing from this installation; "
+            "train a model, or run scripts/make_bundled_model.py to create it"
+        )
+    with resources.as_file(reference) as path:
+        yield Path(path)
+
+
+def state_file(run_folder: str | os.PathLike) -> Path:
+    """The resumable state of the run whose folder this is."""
+    return Path(run_folder) / STATE_NAME
 
 
 def user_cache_dir() -> Path:
@@ -60,11 +90,18 @@ def checkpoint_file(savepath: str | os.PathLike) -> Path:
     return path / CHECKPOINT_NAME
 
 
+def make_folder(folder: str | os.PathLike) -> Path:
+    """Create `folder` and its parents where they are missing; an OSError says why it cannot be."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def ensure_folder(folder: str | os.PathLike, what: str = "save folder") -> Path:
     """Create `folder` (and its parents) if needed; ConfigError with the reason when it cannot be."""
     folder = Path(folder).expanduser()
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        make_folder(folder)
     except FileExistsError:
         raise ConfigError(f"the {what} {folder} is a file, not a folder") from None
     except OSError as exc:

@@ -24,7 +24,7 @@ import numpy as np
 
 from .atomic import atomic_write
 from .errors import MnistConvError
-from .paths import user_data_dir
+from .paths import make_folder, user_data_dir
 from .picture import picture_ink
 from .preprocess import to_mnist
 
@@ -189,7 +189,7 @@ class PersonalDigits:
         count = 0
         for digit in self.list().digits:
             folder = target / str(digit.label)
-            folder.mkdir(parents=True, exist_ok=True)
+            make_folder(folder)
             for path in (digit.path, digit.strokes_path):
                 if path.is_file():
                     shutil.copy2(path, folder / path.name)
@@ -199,7 +199,7 @@ class PersonalDigits:
     def _folder(self, label: int) -> Path:
         folder = self.root / str(label)
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            make_folder(folder)
         except OSError as exc:
             raise PersonalError(f"Could not make the folder {folder}: {exc.strerror or exc}") from exc
         return folder

@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from .paths import resource
+
 STATISTICS_NAME = "digit_statistics.npz"
 THICK_BLOB = 5.0  # mean stroke thickness (px, 28×28) above which the ink is a blob: MNIST's 99th percentile is 4.4
 INK_LEVEL = 0.35  # pixels at least this bright count as ink for the shape checks
@@ -85,7 +87,7 @@ class DigitStatistics:
 
     @classmethod
     def bundled(cls) -> "DigitStatistics":
-        reference = resources.files("mnistconv.resources") / STATISTICS_NAME
+        reference = resource(STATISTICS_NAME)
         with resources.as_file(reference) as path, np.load(path) as stored:
             return cls({key: stored[key] for key in stored.files})
 

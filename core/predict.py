@@ -7,13 +7,9 @@ original keeps training, and a half-finished optimiser step never shows up in a 
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 import os
-from importlib import resources
-from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -21,27 +17,13 @@ from torch import nn
 
 from .checkpoint import load_checkpoint
 from .device import resolve_device
-from .errors import CheckpointError
-from .paths import CHECKPOINT_NAME
+from .paths import bundled_model_path
 
 BUNDLED_NAME = "bundled model"
 IMAGE_SHAPE = (28, 28)
 # Resampling (bicubic overshoots) and float16 rounding can step a little outside [0, 1]: that much is
 # clipped. Anything further is not an image in [0, 1] at all (255-scale, -100, …) and is refused.
 PIXEL_TOLERANCE = 0.01
-
-
-@contextlib.contextmanager
-def bundled_model_path() -> Iterator[Path]:
-    """The path of the model shipped in mnistconv/resources; CheckpointError if this install lacks it."""
-    reference = resources.files("mnistconv.resources") / CHECKPOINT_NAME
-    if not reference.is_file():
-        raise CheckpointError(
-            f"The bundled model ({reference}) is missing from this installation; "
-            "train a model, or run scripts/make_bundled_model.py to create it"
-        )
-    with resources.as_file(reference) as path:
-        yield Path(path)
 
 
 class Predictor:

@@ -74,7 +74,7 @@ class _SessionThread(QThread):
             self.session.close()
         if finished is None:
             reason = FinishReason.STOPPED if self.control.stop_requested else FinishReason.FAILED
-            finished = events.Finished(reason=reason, epochs_run=0, best_accuracy=0.0, best_epoch=0, checkpoint=None)
+            finished = events.Finished.before_any_model(reason)
         self.trainer.emit_event(finished)
 
 

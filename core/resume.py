@@ -22,10 +22,10 @@ import torch
 from . import checkpoint
 from .atomic import atomic_write, remove_abandoned_partials
 from .errors import CheckpointError
+from .paths import make_folder
 
 FORMAT = "mnistconv-resume"
 FORMAT_VERSION = 1
-STATE_NAME = "state.pt"
 
 
 @dataclass
@@ -57,15 +57,11 @@ class ResumeState:
         return payload
 
 
-def state_file(run_folder: str | os.PathLike) -> Path:
-    return Path(run_folder) / STATE_NAME
-
-
 def save_resume_state(path: str | os.PathLike, state: ResumeState) -> Path:
     """Write the state beside its final name, then rename it over the previous one."""
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(path.parent)
         remove_abandoned_partials(path)
         with atomic_write(path) as sink:
             torch.save(state.to_payload(), sink)

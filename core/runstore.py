@@ -4,21 +4,23 @@ Where: `--runs-dir DIR`, else `$MNISTCONV_RUNS`, else `runs/` in the per-user da
 `runs.sqlite3` (WAL mode, so a window and a command line can record at once) and one folder per
 run with its best model (`mnist_conv.pt`) and its resumable state (`state.pt`).
 
-A run is a row in `runs`, its epochs rows in `epochs`, its batch losses (at the rate the plots show
-them) in `batches`, and its schedule events in `events`. A run still marked "running" whose
-process no longer holds its folder's lock (core.run_lock) died: it reads as "interrupted".
+A run is a row in `runs`; its history (core.history) is its epochs' rows in `epochs`, one column
+per per-epoch metric, its batch losses (at the rate the plots show them) in `batches`, and its
+marked events in `events`. A run still marked "running" whose process no longer holds its folder's
+lock (core.run_lock) died: it reads as "interrupted".
 
 The schema is versioned (`PRAGMA user_version`); MIGRATIONS bring any older store up to date, and a
-store from a newer mnistconv is refused rather than changed. Nothing here ever deletes or recreates
-a store it cannot read: it says so, and training goes on without recording.
+store from a newer mnistconv is refused rather than changed. A per-epoch metric that the store has
+no column for yet (core.history.EPOCH_COLUMNS grew) gets its column added, empty for the epochs
+recorded before. Every statement names its columns and parameters. Nothing here ever deletes or
+recreates a store it cannot read: it says so, and training goes on without recording.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as _dt
-import io
 import json
+import math
 import os
 import shutil
 import sqlite3
@@ -28,15 +30,16 @@ from typing import Iterable
 
 from . import run_lock
 from .errors import MnistConvError
-from .paths import CHECKPOINT_NAME, user_data_dir
+from .events import Outcome
+from .history import EPOCH_COLUMNS, EPOCH_KEYED, EventKind, Marker, RunHistory
+from .paths import CHECKPOINT_NAME, make_folder, state_file, user_data_dir
 
 DB_NAME = "runs.sqlite3"
 LOCK_NAME = ".lock"
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 5.0  # another process writing: wait this long before calling the store unavailable
-RUNNING = "running"
-CSV_COLUMNS = ("epoch", "test_accuracy", "train_loss", "lr", "seconds", "images_per_s")
-INTERRUPTED = "interrupted"
+RUNNING = Outcome.RUNNING
+INTERRUPTED = Outcome.INTERRUPTED
 
 # Each entry brings a store from the version before it to this version.
 MIGRATIONS: dict[int, str] = {
@@ -107,14 +110,14 @@ class Run:
     data_dir: str | None
     folder: Path
     checkpoint: Path
-    outcome: str  # a FinishReason's value, "running", or "interrupted"
+    outcome: Outcome
     best_accuracy: float | None
     best_epoch: int | None
     epochs_done: int
 
     @property
     def resumable(self) -> bool:
-        return self.outcome != RUNNING and (self.folder / "state.pt").is_file()
+        return self.outcome != RUNNING and state_file(self.folder).is_file()
 
     @property
     def duration_s(self) -> float | None:
@@ -127,30 +130,9 @@ class Run:
         return {
             "id": self.id, "started": self.started, "ended": self.ended, "kind": self.kind, "preset": self.preset,
             "epochs_done": self.epochs_done, "best_accuracy": self.best_accuracy, "best_epoch": self.best_epoch,
-            "outcome": self.outcome, "seed": self.seed, "device": self.device, "checkpoint": str(self.checkpoint),
+            "outcome": str(self.outcome), "seed": self.seed, "device": self.device, "checkpoint": str(self.checkpoint),
             "folder": str(self.folder),
         }
-
-
-@dataclass(frozen=True)
-class EpochRecord:
-    epoch: int
-    test_accuracy: float
-    train_loss: float | None
-    lr: float | None
-    seconds: float | None
-    images_per_s: float | None
-
-
-@dataclass(frozen=True)
-class Curves:
-    """One run's recorded curves, as the plots draw them."""
-
-    epochs: list[EpochRecord]
-    batch_x: list[float]
-    batch_loss: list[float]
-    batch_lr: list[float]
-    events: list[tuple[float, str, str | None]]  # (x, kind, detail)
 
 
 def now_text() -> str:
@@ -181,7 +163,7 @@ class RunStore:
         self.root = Path(root)
         self.path = self.root / DB_NAME
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
+            make_folder(self.root)
             self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"Cannot open the run store {self.path}: {_reason(exc)}") from exc
@@ -222,6 +204,15 @@ class RunStore:
                         if statement.strip():
                             db.execute(statement)
                     db.execute(f"PRAGMA user_version = {target}")
+        if self._missing_epoch_columns(self._db):
+            with self._transaction() as db:
+                for name in self._missing_epoch_columns(db):  # again, inside: another process may have added them
+                    db.execute(f"ALTER TABLE epochs ADD COLUMN {name} REAL")
+
+    @staticmethod
+    def _missing_epoch_columns(db: sqlite3.Connection) -> list[str]:
+        present = {row[1] for row in db.execute("PRAGMA table_info(epochs)")}
+        return [name for name in EPOCH_COLUMNS if name not in present]
 
     def _transaction(self):
         return _Transaction(self._db)
@@ -234,67 +225,75 @@ class RunStore:
         with self._transaction() as db:
             cursor = db.execute(
                 "INSERT INTO runs (started, kind, preset, config, seed, data_dir, folder, checkpoint, pid, host) "
-                "VALUES (?, ?, ?, ?, ?, ?, '', '', ?, ?)",
-                (now_text(), kind, preset, json.dumps(config), _text(config.get("seed")), data_dir, os.getpid(), _host()),
+                "VALUES (:started, :kind, :preset, :config, :seed, :data_dir, '', '', :pid, :host)",
+                {"started": now_text(), "kind": kind, "preset": preset, "config": json.dumps(config),
+                 "seed": _text(config.get("seed")), "data_dir": data_dir, "pid": os.getpid(), "host": _host()},
             )
             run_id = cursor.lastrowid
             folder = self.root / str(run_id)
-            db.execute("UPDATE runs SET folder = ?, checkpoint = ? WHERE id = ?",
-                       (str(folder), str(checkpoint or folder / CHECKPOINT_NAME), run_id))
-        folder.mkdir(parents=True, exist_ok=True)
+            db.execute("UPDATE runs SET folder = :folder, checkpoint = :checkpoint WHERE id = :run_id",
+                       {"folder": str(folder), "checkpoint": str(checkpoint or folder / CHECKPOINT_NAME), "run_id": run_id})
+        make_folder(folder)
         return self.run(run_id)
 
     def lock_run(self, run: Run) -> run_lock.RunLock:
         """Hold the run's folder for this process (run_lock.LockHeld when another one trains it)."""
-        run.folder.mkdir(parents=True, exist_ok=True)
+        make_folder(run.folder)
         return run_lock.acquire(run.folder / LOCK_NAME)
 
     def mark_running(self, run_id: int) -> None:
         with self._transaction() as db:
-            db.execute("UPDATE runs SET outcome = ?, ended = NULL, pid = ?, host = ? WHERE id = ?",
-                       (RUNNING, os.getpid(), _host(), run_id))
+            db.execute("UPDATE runs SET outcome = :outcome, ended = NULL, pid = :pid, host = :host WHERE id = :run_id",
+                       {"outcome": str(RUNNING), "pid": os.getpid(), "host": _host(), "run_id": run_id})
 
     def set_started(self, run_id: int, *, device: str, torch_version: str, seed: int, config: dict) -> None:
         with self._transaction() as db:
-            db.execute("UPDATE runs SET device = ?, torch_version = ?, seed = ?, config = ? WHERE id = ?",
-                       (device, torch_version, _text(seed), json.dumps(config), run_id))
+            db.execute("UPDATE runs SET device = :device, torch_version = :torch_version, seed = :seed, config = :config "
+                       "WHERE id = :run_id", {"device": device, "torch_version": torch_version, "seed": _text(seed),
+                                              "config": json.dumps(config), "run_id": run_id})
 
-    def record_epoch(self, run_id: int, epoch: EpochRecord, batches: Iterable[tuple[float, float, float]],
-                     events: Iterable[tuple[float, str, str | None]]) -> None:
-        """An epoch with the batch losses and events since the last one, in one transaction."""
+    def record_epoch(self, run_id: int, epoch: dict, batches: Iterable[tuple[float, float, float]] = (),
+                     markers: Iterable[Marker] = ()) -> None:
+        """An epoch's row ({"epoch": …, column: value, …}, as RunHistory.epoch_rows gives them) with the
+        batch reports and markers since the last one, in one transaction."""
         with self._transaction() as db:
-            db.execute("INSERT OR REPLACE INTO epochs VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       (run_id, epoch.epoch, epoch.test_accuracy, epoch.train_loss, epoch.lr, epoch.seconds, epoch.images_per_s))
-            self._append(db, run_id, batches, events)
-            db.execute("UPDATE runs SET epochs_done = ? WHERE id = ?", (epoch.epoch, run_id))
+            db.execute(_EPOCH_INSERT, {"run_id": run_id, **{name: epoch.get(name) for name in EPOCH_KEYED}})
+            self._append(db, run_id, batches, markers)
+            db.execute("UPDATE runs SET epochs_done = :epoch WHERE id = :run_id", {"epoch": epoch["epoch"], "run_id": run_id})
 
-    def set_best(self, run_id: int, accuracy: float, epoch: int) -> None:
-        """A new best model was saved."""
+    def set_best(self, run_id: int, accuracy: float, epoch: int, markers: Iterable[Marker] = ()) -> None:
+        """A new best model was saved (its NEW_BEST marker among `markers`)."""
         with self._transaction() as db:
-            db.execute("UPDATE runs SET best_accuracy = ?, best_epoch = ? WHERE id = ?", (accuracy, epoch, run_id))
-            db.execute("INSERT INTO events VALUES (?, ?, 'new_best', ?)", (run_id, float(epoch), f"{accuracy:.4f}"))
+            db.execute("UPDATE runs SET best_accuracy = :accuracy, best_epoch = :epoch WHERE id = :run_id",
+                       {"accuracy": accuracy, "epoch": epoch, "run_id": run_id})
+            self._append(db, run_id, (), markers)
 
-    def record_end(self, run_id: int, outcome: str, batches, events) -> None:
+    def record_end(self, run_id: int, outcome: Outcome, batches: Iterable[tuple[float, float, float]] = (),
+                   markers: Iterable[Marker] = ()) -> None:
         with self._transaction() as db:
-            self._append(db, run_id, batches, events)
-            db.execute("UPDATE runs SET outcome = ?, ended = ? WHERE id = ?", (outcome, now_text(), run_id))
+            self._append(db, run_id, batches, markers)
+            db.execute("UPDATE runs SET outcome = :outcome, ended = :ended WHERE id = :run_id",
+                       {"outcome": str(Outcome(outcome)), "ended": now_text(), "run_id": run_id})
 
     @staticmethod
-    def _append(db, run_id: int, batches, events) -> None:
-        db.executemany("INSERT INTO batches VALUES (?, ?, ?, ?)", [(run_id, *row) for row in batches])
-        db.executemany("INSERT INTO events VALUES (?, ?, ?, ?)", [(run_id, *row) for row in events])
+    def _append(db, run_id: int, batches, markers) -> None:
+        db.executemany("INSERT INTO batches (run_id, x, loss, lr) VALUES (:run_id, :x, :loss, :lr)",
+                       [{"run_id": run_id, "x": x, "loss": loss, "lr": lr} for x, loss, lr in batches])
+        db.executemany("INSERT INTO events (run_id, x, kind, detail) VALUES (:run_id, :x, :kind, :detail)",
+                       [{"run_id": run_id, "x": m.x, "kind": str(m.kind), "detail": m.detail} for m in markers])
 
     def rewind(self, run_id: int, epochs_done: int, x: float) -> None:
         """Forget what was recorded beyond a resumed state's position (an epoch recorded just before
         the process died, but not yet in its state)."""
+        where = {"run_id": run_id, "epochs_done": epochs_done, "x": x}
         with self._transaction() as db:
-            db.execute("DELETE FROM epochs WHERE run_id = ? AND epoch > ?", (run_id, epochs_done))
-            db.execute("DELETE FROM batches WHERE run_id = ? AND x > ?", (run_id, x))
-            db.execute("DELETE FROM events WHERE run_id = ? AND x > ?", (run_id, x))
-            best = db.execute("SELECT test_accuracy, epoch FROM epochs WHERE run_id = ? ORDER BY test_accuracy DESC, epoch DESC "
-                              "LIMIT 1", (run_id,)).fetchone()
-            db.execute("UPDATE runs SET epochs_done = ?, best_accuracy = ?, best_epoch = ? WHERE id = ?",
-                       (epochs_done, best[0] if best else None, best[1] if best else None, run_id))
+            db.execute("DELETE FROM epochs WHERE run_id = :run_id AND epoch > :epochs_done", where)
+            db.execute("DELETE FROM batches WHERE run_id = :run_id AND x > :x", where)
+            db.execute("DELETE FROM events WHERE run_id = :run_id AND x > :x", where)
+            best = db.execute("SELECT test_accuracy, epoch FROM epochs WHERE run_id = :run_id "
+                              "ORDER BY test_accuracy DESC, epoch DESC LIMIT 1", where).fetchone()
+            db.execute("UPDATE runs SET epochs_done = :epochs_done, best_accuracy = :accuracy, best_epoch = :epoch "
+                       "WHERE id = :run_id", {**where, "accuracy": best[0] if best else None, "epoch": best[1] if best else None})
 
     def delete_run(self, run_id: int) -> None:
         """Remove a run and its folder; refused (StoreError) while a process trains it."""
@@ -302,7 +301,7 @@ class RunStore:
         if run.outcome == RUNNING:
             raise StoreError(f"Run {run_id} is training; stop it before deleting it")
         with self._transaction() as db:
-            db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+            db.execute("DELETE FROM runs WHERE id = :run_id", {"run_id": run_id})
         if run.folder.is_dir() and run.folder.parent == self.root:
             shutil.rmtree(run.folder, ignore_errors=True)
 
@@ -313,7 +312,7 @@ class RunStore:
         return [self._run(row) for row in rows]
 
     def run(self, run_id: int) -> Run:
-        row = self._db.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (int(run_id),)).fetchone()
+        row = self._db.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = :run_id", {"run_id": int(run_id)}).fetchone()
         if row is None:
             raise StoreError(f"There is no run {run_id} in {self.root}")
         return self._run(row)
@@ -329,25 +328,21 @@ class RunStore:
                 return run
         return None
 
-    def epochs(self, run_id: int) -> list[EpochRecord]:
-        rows = self._db.execute("SELECT epoch, test_accuracy, train_loss, lr, seconds, images_per_s FROM epochs "
-                                "WHERE run_id = ? ORDER BY epoch", (run_id,)).fetchall()
-        return [EpochRecord(*row) for row in rows]
-
-    def curves(self, run_id: int) -> Curves:
-        batches = self._db.execute("SELECT x, loss, lr FROM batches WHERE run_id = ? ORDER BY x", (run_id,)).fetchall()
-        events = self._db.execute("SELECT x, kind, detail FROM events WHERE run_id = ? ORDER BY x", (run_id,)).fetchall()
-        return Curves(self.epochs(run_id), [b[0] for b in batches], [b[1] for b in batches], [b[2] for b in batches],
-                      [tuple(e) for e in events])
-
-    def metrics_csv(self, run_id: int) -> str:
-        """The run's per-epoch metrics as CSV text, with a header row (CSV_COLUMNS)."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(CSV_COLUMNS)
-        for epoch in self.epochs(run_id):
-            writer.writerow([getattr(epoch, column) for column in CSV_COLUMNS])
-        return buffer.getvalue()
+    def history(self, run_id: int) -> RunHistory:
+        """The run's recorded history: its epochs, batch reports and markers (a marker of a kind this
+        version does not know is left out)."""
+        history = RunHistory()
+        by_run = {"run_id": run_id}
+        for row in self._db.execute(f"SELECT {', '.join(EPOCH_KEYED)} FROM epochs WHERE run_id = :run_id ORDER BY epoch",
+                                    by_run):
+            history.add_epoch(row[0], **dict(zip(EPOCH_COLUMNS, row[1:])))
+        for x, loss, lr in self._db.execute("SELECT x, loss, lr FROM batches WHERE run_id = :run_id ORDER BY x", by_run):
+            history.add_batch(x, math.nan if loss is None else loss, math.nan if lr is None else lr)
+        for x, kind, detail in self._db.execute("SELECT x, kind, detail FROM events WHERE run_id = :run_id ORDER BY x",
+                                                by_run):
+            if kind in _KINDS:
+                history.add_marker(Marker(x, EventKind(kind), detail))
+        return history
 
     def integrity(self) -> str:
         return self._db.execute("PRAGMA integrity_check").fetchone()[0]
@@ -357,11 +352,16 @@ class RunStore:
         values["config"] = _json_dict(values["config"])
         values["seed"] = int(values["seed"]) if values["seed"] is not None else None
         values["folder"], values["checkpoint"] = Path(values["folder"]), Path(values["checkpoint"])
+        values["outcome"] = Outcome(values["outcome"]) if values["outcome"] in _OUTCOMES else Outcome.FAILED
         if values["outcome"] == RUNNING and not run_lock.is_held(values["folder"] / LOCK_NAME):
             values["outcome"] = INTERRUPTED  # its process died without saying how it ended
         return Run(**values)
 
 
+_KINDS = {kind.value for kind in EventKind}
+_OUTCOMES = {outcome.value for outcome in Outcome}
+_EPOCH_INSERT = (f"INSERT OR REPLACE INTO epochs (run_id, {', '.join(EPOCH_KEYED)}) "
+                 f"VALUES (:run_id, {', '.join(':' + name for name in EPOCH_KEYED)})")
 _RUN_FIELDS = ("id", "started", "ended", "kind", "preset", "config", "seed", "device", "torch_version", "data_dir",
                "folder", "checkpoint", "outcome", "best_accuracy", "best_epoch", "epochs_done")
 _RUN_COLUMNS = ", ".join(_RUN_FIELDS)

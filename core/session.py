@@ -29,10 +29,10 @@ from .data import MnistData, load_mnist
 from .device import resolve_device
 from .errors import CheckpointError, ConfigError
 from .events import FinishReason
-from .paths import CHECKPOINT_NAME, checkpoint_file, ensure_folder
+from .paths import CHECKPOINT_NAME, checkpoint_file, ensure_folder, state_file
 from .predict import Predictor
 from .recorder import Recorder
-from .resume import ResumeState, load_resume_state, state_file
+from .resume import ResumeState, load_resume_state
 from .runstore import Run, RunStore, StoreError
 from .train import TrainingControl, train
 
@@ -109,7 +109,7 @@ def training_session(
             raise ConfigError("choose a save folder (or record the run in a run store)")
         data = yield from load_data(Path(data_dir), device, control, cache)
         if data is None:
-            yield from _stopped_before_training()
+            yield from stopped_before_training()
             return
         store, problem = _open_store(runs_dir)
         if problem is not None:
@@ -175,7 +175,7 @@ def resume_session(
         held.enter_context(_hold_save_file(checkpoint_file(config.savepath)))
         data = yield from load_data(Path(data_dir or run.data_dir or ""), resolve_device(config.device), control, cache)
         if data is None:
-            yield from _stopped_before_training()
+            yield from stopped_before_training()
             return
         batches = -(-len(data.train_labels) // config.batch_size)
         store.rewind(run.id, state.epochs_done, state.epochs_done + state.batch / batches)
@@ -200,13 +200,12 @@ def _train_and_record(config, data, control, store: RunStore | None, run: Run | 
     finally:
         if recorder is not None and not finished and not recorder.failed:
             # An error (or the caller giving up on the session) ended the run.
-            recorder.observe(events.Finished(reason=FinishReason.FAILED, epochs_run=0, best_accuracy=0.0, best_epoch=0,
-                                             checkpoint=None))
+            recorder.observe(events.Finished.before_any_model(FinishReason.FAILED))
 
 
-def _stopped_before_training() -> Iterator[events.TrainingEvent]:
+def stopped_before_training() -> Iterator[events.TrainingEvent]:
     yield events.Stopped(epoch=0, batch=0)
-    yield events.Finished(reason=FinishReason.STOPPED, epochs_run=0, best_accuracy=0.0, best_epoch=0, checkpoint=None)
+    yield events.Finished.before_any_model(FinishReason.STOPPED)
 
 
 def _open_store(runs_dir: Path | None) -> tuple[RunStore | None, events.RecordingFailed | None]:

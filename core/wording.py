@@ -1,4 +1,6 @@
-"""Each training event in the words of the seed's log, for the command line and the window's log alike.
+"""What a person reads about training, in one place: each event in the words of the seed's log, for
+the command line and the window's log alike, and the sentences the window's dialogs, bar and status
+say about a run.
 
 `log_lines(event)` is a pure function: the same event always reads the same, wherever it is shown.
 Each line carries a level, so the window can colour it and the command line can send errors to
@@ -37,9 +39,42 @@ FINISH_TITLES = {
 }
 
 
+STOPPING = "Stopping after the current batch; the best model so far stays saved"
+STOPPING_AT_CTRL_C = f" -> {STOPPING} (Ctrl+C again to quit at once)."
+SAVE_FAILED_TITLE = "Could not save the model"
+SAVE_FAILED_GOES_ON = "Training goes on; the previous saved model is untouched."
+NAN_TITLE = "Training aborted: NaN parameters"
+
+
+def nan_abort_text(epoch: int) -> str:
+    """Why a run was aborted, in the log and in the window's dialog alike."""
+    return (f"NaN params after epoch {epoch} (is the learning rate too high?): training aborted; "
+            "the last good model is kept.")
+
+
+def save_failed_again(epoch: int) -> str:
+    return f"{SAVE_FAILED_TITLE} again (epoch {epoch}); see the log"
+
+
+def finetune_refusal(before_mnist: float, after_mnist: float, max_drop: float) -> str:
+    return (f"it would lower MNIST test accuracy from {100 * before_mnist:.2f} % to {100 * after_mnist:.2f} %, more than "
+            f"{100 * max_drop:.1f} points: the model reads your digits at the cost of everyone else's")
+
+
 def percent(fraction: float) -> str:
     """0.999 → '99.9%', 0.99 → '99%': as the seed writes its target."""
     return f"{100 * fraction:.10g}%"
+
+
+# How the seed's epoch line shows each per-epoch metric after its test accuracy.
+EPOCH_DETAILS = {"train_loss": "train loss {:.4f}", "lr": "lr {:g}", "seconds": "{:.1f} s", "images_per_s": "{:,.0f} images/s"}
+
+
+def epoch_line(row: dict) -> str:
+    """'[3]: Test accuracy: 0.9884   (train loss 0.0312, lr 0.003, 5.1 s, 11,800 images/s)' from an
+    epoch's row ({"epoch": …, column: value, …}); a metric that was not measured is left out."""
+    details = ", ".join(form.format(row[name]) for name, form in EPOCH_DETAILS.items() if row.get(name) is not None)
+    return f"[{row['epoch']}]: Test accuracy: {row['test_accuracy']:.4f}" + (f"   ({details})" if details else "")
 
 
 def finish_summary(event: events.Finished) -> str:
@@ -61,15 +96,11 @@ def log_lines(event: events.TrainingEvent) -> list[LogLine]:
                 LogLine("Beginning training loop..."),
             ]
         case events.EpochFinished():
-            return [LogLine(
-                f"[{event.epoch}]: Test accuracy: {event.test_accuracy:.4f}"
-                f"   (train loss {event.train_loss:.4f}, lr {event.lr:g}, {event.seconds:.1f} s, "
-                f"{event.images_per_s:,.0f} images/s)"
-            )]
+            return [LogLine(epoch_line(vars(event)))]
         case events.NewBestSaved():
             return [LogLine(f" -> New best accuracy! Saving model out to {event.path}", Level.SUCCESS)]
         case events.SaveFailed():
-            return [LogLine(f" -> Could not save the model: {event.message}", Level.ERROR)]
+            return [LogLine(f" -> {SAVE_FAILED_TITLE}: {event.message}", Level.ERROR)]
         case events.StateSaveFailed():
             return [LogLine(f" -> Could not save the run's state (resuming would start from an earlier one): {event.message}",
                             Level.WARNING)]
@@ -80,7 +111,7 @@ def log_lines(event: events.TrainingEvent) -> list[LogLine]:
         case events.Converged():
             return [LogLine(" -> We're calling this converged.", Level.WARNING)]
         case events.NanAbort():
-            return [LogLine(f"NaN params after epoch {event.epoch}: training aborted; the last good model is kept.", Level.ERROR)]
+            return [LogLine(nan_abort_text(event.epoch), Level.ERROR)]
         case events.Stopped():
             if event.epoch:
                 return [LogLine(f"Stopped in epoch {event.epoch} after {event.batch} batches.")]

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import sys
-from importlib.resources import files
 
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from mnistconv.core.paths import APP_NAME
+from mnistconv.core.paths import APP_NAME, resource
 
 from .colour_scheme import follow_colour_scheme
 
 
 def app_icon() -> QIcon:
-    return QIcon(str(files("mnistconv.resources") / "icon.svg"))
+    return QIcon(str(resource("icon.svg")))
 
 
 def create_application(argv: list[str]) -> QApplication:

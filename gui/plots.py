@@ -1,29 +1,30 @@
-"""Live training plots: test accuracy per epoch, and the training loss and learning rate per report.
+"""Live training plots, a view over run histories: test accuracy per epoch, and the training loss
+and learning rate per report.
 
-`TrainingPlots` receives plain numbers from the main window's slots; it knows nothing about the
-trainer. Every curve is created once and extended with `setData` (pyqtgraph's scrollingPlots
-pattern). All three plots share one x axis in epochs: batch k of epoch e sits at e - 1 + k/batches,
-the test accuracy of epoch e at x = e (where its training ends). The learning rate is plotted at
-the loss's points, so a schedule that changes it every batch (one-cycle) shows as the curve it is.
-Accuracy is plotted in percent, loss and learning rate on log axes. A plot with no data yet says
-what it will show instead of bare tick labels.
+`TrainingPlots` draws the current run's RunHistory (core.history; `show_history`) and hears each
+addition from it: every curve is created once and given the history's arrays with `setData`
+(pyqtgraph's scrollingPlots pattern). All three plots share the history's axis in epochs. The
+learning rate is plotted at the loss's points, so a schedule that changes it every batch
+(one-cycle) shows as the curve it is. Accuracy is plotted in percent, loss and learning rate on log
+axes. A plot with no data yet says what it will show instead of bare tick labels.
 
-Recorded runs can be overlaid (`set_overlays`): each in a colour of its own, under the current run,
-named in a legend. `export` writes the three plots as one PNG or SVG.
+Recorded runs' histories can be overlaid (`set_overlays`): each in a colour of its own, under the
+current run, named in a legend. `export` writes the three plots as one PNG or SVG.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from enum import Enum
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPoint, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPalette
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
+
+from mnistconv.core.history import Change, EventKind, Marker, RunHistory
+
+PLOTS = ("accuracy", "loss", "lr")
 
 #: Accuracy guide lines: the seed's marks (fraction → label).
 GUIDES = {0.99: "99 %", 0.999: "99.9 %"}
@@ -36,26 +37,21 @@ EMPTY_HINTS = {
 }
 
 
-
-class MarkerKind(str, Enum):
-    """The training events the plots mark where they happened."""
-
-    LR_DROP = "lr_drop"
-    NEW_BEST = "new_best"
-    EARLY_EXIT = "early_exit"
-    CONVERGED = "converged"
-    NAN_ABORT = "nan_abort"
-    STOPPED = "stopped"
+@dataclass(frozen=True)
+class MarkerStyle:
+    plots: tuple[str, ...]  # the plots that show it; the first carries its label
+    label: str
+    colours: tuple[str, str]  # light, dark palette
 
 
-#: Each marker kind: the plots that show it, its default label and colour (light, dark palette).
-EVENT_KINDS = {
-    MarkerKind.LR_DROP: (("lr", "accuracy"), "LR drop", ("#d9480f", "#ff922b")),
-    MarkerKind.NEW_BEST: (("accuracy",), "new best", ("#e8a200", "#ffd43b")),
-    MarkerKind.EARLY_EXIT: (("accuracy", "loss", "lr"), "early exit", ("#2b8a3e", "#69db7c")),
-    MarkerKind.CONVERGED: (("accuracy", "loss", "lr"), "converged", ("#1864ab", "#74c0fc")),
-    MarkerKind.NAN_ABORT: (("accuracy", "loss", "lr"), "NaN abort", ("#c92a2a", "#ff6b6b")),
-    MarkerKind.STOPPED: (("accuracy", "loss", "lr"), "stopped", ("#5f3dc4", "#b197fc")),
+#: The kinds of marker the plots draw (a failed save is in the log, not on the plots).
+MARKER_STYLES = {
+    EventKind.LR_DROP: MarkerStyle(("lr", "accuracy"), "LR drop", ("#d9480f", "#ff922b")),
+    EventKind.NEW_BEST: MarkerStyle(("accuracy",), "new best", ("#e8a200", "#ffd43b")),
+    EventKind.EARLY_EXIT: MarkerStyle(PLOTS, "early exit", ("#2b8a3e", "#69db7c")),
+    EventKind.CONVERGED: MarkerStyle(PLOTS, "converged", ("#1864ab", "#74c0fc")),
+    EventKind.NAN_ABORT: MarkerStyle(PLOTS, "NaN abort", ("#c92a2a", "#ff6b6b")),
+    EventKind.STOPPED: MarkerStyle(PLOTS, "stopped", ("#5f3dc4", "#b197fc")),
 }
 
 #: Curve colours (light, dark palette).
@@ -72,72 +68,31 @@ OVERLAY_COLOURS = (
 )
 CURRENT_Z = 20  # the current run's curves stay above every overlay
 
-# Weight of the past in the loss moving average; with progress reports every fraction of a
-# second this smooths over a few seconds of training.
-EMA_DECAY = 0.9
-
 
 @dataclass(frozen=True)
-class RunCurves:
-    """A recorded run's curves, for an overlay or to continue its plot."""
+class Overlay:
+    """A recorded run to draw under the current one."""
 
     run_id: int
     label: str
-    epochs: np.ndarray  # epoch numbers
-    accuracy: np.ndarray  # test accuracy per epoch, a fraction
-    batch_x: np.ndarray  # fractional epochs of the batch reports
-    loss: np.ndarray
-    lr: np.ndarray
-    events: tuple = ()  # (x, MarkerKind value, detail)
+    history: RunHistory
 
 
-def moving_average(values: np.ndarray) -> np.ndarray:
-    """The loss curve's bias-corrected EMA (NaN and inf leave it where it was), as add_batch keeps it."""
-    out = np.empty(len(values))
-    ema, steps = 0.0, 0
-    for i, value in enumerate(values):
-        if math.isfinite(value):
-            ema = EMA_DECAY * ema + (1 - EMA_DECAY) * value
-            steps += 1
-        out[i] = ema / (1 - EMA_DECAY**steps) if steps else math.nan
-    return out
+def marker_text(marker: Marker) -> str:
+    """A marker's label: the new rate for an LR drop, else its kind's name."""
+    if marker.kind is EventKind.LR_DROP and marker.detail:
+        return f"lr {marker.detail}"
+    return MARKER_STYLES[marker.kind].label
 
 
 @dataclass(eq=False)
 class EventMarker:
-    """One marked event: its kind, epoch, label and the graphics items that show it (one per plot)."""
+    """One marked event as drawn: its kind, epoch, label and graphics items (one per plot)."""
 
-    kind: MarkerKind
+    kind: EventKind
     epoch: float
     text: str
     items: tuple
-
-
-class _Series:
-    """A growing x/y series backed by numpy buffers, so appending stays cheap on long runs."""
-
-    def __init__(self):
-        self._x = np.empty(256)
-        self._y = np.empty(256)
-        self.n = 0
-
-    def append(self, x: float, y: float) -> None:
-        if self.n == len(self._x):
-            self._x = np.concatenate([self._x, np.empty_like(self._x)])
-            self._y = np.concatenate([self._y, np.empty_like(self._y)])
-        self._x[self.n], self._y[self.n] = x, y
-        self.n += 1
-
-    def clear(self) -> None:
-        self.n = 0
-
-    @property
-    def x(self) -> np.ndarray:
-        return self._x[: self.n]
-
-    @property
-    def y(self) -> np.ndarray:
-        return self._y[: self.n]
 
 
 class _LogAxis(pg.AxisItem):
@@ -236,16 +191,13 @@ class TrainingPlots(QWidget):
             view_box.sigResized.connect(lambda box, text=text: text.setPos(box.rect().center()))
             self._hints[name] = text
 
-        self._accuracy = _Series()
-        self._loss = _Series()
-        self._loss_smooth = _Series()
-        self._lr = _Series()
-        self._ema = 0.0
-        self._ema_steps = 0
+        self._empty: dict[str, bool] = {}  # whether each plot shows its hint
+        self.history = RunHistory()  # the current run's, drawn above every overlay
+        self.history.subscribe(self._on_history_changed)
         self._markers: list[EventMarker] = []
         self._pending_best: dict[int, EventMarker] = {}  # new_best marked before its epoch's accuracy
         self._span = 1.0  # the current run's planned epochs
-        self._overlays: dict[int, tuple[RunCurves, tuple]] = {}  # run id → its curves and their items
+        self._overlays: dict[int, tuple[Overlay, tuple]] = {}  # run id → the run and its items
         for curve in (self.accuracy_curve, self.loss_curve, self.loss_smooth_curve, self.lr_curve):
             curve.setZValue(CURRENT_Z)
         self.legend = pg.LegendItem(offset=(-10, 10), labelTextSize="8pt")
@@ -257,23 +209,16 @@ class TrainingPlots(QWidget):
 
     # Public API -------------------------------------------------------------------------------
 
+    def show_history(self, history: RunHistory) -> None:
+        """Draw `history` as the current run from now on (what it holds, then each addition)."""
+        self.history.unsubscribe(self._on_history_changed)
+        self.history = history
+        history.subscribe(self._on_history_changed)
+        self._redraw()
+
     def reset(self) -> None:
-        """Start afresh for a new run: empty every series and remove every event marker."""
-        for series in (self._accuracy, self._loss, self._loss_smooth, self._lr):
-            series.clear()
-        self._ema, self._ema_steps = 0.0, 0
-        for marker in self._markers:
-            for item in marker.items:
-                for view in self._views.values():  # through the PlotItem, which keeps its own item list
-                    if item in view.getPlotItem().items:
-                        view.getPlotItem().removeItem(item)
-        self._markers.clear()
-        self._pending_best.clear()
-        self._refresh_accuracy()
-        self._refresh_loss()
-        self._refresh_lr()
-        for name in self._views:
-            self._show_empty(name, True)
+        """Start afresh: an empty history of its own, no curves and no event markers."""
+        self.show_history(RunHistory())
 
     def set_epoch_span(self, epochs: int) -> None:
         """Fix the shared epoch axis to 0..epochs for a run: a batch report then repaints only the
@@ -283,22 +228,22 @@ class TrainingPlots(QWidget):
         self._fit_span()
 
     def _fit_span(self) -> None:
-        longest = max([self._span] + [float(curves.epochs.max(initial=0)) for curves, _ in self._overlays.values()])
+        longest = max([self._span] + [overlay.history.last_epoch() for overlay, _ in self._overlays.values()])
         plot = self._views["loss"].getPlotItem()
         plot.enableAutoRange(x=False)
         plot.setXRange(0, longest, padding=0.02)
 
     # -- recorded runs ---------------------------------------------------------------------------
-    def set_overlays(self, runs: list[RunCurves]) -> None:
+    def set_overlays(self, runs: list[Overlay]) -> None:
         """Show these recorded runs under the current one (each in its own colour, in the legend);
         runs no longer listed go."""
-        wanted = {curves.run_id: curves for curves in runs}
+        wanted = {overlay.run_id for overlay in runs}
         for run_id in list(self._overlays):
             if run_id not in wanted:
                 self._remove_overlay(run_id)
-        for index, curves in enumerate(runs):
-            if curves.run_id not in self._overlays:
-                self._add_overlay(curves, index)
+        for index, overlay in enumerate(runs):
+            if overlay.run_id not in self._overlays:
+                self._add_overlay(overlay, index)
         self._refresh_legend()
         self._fit_span()
 
@@ -307,32 +252,35 @@ class TrainingPlots(QWidget):
 
     def overlay_items(self, run_id: int) -> dict[str, pg.PlotDataItem]:
         """The plot items of an overlaid run, by plot name (tests look at their data)."""
-        curves, items = self._overlays[run_id]
-        return dict(zip(("accuracy", "loss", "lr"), items))
+        return dict(zip(PLOTS, self._overlays[run_id][1]))
 
     def _overlay_colour(self, index: int) -> QColor:
         return QColor(OVERLAY_COLOURS[index % len(OVERLAY_COLOURS)][self._dark()])
 
-    def _add_overlay(self, curves: RunCurves, index: int) -> None:
+    def _add_overlay(self, overlay: Overlay, index: int) -> None:
         colour = self._overlay_colour(index)
-        accuracy = pg.PlotDataItem(curves.epochs, 100 * curves.accuracy, symbol="o", symbolSize=4, antialias=True,
-                                   pen=pg.mkPen(colour, width=1.5), symbolPen=colour, symbolBrush=colour, name=curves.label)
-        loss = pg.PlotDataItem(curves.batch_x, moving_average(curves.loss), antialias=True, pen=pg.mkPen(colour, width=1.5))
-        lr = pg.PlotDataItem(curves.batch_x, curves.lr, antialias=True, pen=pg.mkPen(colour, width=1.5))
+        history = overlay.history
+        accuracy = pg.PlotDataItem(history.epochs.values, 100 * history.column("test_accuracy"), symbol="o", symbolSize=4,
+                                   antialias=True, pen=pg.mkPen(colour, width=1.5), symbolPen=colour, symbolBrush=colour,
+                                   name=overlay.label)
+        pen = pg.mkPen(colour, width=1.5)
+        loss = pg.PlotDataItem(history.batch_x.values, history.loss_smooth.values, antialias=True, pen=pen)
+        lr = pg.PlotDataItem(history.batch_x.values, history.batch_lr.values, antialias=True, pen=pen)
         items = (accuracy, loss, lr)
-        for name, item in zip(("accuracy", "loss", "lr"), items):
+        for name, item in zip(PLOTS, items):
             item.setZValue(CURRENT_Z - 1 - index)
             self._views[name].addItem(item)
             self._show_empty(name, False)
-        self._overlays[curves.run_id] = (curves, items)
+        self._overlays[overlay.run_id] = (overlay, items)
 
     def _remove_overlay(self, run_id: int) -> None:
         _, items = self._overlays.pop(run_id)
-        for name, item in zip(("accuracy", "loss", "lr"), items):
+        for name, item in zip(PLOTS, items):
             self._views[name].getPlotItem().removeItem(item)
-        for name, series in (("accuracy", self._accuracy), ("loss", self._loss), ("lr", self._lr)):
-            if series.n == 0 and not self._overlays:
-                self._show_empty(name, True)
+        if not self._overlays:
+            self._show_empty("accuracy", len(self.history.epochs) == 0)
+            self._show_empty("loss", len(self.history.batch_x) == 0)
+            self._show_empty("lr", len(self.history.batch_x) == 0)
 
     def _refresh_legend(self) -> None:
         self.legend.clear()
@@ -340,21 +288,9 @@ class TrainingPlots(QWidget):
             self.legend.hide()
             return
         self.legend.addItem(self.accuracy_curve, "this run")
-        for curves, items in self._overlays.values():
-            self.legend.addItem(items[0], curves.label)
+        for overlay, items in self._overlays.values():
+            self.legend.addItem(items[0], overlay.label)
         self.legend.show()
-
-    def show_run(self, curves: RunCurves) -> None:
-        """Start from a recorded run's curves (a run being resumed): its points as the current run's."""
-        self.reset()
-        for x, loss, lr in zip(curves.batch_x, curves.loss, curves.lr):
-            epoch = math.ceil(x) if x > 0 else 1
-            self.add_batch(epoch, 1, 1, float(loss), float(lr), x=float(x))
-        for epoch, accuracy in zip(curves.epochs, curves.accuracy):
-            self.add_epoch(int(epoch), float(accuracy))
-        for x, kind, detail in curves.events:
-            if kind in MarkerKind._value2member_map_:
-                self.mark_event(MarkerKind(kind), float(x), f"lr {detail}" if kind == MarkerKind.LR_DROP else None)
 
     # -- export ------------------------------------------------------------------------------------
     def export(self, path: str) -> None:
@@ -376,8 +312,7 @@ class TrainingPlots(QWidget):
             return
         import pyqtgraph.exporters as exporters
 
-        images = [exporters.ImageExporter(self._views[name].getPlotItem()).export(toBytes=True)
-                  for name in ("accuracy", "loss", "lr")]
+        images = [exporters.ImageExporter(self._views[name].getPlotItem()).export(toBytes=True) for name in PLOTS]
         width = max(image.width() for image in images)
         canvas = QImage(width, sum(image.height() for image in images), QImage.Format.Format_ARGB32)
         canvas.fill(self.palette().color(QPalette.ColorRole.Base))
@@ -392,46 +327,45 @@ class TrainingPlots(QWidget):
         if not canvas.save(str(path), "PNG"):
             raise OSError(f"Qt could not write {path}")
 
-    def add_batch(self, epoch: int, batch: int, batches: int, loss: float, lr: float, x: float | None = None) -> None:
-        """Append a report: `batch` of `batches` batches done in (1-based) `epoch`, its mean loss and
-        the learning rate of its last batch (`x`: its place on the epoch axis, when already known)."""
-        x = epoch - 1 + batch / batches if x is None else x
-        self._loss.append(x, loss)
-        self._lr.append(x, lr)
-        if math.isfinite(loss):
-            # EMA started at 0 and bias-corrected (as in Adam), so the first points are not pulled to 0.
-            self._ema = EMA_DECAY * self._ema + (1 - EMA_DECAY) * loss
-            self._ema_steps += 1
-        # A NaN/inf loss leaves the average where it was, and the raw curve shows a gap.
-        smooth = self._ema / (1 - EMA_DECAY**self._ema_steps) if self._ema_steps else math.nan
-        self._loss_smooth.append(x, smooth)
+    # -- the current run's history ------------------------------------------------------------------
+    def _on_history_changed(self, change: Change, marker: Marker | None) -> None:
+        if change is Change.BATCHES:
+            self._refresh_loss()
+            self._refresh_lr()
+        elif change is Change.EPOCHS:
+            self._refresh_accuracy()
+            for epoch in [epoch for epoch in self._pending_best if self._accuracy_at(epoch) is not None]:
+                self._pending_best.pop(epoch).items[0].setData([epoch], [self._accuracy_at(epoch)])
+        elif change is Change.MARKER:
+            self._mark(marker)
+        else:
+            self._redraw()
+
+    def _redraw(self) -> None:
+        """Everything from the history anew: its curves and its markers."""
+        for marker in self._markers:
+            for item in marker.items:
+                for view in self._views.values():  # through the PlotItem, which keeps its own item list
+                    if item in view.getPlotItem().items:
+                        view.getPlotItem().removeItem(item)
+        self._markers.clear()
+        self._pending_best.clear()
+        self._refresh_accuracy()
         self._refresh_loss()
         self._refresh_lr()
-        if self._loss.n == 1:
-            self._show_empty("loss", False)
-            self._show_empty("lr", False)
+        for marker in self.history.markers:
+            self._mark(marker)
 
-    def add_epoch(self, epoch: int, accuracy: float) -> None:
-        """Append an epoch's test accuracy (a fraction, plotted in %)."""
-        self._accuracy.append(epoch, 100 * accuracy)
-        self._refresh_accuracy()
-        if self._accuracy.n == 1:
-            self._show_empty("accuracy", False)
-        pending = self._pending_best.pop(epoch, None)
-        if pending is not None:
-            pending.items[0].setData([epoch], [100 * accuracy])
-
-    def mark_event(self, kind: MarkerKind, epoch: float, text: str | None = None) -> None:
-        """Mark a training event at `epoch` (a fractional epoch places it mid-epoch).
-
-        new_best puts a star on the accuracy plot at that epoch's accuracy; the other kinds draw a
-        vertical line, labelled with `text` (or a default) on the first plot that shows it.
-        """
-        kind = MarkerKind(kind)  # ValueError for an unknown kind
-        plots, default_text, _ = EVENT_KINDS[kind]
-        text = default_text if text is None else text
-        colour = self._event_colour(kind)
-        if kind is MarkerKind.NEW_BEST:
+    def _mark(self, marker: Marker) -> None:
+        """Draw a marker where it happened (a fractional epoch places it mid-epoch): new_best as a star
+        at that epoch's accuracy; the other kinds as a vertical line, labelled on the first plot that
+        shows it. Kinds without a style are not drawn."""
+        style = MARKER_STYLES.get(marker.kind)
+        if style is None:
+            return
+        text, epoch = marker_text(marker), marker.x
+        colour = self._event_colour(marker.kind)
+        if marker.kind is EventKind.NEW_BEST:
             item = pg.ScatterPlotItem(
                 size=16, symbol="star", pen=pg.mkPen(self._foreground(), width=1), brush=pg.mkBrush(colour)
             )
@@ -441,12 +375,12 @@ class TrainingPlots(QWidget):
             if accuracy is not None:
                 item.setData([epoch], [accuracy])
             self._views["accuracy"].addItem(item)
-            marker = EventMarker(kind, epoch, text, (item,))
+            drawn = EventMarker(marker.kind, epoch, text, (item,))
             if accuracy is None:
-                self._pending_best[int(epoch)] = marker
+                self._pending_best[int(epoch)] = drawn
         else:
             items = []
-            for i, name in enumerate(plots):
+            for i, name in enumerate(style.plots):
                 line = pg.InfiniteLine(
                     pos=epoch, angle=90, movable=False,
                     pen=pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DashDotLine),
@@ -458,10 +392,10 @@ class TrainingPlots(QWidget):
                 line.setToolTip(f"{text}: epoch {epoch:g}")
                 self._views[name].addItem(line)  # counts for the x range, so the event stays in view
                 items.append(line)
-            marker = EventMarker(kind, epoch, text, tuple(items))
-        self._markers.append(marker)
+            drawn = EventMarker(marker.kind, epoch, text, tuple(items))
+        self._markers.append(drawn)
 
-    def markers(self, kind: MarkerKind) -> list[EventMarker]:
+    def markers(self, kind: EventKind | str) -> list[EventMarker]:
         """The markers of `kind` currently shown, one per marked event, oldest first."""
         return [marker for marker in self._markers if marker.kind == kind]
 
@@ -476,21 +410,29 @@ class TrainingPlots(QWidget):
     # Internals --------------------------------------------------------------------------------
 
     def _accuracy_at(self, epoch: float) -> float | None:
-        hits = np.flatnonzero(self._accuracy.x == epoch)
-        return float(self._accuracy.y[hits[-1]]) if len(hits) else None
+        accuracy = self.history.value_at("test_accuracy", epoch)
+        return None if accuracy is None else 100 * accuracy
 
     def _refresh_accuracy(self) -> None:
-        self.accuracy_curve.setData(self._accuracy.x, self._accuracy.y)
+        history = self.history
+        self.accuracy_curve.setData(history.epochs.values, 100 * history.column("test_accuracy"))
+        self._show_empty("accuracy", len(history.epochs) == 0 and not self._overlays)
 
     def _refresh_loss(self) -> None:
-        self.loss_curve.setData(self._loss.x, self._loss.y)
-        self.loss_smooth_curve.setData(self._loss_smooth.x, self._loss_smooth.y)
+        history = self.history
+        self.loss_curve.setData(history.batch_x.values, history.batch_loss.values)
+        self.loss_smooth_curve.setData(history.batch_x.values, history.loss_smooth.values)
+        self._show_empty("loss", len(history.batch_x) == 0 and not self._overlays)
 
     def _refresh_lr(self) -> None:
-        self.lr_curve.setData(self._lr.x, self._lr.y)
+        self.lr_curve.setData(self.history.batch_x.values, self.history.batch_lr.values)
+        self._show_empty("lr", len(self.history.batch_x) == 0 and not self._overlays)
 
     def _show_empty(self, name: str, empty: bool) -> None:
         """An empty plot shows its hint and no tick values; one with data the reverse."""
+        if self._empty.get(name) == empty:
+            return  # the usual case, a report on a plot that has data: nothing to change
+        self._empty[name] = empty
         plot = self._views[name].getPlotItem()
         self._hints[name].setVisible(empty)
         for axis in ("left", "bottom"):
@@ -509,8 +451,8 @@ class TrainingPlots(QWidget):
         fill.setAlpha(210)
         return fill
 
-    def _event_colour(self, kind: MarkerKind) -> QColor:
-        return QColor(EVENT_KINDS[kind][2][self._dark()])
+    def _event_colour(self, kind: EventKind) -> QColor:
+        return QColor(MARKER_STYLES[kind].colours[self._dark()])
 
     def _apply_palette(self) -> None:
         """Take background and text colours from the widget's palette, so light and dark themes both read."""
@@ -542,7 +484,7 @@ class TrainingPlots(QWidget):
         for line in self.guides.values():
             line.setPen(pg.mkPen(guide, width=1, style=Qt.PenStyle.DashLine))
             line.label.setColor(guide)
-        for index, (curves, items) in enumerate(self._overlays.values()):
+        for index, (_, items) in enumerate(self._overlays.values()):
             colour = self._overlay_colour(index)
             for item in items:
                 item.setPen(pg.mkPen(colour, width=1.5))

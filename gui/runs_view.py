@@ -296,7 +296,7 @@ class RunsView(QWidget):
         if store is None:
             raise MnistConvError("the run store cannot be used")
         with atomic_write(path, durable=False) as sink:
-            sink.write(store.metrics_csv(run.id).encode("utf-8"))
+            sink.write(store.history(run.id).epochs_csv().encode("utf-8"))
 
     def _on_export(self) -> None:
         run = self.selected_run()

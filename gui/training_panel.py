@@ -30,6 +30,7 @@ from mnistconv.core.errors import ConfigError
 from mnistconv.core.paths import APP_NAME, user_data_dir
 from mnistconv.core.presets import PRESETS, preset_config
 from mnistconv.core.session import RUN_FOLDER
+from mnistconv.core.wording import STOPPING
 
 from .settings_reader import Field, number, one_of, positive_number_text, read, text, whole_number
 from .steady_label import SteadyLabel
@@ -293,7 +294,7 @@ class TrainingPanel(QWidget):
             detail = f"Paused between batches: {self.pause_action.text()} ({shortcut_text(self.pause_action)}) goes on."
         elif self._state is PanelState.STOPPING:
             text = f"Stopping · {text}"
-            detail = "Stopping after the current batch; the best model so far stays saved."
+            detail = f"{STOPPING}."
         if self._error:
             self.progress_detail.set_text(f"Cannot train: {self._error}.", colour=ERROR_COLOUR)
         else:

@@ -39,7 +39,7 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(1)  # no thread pool in the zygote: forking it stays safe
-    from mnistconv.core import resume, runstore
+    from mnistconv.core import paths, resume, runstore
     from mnistconv.core.data import load_mnist
     from mnistconv.core.events import EpochFinished, Finished
     from mnistconv.core.session import RUN_FOLDER, DataCache, resume_session, training_session
@@ -87,7 +87,7 @@ def main() -> int:
             try:
                 with runstore.RunStore(runs_dir) as store:
                     latest = store.latest()
-                can_resume = latest is not None and resume.state_file(latest.folder).is_file()
+                can_resume = latest is not None and paths.state_file(latest.folder).is_file()
                 if can_resume:
                     session = resume_session(runs_dir, latest.id, cache=cache)
                 else:

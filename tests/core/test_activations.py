@@ -10,7 +10,8 @@ from torch.nn import functional as F
 from mnistconv.core.activations import NotShowable, network_filters, read_network, unit_inputs
 from mnistconv.core.checkpoint import load_checkpoint, save_checkpoint
 from mnistconv.core.model import build_model
-from mnistconv.core.predict import Predictor, bundled_model_path
+from mnistconv.core.paths import bundled_model_path
+from mnistconv.core.predict import Predictor
 
 from reference_forward import reference_forward
 

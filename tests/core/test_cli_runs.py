@@ -50,7 +50,7 @@ def test_runs_are_recorded_listed_shown_and_exported(tiny_mnist_dir, tmp_path, o
     rows = list(csv.DictReader(target.open()))
     assert list(rows[0])[:5] == ["epoch", "test_accuracy", "train_loss", "lr", "seconds"]
     with RunStore(own_run_store) as store:
-        assert [float(r["test_accuracy"]) for r in rows] == [e.test_accuracy for e in store.epochs(1)]
+        assert [float(r["test_accuracy"]) for r in rows] == [e["test_accuracy"] for e in store.history(1).epoch_rows()]
     assert [r["epoch"] for r in rows] == ["1", "2"]
 
 
@@ -95,7 +95,7 @@ def test_resume_continues_a_stopped_run_and_refuses_changed_settings(tiny_mnist_
     out = capsys.readouterr().out
     assert "Continuing run 1" in out and "[1]: Test accuracy" not in out and "[3]: Test accuracy" in out
     with RunStore(own_run_store) as store:
-        assert store.run(1).outcome == "completed" and [e.epoch for e in store.epochs(1)] == [1, 2, 3]
+        assert store.run(1).outcome == "completed" and [e["epoch"] for e in store.history(1).epoch_rows()] == [1, 2, 3]
 
 
 def test_resume_of_a_run_that_does_not_exist_is_one_line(own_run_store, capsys):

@@ -86,7 +86,7 @@ def recorded(runs_dir: Path):
     with RunStore(runs_dir) as store:
         assert store.integrity() == "ok"
         run = store.latest()
-        return run, [(e.epoch, e.test_accuracy, e.train_loss) for e in store.epochs(run.id)] if run else []
+        return run, [(e["epoch"], e["test_accuracy"], e["train_loss"]) for e in store.history(run.id).epoch_rows()] if run else []
 
 
 def test_sigkill_at_any_moment_keeps_the_store_whole_and_the_run_resumable(tmp_path):

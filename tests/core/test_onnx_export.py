@@ -7,8 +7,7 @@ import torch
 
 from mnistconv.core import cli_runs, onnx_export
 from mnistconv.core.checkpoint import load_checkpoint
-from mnistconv.core.paths import resolve_data_dir
-from mnistconv.core.predict import bundled_model_path
+from mnistconv.core.paths import bundled_model_path, resolve_data_dir
 
 
 @pytest.mark.mnist

@@ -12,7 +12,8 @@ import torch
 from mnistconv.core import events
 from mnistconv.core.errors import CheckpointError, ConfigError
 from mnistconv.core.events import FinishReason
-from mnistconv.core.resume import load_resume_state, state_file
+from mnistconv.core.paths import state_file
+from mnistconv.core.resume import load_resume_state
 from mnistconv.core.runstore import RunStore, StoreError
 from mnistconv.core.session import RUN_FOLDER, resume_session, training_session
 from mnistconv.core.train import TrainingControl
@@ -64,8 +65,8 @@ def test_stop_then_resume_equals_the_uninterrupted_run(tiny_mnist_dir, tmp_path,
     with RunStore(runs_dir) as store:
         (run,) = store.runs()
         assert run.outcome == "completed" and run.epochs_done == 4
-        assert [(e.epoch, e.test_accuracy, e.train_loss) for e in store.epochs(run.id)] == expected
-        x = store.curves(run.id).batch_x
+        assert [(e["epoch"], e["test_accuracy"], e["train_loss"]) for e in store.history(run.id).epoch_rows()] == expected
+        x = list(store.history(run.id).batch_x.values)
         assert x == sorted(x) and len(x) == 4 * 8  # every batch report once, none twice
 
 
@@ -121,7 +122,7 @@ def test_after_kill_9_the_run_resumes_from_its_last_completed_epoch(tiny_mnist_d
     assert next(e for e in after if isinstance(e, events.TrainingStarted)).first_epoch == 3
     assert epoch_figures(after) == expected[2:]
     with RunStore(runs_dir) as store:
-        assert [(e.epoch, e.test_accuracy, e.train_loss) for e in store.epochs(1)] == expected
+        assert [(e["epoch"], e["test_accuracy"], e["train_loss"]) for e in store.history(1).epoch_rows()] == expected
         assert store.run(1).outcome == "completed"
 
 

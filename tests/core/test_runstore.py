@@ -10,7 +10,8 @@ import pytest
 
 from mnistconv.core import events, run_lock
 from mnistconv.core.events import FinishReason
-from mnistconv.core.runstore import DB_NAME, SCHEMA_VERSION, EpochRecord, RunStore, StoreError, resolve_runs_dir
+from mnistconv.core.history import EventKind, Marker
+from mnistconv.core.runstore import DB_NAME, SCHEMA_VERSION, RunStore, StoreError, resolve_runs_dir
 from mnistconv.core.session import RUN_FOLDER, training_session
 
 from tiny_training import fixed_accuracies, tiny_config
@@ -38,17 +39,17 @@ def test_a_session_records_its_run_its_epochs_batches_and_events(tiny_mnist_dir,
         # Its models are in its own folder, and the state to resume it from.
         assert stored.checkpoint == stored.folder / "mnist_conv.pt" == finished.checkpoint
         assert stored.checkpoint.is_file() and (stored.folder / "state.pt").is_file()
-        epochs = store.epochs(stored.id)
+        history = store.history(stored.id)
+        epochs = history.epoch_rows()
         reported = [e for e in run if isinstance(e, events.EpochFinished)]
-        assert [(e.epoch, e.test_accuracy, e.train_loss, e.lr) for e in epochs] == [
+        assert [(e["epoch"], e["test_accuracy"], e["train_loss"], e["lr"]) for e in epochs] == [
             (e.epoch, e.test_accuracy, e.train_loss, e.lr) for e in reported]
-        assert all(e.seconds > 0 and e.images_per_s > 0 for e in epochs)
-        curves = store.curves(stored.id)
+        assert all(e["seconds"] > 0 and e["images_per_s"] > 0 for e in epochs)
         progress = [e for e in run if isinstance(e, events.BatchProgress)]
-        assert len(curves.batch_x) == len(progress) == 3 * 8
-        assert curves.batch_loss == [p.loss for p in progress] and curves.batch_x[-1] == 3.0
+        assert len(history.batch_x) == len(progress) == 3 * 8
+        assert list(history.batch_loss.values) == [p.loss for p in progress] and history.batch_x.values[-1] == 3.0
         saves = [e for e in run if isinstance(e, events.NewBestSaved)]
-        assert saves and [kind for _, kind, _ in curves.events].count("new_best") == len(saves)
+        assert saves and [m.kind for m in history.markers].count(EventKind.NEW_BEST) == len(saves)
         assert store.integrity() == "ok"
 
 
@@ -60,7 +61,7 @@ def test_schedule_events_are_recorded_where_they_happened(tiny_mnist_dir, tmp_pa
     assert run[-1].reason is FinishReason.CONVERGED
     with RunStore(tmp_path / "runs") as store:
         (stored,) = store.runs()
-        assert [(x, kind) for x, kind, _ in store.curves(stored.id).events] == [
+        assert [(m.x, m.kind) for m in store.history(stored.id).markers] == [
             (1.0, "new_best"), (3.0, "lr_drop"), (5.0, "converged")]
         assert stored.outcome == "converged"
 
@@ -112,11 +113,12 @@ def test_a_run_whose_process_died_reads_as_interrupted_with_its_completed_epochs
     # A process that records a run with one epoch and then dies without a word.
     code = (
         "import os, sys\n"
-        "from mnistconv.core.runstore import RunStore, EpochRecord\n"
+        "from mnistconv.core.runstore import RunStore\n"
         "store = RunStore(sys.argv[1])\n"
         "run = store.create_run(config={'epochs': 5}, preset='seed', data_dir=None)\n"
         "lock = store.lock_run(run)\n"
-        "store.record_epoch(run.id, EpochRecord(1, 0.97, 0.3, 0.003, 5.0, 9000.0), [(0.5, 0.4, 0.003)], [])\n"
+        "store.record_epoch(run.id, dict(epoch=1, test_accuracy=0.97, train_loss=0.3, lr=0.003, seconds=5.0,"
+        " images_per_s=9000.0), [(0.5, 0.4, 0.003)])\n"
         "print('recorded', flush=True)\n"
         "os.kill(os.getpid(), 9)\n"
     )
@@ -125,7 +127,7 @@ def test_a_run_whose_process_died_reads_as_interrupted_with_its_completed_epochs
     with RunStore(runs_dir) as store:
         (run,) = store.runs()
         assert run.outcome == "interrupted" and run.epochs_done == 1
-        assert [e.test_accuracy for e in store.epochs(run.id)] == [0.97]
+        assert [e["test_accuracy"] for e in store.history(run.id).epoch_rows()] == [0.97]
 
 
 def test_a_running_run_reads_as_running(tmp_path):
@@ -142,13 +144,15 @@ def test_delete_removes_the_run_and_its_folder_only(tmp_path):
     with RunStore(tmp_path) as store:
         keep = store.create_run(config={}, preset=None, data_dir=None)
         gone = store.create_run(config={}, preset=None, data_dir=None)
-        store.record_epoch(gone.id, EpochRecord(1, 0.9, 0.1, 0.1, 1.0, 1.0), [(1.0, 0.1, 0.1)], [(1.0, "new_best", "0.9")])
-        store.record_end(gone.id, "completed", [], [])
+        store.record_epoch(gone.id, {"epoch": 1, "test_accuracy": 0.9}, [(1.0, 0.1, 0.1)],
+                           [Marker(1.0, EventKind.NEW_BEST, "0.9")])
+        store.record_end(gone.id, "completed")
         (gone.folder / "mnist_conv.pt").write_bytes(b"model")
         store.delete_run(gone.id)
         assert [run.id for run in store.runs()] == [keep.id]
         assert not gone.folder.exists() and keep.folder.is_dir()
-        assert store.epochs(gone.id) == [] and store.curves(gone.id).batch_x == []
+        gone_history = store.history(gone.id)
+        assert gone_history.epoch_rows() == [] and len(gone_history.batch_x) == 0 and gone_history.markers == []
         with pytest.raises(StoreError, match=f"There is no run {gone.id}"):
             store.run(gone.id)
 
@@ -235,17 +239,17 @@ def test_a_read_only_store_is_reported_and_training_goes_on(tiny_mnist_dir, tmp_
 def test_two_processes_record_at_once_without_blocking_or_corrupting(tmp_path):
     code = (
         "import sys, time\n"
-        "from mnistconv.core.runstore import RunStore, EpochRecord\n"
+        "from mnistconv.core.runstore import RunStore\n"
         "store = RunStore(sys.argv[1])\n"
         "run = store.create_run(config={'who': sys.argv[2]}, preset=None, data_dir=None)\n"
         "lock = store.lock_run(run)\n"
         "slowest = 0.0\n"
         "for epoch in range(1, 41):\n"
         "    start = time.perf_counter()\n"
-        "    store.record_epoch(run.id, EpochRecord(epoch, 0.9, 0.1, 0.003, 1.0, 1.0), [(epoch - 0.5, 0.2, 0.003)] * 20, [])\n"
+        "    store.record_epoch(run.id, dict(epoch=epoch, test_accuracy=0.9), [(epoch - 0.5, 0.2, 0.003)] * 20)\n"
         "    slowest = max(slowest, time.perf_counter() - start)\n"
         "    store.runs()\n"
-        "store.record_end(run.id, 'completed', [], [])\n"
+        "store.record_end(run.id, 'completed')\n"
         "print(slowest)\n"
     )
     processes = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path), who], stdout=subprocess.PIPE, text=True)
@@ -258,7 +262,7 @@ def test_two_processes_record_at_once_without_blocking_or_corrupting(tmp_path):
         runs = store.runs()
         assert sorted(run.config["who"] for run in runs) == ["cli", "window"]
         assert all(run.outcome == "completed" and run.epochs_done == 40 for run in runs)
-        assert all(len(store.curves(run.id).batch_x) == 800 for run in runs)
+        assert all(len(store.history(run.id).batch_x) == 800 for run in runs)
 
 
 def test_lock_holder_is_named(tmp_path):

@@ -1,5 +1,6 @@
 """The seed's log words for each event: one function, used by the command line and the window."""
 
+import enum
 import typing
 from pathlib import Path
 
@@ -38,7 +39,8 @@ def test_the_other_lines_word_for_word():
     started = events.TrainingStarted(device="CPU (2 threads)", train_images=60_000, test_images=10_000,
                                      batches_per_epoch=469, parameters=16_938, seed=7)
     assert texts(started) == ["Building model... (16,938 parameters, CPU (2 threads), seed 7)", "Beginning training loop..."]
-    assert texts(events.NanAbort(epoch=2)) == ["NaN params after epoch 2: training aborted; the last good model is kept."]
+    assert texts(events.NanAbort(epoch=2)) == [
+        "NaN params after epoch 2 (is the learning rate too high?): training aborted; the last good model is kept."]
     assert texts(events.SaveFailed(epoch=1, message="the disk is full")) == [" -> Could not save the model: the disk is full"]
     assert texts(events.Stopped(epoch=3, batch=41)) == ["Stopped in epoch 3 after 41 batches."]
     assert texts(events.Stopped(epoch=0, batch=0)) == ["Stopped before training began."]
@@ -93,5 +95,5 @@ def test_the_event_union_holds_every_event_the_session_yields():
     union = set(typing.get_args(events.TrainingEvent))
     assert {events.DataLoaded, events.TrainingFailed, events.SavedModelLoaded, events.DataLoading} <= union
     declared = {value for value in vars(events).values()
-                if isinstance(value, type) and value.__module__ == events.__name__ and value is not FinishReason}
+                if isinstance(value, type) and value.__module__ == events.__name__ and not issubclass(value, enum.Enum)}
     assert declared == union

@@ -44,7 +44,7 @@ def test_open_image_reads_a_picture_either_way_round(qtbot, make_window, tmp_pat
     pad = window.sketchpad
     digits, inputs = [], []
     for name, dark_on_light in (("scan.png", True), ("inverted.jpg", False)):
-        assert window.open_image_file(save_picture(tmp_path / name, a_seven, dark_on_light))
+        assert window.sketchpad_model.open_image_file(save_picture(tmp_path / name, a_seven, dark_on_light))
         assert pad.canvas.has_picture()
         digit, seen = read_by(qtbot, window)
         digits.append(digit)
@@ -58,7 +58,7 @@ def test_open_image_reads_a_picture_either_way_round(qtbot, make_window, tmp_pat
 def test_the_picture_is_part_of_the_drawing_until_cleared(qtbot, make_window, tmp_path, a_seven):
     window = make_window()
     canvas = window.sketchpad.canvas
-    window.open_image_file(save_picture(tmp_path / "seven.png", a_seven, True))
+    window.sketchpad_model.open_image_file(save_picture(tmp_path / "seven.png", a_seven, True))
     assert canvas.ink().max() > 0.9 and canvas.clear_action.isEnabled()
     drag(canvas, [(20, 20), (40, 40)])
     canvas.undo()
@@ -80,8 +80,8 @@ def test_a_file_that_is_no_picture_of_a_digit_is_said_and_the_drawing_stays(qtbo
         path.write_bytes(content)
     drag(window.sketchpad.canvas, [(60, 60), (120, 200)])
     strokes = window.sketchpad.canvas.strokes()
-    assert not window.open_image_file(path)
-    assert window.dialogs and reason in window.dialogs[-1].text()
+    assert not window.sketchpad_model.open_image_file(path)
+    assert window.messages.dialogs and reason in window.messages.dialogs[-1].text()
     assert window.sketchpad.canvas.strokes() == strokes and not window.sketchpad.canvas.has_picture()
 
 
@@ -99,14 +99,14 @@ def test_save_model_as_writes_the_sketchpads_model(qtbot, make_window, tmp_path)
     window = make_window()
     predictor = window.sketchpad.predictor
     target = tmp_path / "kept" / "my-model.pt"
-    assert window.save_model_file(target)
+    assert window.sketchpad_model.save_model_file(target)
     saved = checkpoint.load_checkpoint(target)
-    bundled = checkpoint.load_checkpoint(window._bundled_file())
+    bundled = checkpoint.load_checkpoint(window.sketchpad_model.file)
     assert saved.epoch == bundled.epoch and saved.hyperparameters == bundled.hyperparameters
     assert saved.accuracy == pytest.approx(predictor.accuracy)
     for name, tensor in predictor.model.state_dict().items():
         assert np.array_equal(saved.model_state[name].numpy(), tensor.cpu().numpy()), name
-    assert window.load_model_file(target) and window.sketchpad.predictor.name == str(target)
+    assert window.sketchpad_model.load_model_file(target) and window.sketchpad.predictor.name == str(target)
     assert any(f"to {target}" in line for line in window.log.lines())
     assert window.save_model_action.shortcut().toString() == "Ctrl+Shift+S"
 
@@ -114,8 +114,8 @@ def test_save_model_as_writes_the_sketchpads_model(qtbot, make_window, tmp_path)
 def test_save_model_as_to_a_place_that_cannot_be_written_says_why(qtbot, make_window, tmp_path):
     window = make_window()
     (tmp_path / "a-file").write_text("")
-    assert not window.save_model_file(tmp_path / "a-file" / "model.pt")
-    assert window.dialogs and "Could not save" in window.dialogs[-1].text()
+    assert not window.sketchpad_model.save_model_file(tmp_path / "a-file" / "model.pt")
+    assert window.messages.dialogs and "Could not save" in window.messages.dialogs[-1].text()
 
 
 def test_a_model_without_a_checkpoint_behind_it_is_not_saved_with_made_up_details(qtbot, make_window, tmp_path):
@@ -125,7 +125,7 @@ def test_a_model_without_a_checkpoint_behind_it_is_not_saved_with_made_up_detail
 
     window = make_window()
     torch.manual_seed(0)
-    window.set_predictor(Predictor.from_model(build_model(), device="cpu"), None)
-    assert not window.save_model_file(tmp_path / "m.pt")
+    window.sketchpad_model.set_predictor(Predictor.from_model(build_model(), device="cpu"), None)
+    assert not window.sketchpad_model.save_model_file(tmp_path / "m.pt")
     assert not (tmp_path / "m.pt").exists()
-    assert window.dialogs and "did not come from a checkpoint file" in window.dialogs[-1].text()
+    assert window.messages.dialogs and "did not come from a checkpoint file" in window.messages.dialogs[-1].text()

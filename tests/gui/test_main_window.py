@@ -38,7 +38,7 @@ def test_train_runs_to_the_end_and_updates_everything(qtbot, make_window, tmp_pa
     assert saved.is_file()
     # Switched to the new best model, which the trainer's thread loaded from the file.
     qtbot.waitUntil(lambda: window.sketchpad.predictor.name == str(saved), timeout=5_000)
-    assert "test accuracy" in window.model_label.text()
+    assert "test accuracy" in window.sketchpad_model.label.text()
     assert any("[3]: Test accuracy:" in line for line in window.log.lines())
     # The confusion matrix holds the last epoch's counts of the 200 test digits.
     assert window.confusion.caption.text().startswith("Epoch 3, the latest: ")
@@ -76,10 +76,11 @@ def test_a_first_start_shows_the_seed_recipe_in_the_fields(qtbot, tmp_path):
 
 def test_lr_drop_adds_one_marker(qtbot, make_window):
     window = make_window()
-    window.plots.reset()
-    # The window reacts to the trainer's signals, whoever emits them.
+    # The window reacts to the trainer's signals, whoever emits them: the run's history takes the
+    # event, and the plots draw it.
     window.trainer.lr_dropped.emit(events.LrDropped(epoch=6, old_lr=3e-3, new_lr=3e-4))
-    assert len(window.plots.markers("lr_drop")) == 1
+    assert window.training.history.markers[-1].detail == "0.0003"
+    assert [m.text for m in window.plots.markers("lr_drop")] == ["lr 0.0003"]
     assert "dropping learning rate to 0.0003" in window.log.lines()[-1]
 
 
@@ -146,7 +147,7 @@ def test_batch_size_larger_than_the_data_fails_with_a_dialog(qtbot, make_window)
     window = make_window(batch_size=1000)
     with qtbot.waitSignal(window.trainer.finished, timeout=60_000):
         click(qtbot, window.panel.train_button)
-    assert window.dialogs and "larger than the 512 training images" in window.dialogs[-1].text()
+    assert window.messages.dialogs and "larger than the 512 training images" in window.messages.dialogs[-1].text()
     assert buttons(window) == (True, False, False)  # still usable
 
 
@@ -155,22 +156,22 @@ def test_missing_data_is_a_readable_dialog(qtbot, make_window, tmp_path, no_netw
     window.panel.data_dir_edit.setText(str(tmp_path / "empty"))
     with qtbot.waitSignal(window.trainer.finished, timeout=60_000):
         click(qtbot, window.panel.train_button)
-    assert window.dialogs and "Could not fetch MNIST" in window.dialogs[-1].text()
-    assert window.dialogs[-1].icon() == QMessageBox.Icon.Critical
+    assert window.messages.dialogs and "Could not fetch MNIST" in window.messages.dialogs[-1].text()
+    assert window.messages.dialogs[-1].icon() == QMessageBox.Icon.Critical
     assert buttons(window) == (True, False, False)
 
 
 def test_open_model_loads_a_checkpoint_and_a_bad_file_keeps_the_current(qtbot, make_window, tmp_path):
     window = make_window()
     good = checkpoint.save_checkpoint(tmp_path / "good.pt", build_model(), epoch=4, accuracy=0.98, lr=3e-3, hyperparameters={})
-    assert window.load_model_file(good)
+    assert window.sketchpad_model.load_model_file(good)
     assert window.sketchpad.predictor.name == str(good)
-    assert "98.00" in window.model_label.text()
+    assert "98.00" in window.sketchpad_model.label.text()
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a model")
-    assert not window.load_model_file(bad)
+    assert not window.sketchpad_model.load_model_file(bad)
     assert window.sketchpad.predictor.name == str(good)
-    assert window.dialogs and "not a loadable checkpoint" in window.dialogs[-1].text()
+    assert window.messages.dialogs and "not a loadable checkpoint" in window.messages.dialogs[-1].text()
 
 
 def test_dropping_a_pt_file_loads_it(qtbot, make_window, tmp_path):

@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QApplication, QHBoxLayout, QTabWidget, QToolTip, Q
 
 from mnistconv.core.checkpoint import load_checkpoint
 from mnistconv.core.model import build_model
-from mnistconv.core.predict import Predictor, bundled_model_path
+from mnistconv.core.paths import bundled_model_path
+from mnistconv.core.predict import Predictor
 from mnistconv.gui.colour_scheme import dark_palette
 from mnistconv.gui.network_view import INTERVAL_MS, NetworkView
 from mnistconv.gui.scripted_mouse import drag, send_mouse

@@ -85,7 +85,7 @@ def test_the_view_shows_each_model_the_sketchpad_reads_with(qtbot, make_window, 
     bundled = draw_on(qtbot, window)
     torch.manual_seed(5)
     path = checkpoint.save_checkpoint(tmp_path / "other.pt", build_model(), epoch=1, accuracy=0.1, lr=1e-3, hyperparameters={})
-    assert window.load_model_file(path)
+    assert window.sketchpad_model.load_model_file(path)
     qtbot.waitUntil(lambda: window.network.reading() is not None
                     and not np.allclose(window.network.reading().logits, bundled.logits), timeout=5000)
     other = Predictor.from_checkpoint(path, "cpu").predict(window.sketchpad.network_input())[0]
@@ -105,10 +105,10 @@ def test_a_model_that_fails_to_load_leaves_the_view_on_the_current_model(qtbot, 
         with torch.no_grad():
             model.conv1.weight.fill_(float("nan"))
         checkpoint.save_checkpoint(path, model, epoch=1, accuracy=0.5, lr=1e-3, hyperparameters={})
-    assert not window.load_model_file(path)
-    assert window.dialogs and "Could not open the model" in window.dialogs[-1].windowTitle()
+    assert not window.sketchpad_model.load_model_file(path)
+    assert window.messages.dialogs and "Could not open the model" in window.messages.dialogs[-1].windowTitle()
     if damage == "nan weights":
-        assert "finite" in window.dialogs[-1].text()
+        assert "finite" in window.messages.dialogs[-1].text()
     qtbot.wait(100)
     assert window.network.reading() is before  # nothing recomputed: the same model, the same drawing
     window.sketchpad.canvas.clear()
@@ -143,7 +143,7 @@ def test_a_fit_to_handwriting_gets_a_row_of_its_own_not_the_last_runs_epoch(qtbo
     window.trainer.saved_model_loaded.emit(events.SavedModelLoaded(path=Path("best.pt"), predictor=predictor))
     assert [epoch for epoch, _ in window.network.history] == [7]
     monkeypatch.setattr(window.trainer, "fine_tune", lambda *args, **kwargs: None)  # the fit itself is not run here
-    assert window.fit_to_handwriting()
+    assert window.training.fit_to_handwriting()
     assert window.network.history == []  # a new run starts afresh
     # The fit saves its one model and reads it back, with no NewBestSaved before it.
     window.trainer.saved_model_loaded.emit(events.SavedModelLoaded(path=Path("fitted.pt"), predictor=predictor))
@@ -195,7 +195,7 @@ def test_export_view_saves_the_tab_shown_as_png(qtbot, make_window, tmp_path, ta
     window = make_window()
     window.tabs.setCurrentWidget(getattr(window, tab))
     path = tmp_path / f"{tab}.png"
-    assert window.export_view_png(path)
+    assert window.exports.export_view_png(path)
     image = QImage(str(path))
     assert not image.isNull() and image.width() > 100 and image.height() > 100
 

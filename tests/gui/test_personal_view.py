@@ -93,9 +93,9 @@ def test_a_set_that_cannot_be_written_says_so_and_keeps_the_drawing(qtbot, make_
     blocker.write_text("in the way")  # fails as a read-only disk does, for root too
     window.personal = PersonalDigits(blocker / "digits")
     shown = []
-    monkeypatch.setattr(window, "show_message", lambda icon, title, text: shown.append((title, text)))
+    monkeypatch.setattr(window.messages, "show", lambda icon, title, text, details="": shown.append((title, text)))
     draw_a_stroke(window)
-    assert window.keep_drawing(2) is False
+    assert window.kept.keep(2) is False
     [(title, text)] = shown
     assert title == "Could not keep the drawing" and str(blocker) in text
     assert not window.sketchpad.canvas.is_empty()  # the drawing stays for another try
@@ -158,7 +158,7 @@ def test_fit_to_my_handwriting_reports_before_and_after_and_the_sketchpad_reads_
     window.finetune_settings = replace(SHORT_FIT, lr=1e-7)
     keep_odd_hand(window.personal, 1, seed=4)
     shown = []
-    monkeypatch.setattr(window, "show_message", lambda icon, title, text: shown.append((icon, title, text)))
+    monkeypatch.setattr(window.messages, "show", lambda icon, title, text, details="": shown.append((icon, title, text)))
     reports = []
     window.trainer.finetune_finished.connect(reports.append)
     progress = []
@@ -184,7 +184,7 @@ def test_a_fit_that_would_cost_mnist_accuracy_is_refused_and_the_model_stays(qtb
     keep_odd_hand(window.personal, 1, seed=5)
     before = window.sketchpad.predictor
     shown = []
-    monkeypatch.setattr(window, "show_message", lambda icon, title, text: shown.append((title, text)))
+    monkeypatch.setattr(window.messages, "show", lambda icon, title, text, details="": shown.append((title, text)))
     fit(qtbot, window)
     [(title, text)] = shown
     assert title == "The fitted model was not kept" and "lower MNIST test accuracy" in text

@@ -1,4 +1,5 @@
-"""TrainingPlots: curves created once and extended, event markers, guides. Asserts on data, not pixels."""
+"""TrainingPlots, a view over a RunHistory: curves created once and given the history's data as it
+grows, event markers, guides, overlays. Asserts on data, not pixels."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtGui import QColor, QPalette
 
-from mnistconv.gui.plots import EMA_DECAY, TrainingPlots
+from mnistconv.core.history import EMA_DECAY, EventKind, Marker, RunHistory, epoch_position
+from mnistconv.gui.plots import Overlay, TrainingPlots
 
 
 @pytest.fixture
@@ -19,14 +21,30 @@ def plots(qtbot):
     return widget
 
 
+@pytest.fixture
+def history(plots):
+    """The history the plots draw: the tests add to it, and look at the plots."""
+    shown = RunHistory()
+    plots.show_history(shown)
+    return shown
+
+
+def report(history, epoch, batch, batches, loss, lr):
+    history.add_batch(epoch_position(epoch, batch, batches), loss, lr)
+
+
+def mark(history, kind, x, detail=None):
+    history.add_marker(Marker(x, EventKind(kind), detail))
+
+
 def data_items(plots, name):
     return plots.plot_widget(name).getPlotItem().listDataItems()
 
 
-def test_add_epoch_extends_the_same_accuracy_curve(plots):
+def test_add_epoch_extends_the_same_accuracy_curve(plots, history):
     accuracy_curve = plots.accuracy_curve
     for epoch, accuracy in ((1, 0.977), (2, 0.985), (3, 0.991)):
-        plots.add_epoch(epoch, accuracy)
+        history.add_epoch(epoch, test_accuracy=accuracy)
 
     assert plots.accuracy_curve is accuracy_curve
     assert data_items(plots, "accuracy") == [accuracy_curve]  # no second curve was added
@@ -34,41 +52,41 @@ def test_add_epoch_extends_the_same_accuracy_curve(plots):
     np.testing.assert_allclose(accuracy_curve.yData, [97.7, 98.5, 99.1])  # percent
 
 
-def test_the_learning_rate_is_plotted_at_the_losss_points(plots):
+def test_the_learning_rate_is_plotted_at_the_losss_points(plots, history):
     """A one-cycle schedule changes the rate every batch: one point per report shows its curve."""
     lr_curve = plots.lr_curve
     reports = [(1, 10, 40, 1.0, 4e-4), (1, 20, 40, 0.8, 2e-3), (1, 40, 40, 0.6, 8e-3), (2, 20, 40, 0.4, 5e-3),
                (2, 40, 40, 0.3, 1e-4)]
-    for report in reports:
-        plots.add_batch(*report)
+    for row in reports:
+        report(history, *row)
     assert plots.lr_curve is lr_curve and data_items(plots, "lr") == [lr_curve]
     np.testing.assert_allclose(lr_curve.xData, plots.loss_curve.xData)
     np.testing.assert_allclose(lr_curve.xData, [0.25, 0.5, 1.0, 1.5, 2.0])
     np.testing.assert_allclose(lr_curve.yData, [r[4] for r in reports])
 
 
-def test_empty_plots_say_what_they_will_show_instead_of_bare_ticks(plots):
+def test_empty_plots_say_what_they_will_show_instead_of_bare_ticks(plots, history):
     def shows_values(name):
         plot = plots.plot_widget(name).getPlotItem()
         return [plot.getAxis(axis).style["showValues"] for axis in ("left", "bottom")]
 
     for name in ("accuracy", "loss", "lr"):
         assert plots.is_empty(name) and shows_values(name) == [False, False]
-    plots.add_batch(1, 10, 40, 1.0, 1e-3)
+    report(history, 1, 10, 40, 1.0, 1e-3)
     assert not plots.is_empty("loss") and shows_values("loss") == [True, True]
     assert not plots.is_empty("lr") and shows_values("lr") == [True, True]
     assert plots.is_empty("accuracy")
-    plots.add_epoch(1, 0.97)
+    history.add_epoch(1, test_accuracy=0.97)
     assert not plots.is_empty("accuracy") and shows_values("accuracy") == [True, True]
     plots.reset()
     assert all(plots.is_empty(name) and shows_values(name) == [False, False] for name in ("accuracy", "loss", "lr"))
 
 
-def test_add_batch_extends_raw_and_smoothed_loss(plots):
+def test_add_batch_extends_raw_and_smoothed_loss(plots, history):
     raw, smooth = plots.loss_curve, plots.loss_smooth_curve
-    plots.add_batch(1, 25, 100, 2.0, 1e-3)
-    plots.add_batch(1, 50, 100, 1.0, 1e-3)
-    plots.add_batch(2, 50, 100, 0.5, 1e-3)
+    report(history, 1, 25, 100, 2.0, 1e-3)
+    report(history, 1, 50, 100, 1.0, 1e-3)
+    report(history, 2, 50, 100, 0.5, 1e-3)
 
     assert plots.loss_curve is raw and plots.loss_smooth_curve is smooth
     assert data_items(plots, "loss") == [raw, smooth]
@@ -82,15 +100,15 @@ def test_add_batch_extends_raw_and_smoothed_loss(plots):
     assert 0.5 < smooth.yData[2] < smooth.yData[1]
 
 
-def test_a_nan_loss_leaves_a_gap_and_the_average_unchanged(plots):
-    plots.add_batch(1, 1, 10, 1.0, 1e-3)
-    plots.add_batch(1, 2, 10, math.nan, 1e-3)
+def test_a_nan_loss_leaves_a_gap_and_the_average_unchanged(plots, history):
+    report(history, 1, 1, 10, 1.0, 1e-3)
+    report(history, 1, 2, 10, math.nan, 1e-3)
 
     assert math.isnan(plots.loss_curve.yData[1])
     assert plots.loss_smooth_curve.yData[1] == pytest.approx(1.0)
 
 
-def test_accuracy_guides_at_the_seed_marks(plots):
+def test_accuracy_guides_at_the_seed_marks(plots, history):
     assert set(plots.guides) == {0.99, 0.999}
     accuracy_items = plots.plot_widget("accuracy").getPlotItem().items
     for fraction, label in ((0.99, "99 %"), (0.999, "99.9 %")):
@@ -101,8 +119,8 @@ def test_accuracy_guides_at_the_seed_marks(plots):
         assert guide in accuracy_items
 
 
-def test_lr_drop_marks_the_lr_and_accuracy_plots_once(plots):
-    plots.mark_event("lr_drop", 2)
+def test_lr_drop_marks_the_lr_and_accuracy_plots_once(plots, history):
+    mark(history, "lr_drop", 2)
 
     (marker,) = plots.markers("lr_drop")
     assert marker.epoch == 2
@@ -113,20 +131,21 @@ def test_lr_drop_marks_the_lr_and_accuracy_plots_once(plots):
 
 
 @pytest.mark.parametrize("kind", ["early_exit", "converged", "nan_abort", "stopped"])
-def test_run_ending_events_mark_all_three_plots(plots, kind):
-    plots.mark_event(kind, 7, text="a label")
+def test_run_ending_events_mark_all_three_plots(plots, history, kind):
+    mark(history, kind, 7)
 
     (marker,) = plots.markers(kind)
-    assert len(marker.items) == 3 and marker.text == "a label"
+    assert len(marker.items) == 3 and marker.text == {"early_exit": "early exit", "converged": "converged",
+                                                      "nan_abort": "NaN abort", "stopped": "stopped"}[kind]
     assert {item.getViewBox() for item in marker.items} == {
         plots.plot_widget(name).getPlotItem().getViewBox() for name in ("accuracy", "loss", "lr")
     }
 
 
-def test_new_best_is_a_star_at_that_epochs_accuracy(plots):
-    plots.add_epoch(1, 0.98)
-    plots.add_epoch(2, 0.985)
-    plots.mark_event("new_best", 2)
+def test_new_best_is_a_star_at_that_epochs_accuracy(plots, history):
+    history.add_epoch(1, test_accuracy=0.98)
+    history.add_epoch(2, test_accuracy=0.985)
+    mark(history, "new_best", 2)
 
     (marker,) = plots.markers("new_best")
     (star,) = marker.items
@@ -135,27 +154,39 @@ def test_new_best_is_a_star_at_that_epochs_accuracy(plots):
     np.testing.assert_allclose([x[0], y[0]], [2, 98.5])
 
 
-def test_new_best_before_its_epoch_arrives_is_placed_when_it_does(plots):
-    plots.mark_event("new_best", 1)
-    plots.add_epoch(1, 0.97)
+def test_new_best_before_its_epoch_arrives_is_placed_when_it_does(plots, history):
+    mark(history, "new_best", 1)
+    history.add_epoch(1, test_accuracy=0.97)
 
     (star,) = plots.markers("new_best")[0].items
     x, y = star.getData()
     np.testing.assert_allclose([x[0], y[0]], [1, 97.0])
 
 
-def test_unknown_event_kind_is_an_error(plots):
-    with pytest.raises(ValueError, match="not a valid MarkerKind"):
-        plots.mark_event("exploded", 1)
+def test_unknown_event_kind_is_an_error(plots, history):
+    with pytest.raises(ValueError, match="not a valid EventKind"):
+        mark(history, "exploded", 1)
 
 
-def test_reset_empties_curves_and_markers_but_keeps_the_guides(plots):
+def test_a_kind_without_a_style_is_kept_in_the_history_and_not_drawn(plots, history):
+    mark(history, "save_failed", 1, "the disk is full")
+    assert history.markers[-1].kind is EventKind.SAVE_FAILED
+    assert all(plots.markers(kind) == [] for kind in EventKind)
+
+
+def test_an_lr_drop_is_labelled_with_its_new_rate(plots, history):
+    mark(history, "lr_drop", 3, "0.0003")
+    (marker,) = plots.markers("lr_drop")
+    assert marker.text == "lr 0.0003" and marker.items[0].label.toPlainText() == "lr 0.0003"
+
+
+def test_reset_empties_curves_and_markers_but_keeps_the_guides(plots, history):
     curves = (plots.accuracy_curve, plots.loss_curve, plots.loss_smooth_curve, plots.lr_curve)
-    plots.add_batch(1, 1, 1, 0.3, 1e-3)
-    plots.add_epoch(1, 0.98)
-    plots.mark_event("new_best", 1)
-    plots.mark_event("lr_drop", 1)
-    plots.mark_event("converged", 1)
+    report(history, 1, 1, 1, 0.3, 1e-3)
+    history.add_epoch(1, test_accuracy=0.98)
+    mark(history, "new_best", 1)
+    mark(history, "lr_drop", 1)
+    mark(history, "converged", 1)
     items = [item for kind in ("new_best", "lr_drop", "converged") for m in plots.markers(kind) for item in m.items]
     assert len(items) == 1 + 2 + 3  # a star, a line on two plots, a line on all three
     assert all(item.scene() is not None for item in items)
@@ -172,11 +203,51 @@ def test_reset_empties_curves_and_markers_but_keeps_the_guides(plots):
     assert not any(item in plots.plot_widget(n).getPlotItem().items for n in ("accuracy", "loss", "lr") for item in items)
     assert all(guide.scene() is not None for guide in plots.guides.values())
 
-    plots.add_epoch(1, 0.99)  # a new run starts from scratch
+    history.add_epoch(2, test_accuracy=0.99)  # the history it left is no longer drawn
+    assert plots.accuracy_curve.xData is None or len(plots.accuracy_curve.xData) == 0
+    plots.history.add_epoch(1, test_accuracy=0.99)  # a new run starts from scratch
     np.testing.assert_array_equal(plots.accuracy_curve.xData, [1])
 
 
-def test_background_and_text_follow_the_palette(plots):
+def test_a_history_that_holds_a_run_already_is_drawn_whole(plots):
+    """A resumed run: its recorded history shown at once, markers included, then extended."""
+    recorded = RunHistory()
+    for epoch, accuracy in ((1, 0.97), (2, 0.98)):
+        recorded.add_batch(epoch - 0.5, 1 / epoch, 3e-3)
+        recorded.add_batch(epoch, 0.8 / epoch, 3e-3)
+        recorded.add_epoch(epoch, test_accuracy=accuracy)
+    recorded.add_marker(Marker(2, EventKind.NEW_BEST, "0.9800"))
+    recorded.add_marker(Marker(1.5, EventKind.STOPPED))
+    plots.show_history(recorded)
+    np.testing.assert_allclose(plots.accuracy_curve.yData, [97.0, 98.0])
+    np.testing.assert_allclose(plots.loss_curve.xData, [0.5, 1, 1.5, 2])
+    np.testing.assert_allclose(plots.loss_smooth_curve.yData, recorded.loss_smooth.values)
+    (star,) = plots.markers("new_best")[0].items
+    assert list(star.getData()[1]) == [98.0]
+    assert [m.epoch for m in plots.markers("stopped")] == [1.5]
+    recorded.add_epoch(3, test_accuracy=0.99)
+    np.testing.assert_allclose(plots.accuracy_curve.xData, [1, 2, 3])
+
+
+def test_overlays_draw_their_histories_under_the_current_run(plots, history):
+    recorded = RunHistory()
+    recorded.add_batch(0.5, 2.0, 1e-3)
+    recorded.add_batch(1.0, 1.0, 1e-3)
+    recorded.add_epoch(1, test_accuracy=0.9)
+    recorded.add_epoch(4, test_accuracy=0.95)
+    plots.set_epoch_span(2)
+    plots.set_overlays([Overlay(7, "run 7 (seed)", recorded)])
+    items = plots.overlay_items(7)
+    np.testing.assert_allclose(items["accuracy"].yData, [90.0, 95.0])
+    np.testing.assert_allclose(items["loss"].yData, recorded.loss_smooth.values)  # the moving average, as the live curve's
+    assert items["lr"].zValue() < plots.lr_curve.zValue()
+    assert plots.plot_widget("loss").getPlotItem().getViewBox().viewRange()[0][1] >= 4  # the longer run widens the axis
+    assert not plots.is_empty("accuracy")
+    plots.set_overlays([])
+    assert plots.overlaid_runs() == [] and plots.is_empty("accuracy")
+
+
+def test_background_and_text_follow_the_palette(plots, history):
     palette = QPalette(QColor("#202020"))
     palette.setColor(QPalette.ColorRole.Base, QColor("#101010"))
     palette.setColor(QPalette.ColorRole.WindowText, QColor("#eeeeee"))

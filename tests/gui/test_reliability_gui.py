@@ -56,7 +56,7 @@ def run_to_end(qtbot, window):
 
 
 def texts(window) -> list[str]:
-    return [box.text() for box in window.dialogs]
+    return [box.text() for box in window.messages.dialogs]
 
 
 # -- bad parameters are refused in the fields ------------------------------------------------------
@@ -82,7 +82,7 @@ def test_bad_field_is_refused_with_a_one_line_reason(qtbot, make_window, tmp_pat
     assert not window.trainer.is_running()
     error = window.panel.error_text()
     assert reason in error and "\n" not in error and error in window.panel.progress_detail.text()
-    assert idle(window) and not window.dialogs
+    assert idle(window) and not window.messages.dialogs
 
 
 def test_cuda_asked_for_where_there_is_none(qtbot, make_window, monkeypatch):
@@ -204,13 +204,13 @@ FOREIGN = {
 def test_foreign_model_file_keeps_the_current_model(qtbot, make_window, tmp_path, kind):
     window = make_window()
     current = window.sketchpad.predictor
-    label = window.model_label.text()
+    label = window.sketchpad_model.label.text()
     marker = tmp_path / "code-ran"
     path = write_foreign(kind, tmp_path / "foreign", marker)
-    assert window.load_model_file(path) is False
-    assert window.sketchpad.predictor is current and window.model_label.text() == label
+    assert window.sketchpad_model.load_model_file(path) is False
+    assert window.sketchpad.predictor is current and window.sketchpad_model.label.text() == label
     assert not marker.exists()
-    box = window.dialogs[-1]
+    box = window.messages.dialogs[-1]
     assert box.icon() == QMessageBox.Icon.Warning and box.windowTitle() == "Could not open the model"
     assert str(path) in box.text() and FOREIGN[kind] in box.text()
     assert box.text().endswith("The current model stays in use.")
@@ -237,7 +237,7 @@ def test_nan_loss_gives_a_dialog_keeps_the_model_and_train_works_again(qtbot, ma
     with qtbot.waitSignal(window.trainer.nan_aborted, timeout=LONG):
         finished = run_to_end(qtbot, window)
     assert finished.reason == "nan_abort"
-    assert any("parameters became NaN" in t and "The last good model stays saved" in t for t in texts(window))
+    assert any("NaN params after epoch" in t and "the last good model is kept" in t for t in texts(window))
     assert len(window.plots.markers("nan_abort")) == 1
     assert saved.read_bytes() == before and window.sketchpad.predictor is model_in_use
     assert idle(window) and "NaN" in window.panel.progress_bar.format()
@@ -276,7 +276,7 @@ def test_exception_in_the_training_thread_reaches_a_dialog(qtbot, make_window, m
         monkeypatch.setattr(train_module, "build_model", broken_build)
     finished = run_to_end(qtbot, window)
     assert finished.reason == "failed"
-    box = window.dialogs[-1]
+    box = window.messages.dialogs[-1]
     assert box.icon() == QMessageBox.Icon.Critical and box.windowTitle() == "Training failed"
     assert box.text() == f"RuntimeError: {where} blew up"
     assert "Traceback" in box.detailedText() and "blew up" in box.detailedText()
@@ -344,7 +344,7 @@ def test_unreadable_data_folder_is_a_dialog(qtbot, make_window, monkeypatch, tmp
 
     monkeypatch.setattr(Path, "stat", stat)
     assert run_to_end(qtbot, window).reason == "failed"
-    box = window.dialogs[-1]
+    box = window.messages.dialogs[-1]
     assert box.icon() == QMessageBox.Icon.Critical
     assert box.text() == f"{locked / 'raw'}: cannot read the folder (Permission denied)"
     assert idle(window)
@@ -382,7 +382,7 @@ def test_bad_data_file_is_named_in_a_dialog_before_training_starts(qtbot, make_w
     window.trainer.training_started.connect(started.append)
     assert run_to_end(qtbot, window).reason == "failed"
     assert not started  # refused before training began
-    box = window.dialogs[-1]
+    box = window.messages.dialogs[-1]
     assert box.icon() == QMessageBox.Icon.Critical and box.text().startswith(f"{path}: ") and words in box.text()
     assert idle(window)
 
@@ -503,22 +503,22 @@ def test_closing_during_a_save_keeps_a_complete_checkpoint(qtbot, make_window, t
 
 def test_closing_with_a_dialog_open(qtbot, make_window):
     window = make_window()
-    box = window.show_message(QMessageBox.Icon.Information, "Hello", "A dialog left open")
+    box = window.messages.show(QMessageBox.Icon.Information, "Hello", "A dialog left open")
     qtbot.waitExposed(box)
-    assert box.isVisible() and window.dialogs == [box]
+    assert box.isVisible() and window.messages.dialogs == [box]
     window.close()
     assert not window.isVisible() and not box.isVisible()
-    assert window.dialogs == []
+    assert window.messages.dialogs == []
 
 
 def test_closing_mid_training_with_a_dialog_open(qtbot, make_window, tmp_path):
     window = make_window(epochs=50)
     with qtbot.waitSignal(window.trainer.epoch_finished, timeout=LONG):
         click(qtbot, window.panel.train_button)
-    box = window.show_message(QMessageBox.Icon.Warning, "Still here", "Open while training")
+    box = window.messages.show(QMessageBox.Icon.Warning, "Still here", "Open while training")
     assert window.trainer.is_running()  # the close below meets a run in progress
     started = time.monotonic()
     window.close()
     assert time.monotonic() - started < 20
-    assert not window.trainer.is_running() and not box.isVisible() and window.dialogs == []
+    assert not window.trainer.is_running() and not box.isVisible() and window.messages.dialogs == []
     checkpoint.load_checkpoint(tmp_path / "models" / "mnist_conv.pt")

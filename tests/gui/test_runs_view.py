@@ -68,12 +68,13 @@ def test_ticked_runs_are_overlaid_under_the_current_run_with_a_legend(qtbot, mak
                        Qt.ItemDataRole.CheckStateRole)
     assert window.plots.overlaid_runs() == [1]
     with RunStore(own_run_store) as store:
-        recorded = store.curves(1)
+        recorded = store.history(1)
     items = window.plots.overlay_items(1)
     assert list(items["accuracy"].xData) == [1.0, 2.0]
-    assert list(items["accuracy"].yData) == pytest.approx([100 * e.test_accuracy for e in recorded.epochs])
-    assert list(items["loss"].xData) == recorded.batch_x and len(recorded.batch_x) == first_reports > 2
-    assert list(items["lr"].yData) == pytest.approx(recorded.batch_lr)
+    assert list(items["accuracy"].yData) == pytest.approx(list(100 * recorded.column("test_accuracy")))
+    assert list(items["loss"].xData) == list(recorded.batch_x.values) and len(recorded.batch_x) == first_reports > 2
+    assert list(items["loss"].yData) == pytest.approx(list(recorded.loss_smooth.values))
+    assert list(items["lr"].yData) == pytest.approx(list(recorded.batch_lr.values))
     assert all(item.zValue() < window.plots.accuracy_curve.zValue() for item in items.values())
     assert window.plots.legend.isVisible()
     labels = [label.text for _, label in window.plots.legend.items]
@@ -116,7 +117,7 @@ def test_a_stopped_run_is_resumed_from_the_runs_view_and_ends_as_it_would_have(q
     assert finished.args[0].reason == "completed" and resumed == [2, 3]
     assert list(window.plots.accuracy_curve.xData) == [1.0, 2.0, 3.0]  # the recorded epoch, then the new ones
     with RunStore(own_run_store) as store:
-        assert [(e.epoch, e.test_accuracy, e.train_loss) for e in store.epochs(2)] == reference_run
+        assert [(e["epoch"], e["test_accuracy"], e["train_loss"]) for e in store.history(2).epoch_rows()] == reference_run
         assert store.run(2).outcome == "completed"
 
 
@@ -134,7 +135,7 @@ def test_delete_asks_refuses_the_training_run_and_keeps_the_sketchpads_copy(qtbo
     monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: QMessageBox.StandardButton.Yes)
     view.delete_button.click()
     assert not (own_run_store / "1").exists() and view.proxy.rowCount() == 0
-    assert window.sketchpad.predictor is reader and "(its run was deleted)" in window.model_label.text()
+    assert window.sketchpad.predictor is reader and "(its run was deleted)" in window.sketchpad_model.label.text()
     assert reader.predict(np.zeros((28, 28), dtype=np.float32)).shape == (1, 10)  # still reads
     assert any("Deleted run 1" in line for line in window.log.lines())
 
@@ -159,7 +160,7 @@ def test_open_model_export_csv_and_settings(qtbot, make_window, own_run_store, t
     window = make_window(epochs=2)
     window.panel.savepath_edit.clear()
     train(qtbot, window)
-    window.set_predictor(None)
+    window.sketchpad_model.set_predictor(None)
     view = runs_tab(window)
     view.select(1)
     view.open_button.click()

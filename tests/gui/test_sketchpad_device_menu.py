@@ -84,7 +84,7 @@ def test_choosing_a_device_keeps_the_models_file_for_save_model_as(make_window, 
     window.device_menu.choose(SketchpadDevice.CPU)
     reader = window.sketchpad.predictor
     target = tmp_path / "after-the-choice.pt"
-    assert window.save_model_file(target), [box.text() for box in window.dialogs]
+    assert window.sketchpad_model.save_model_file(target), [box.text() for box in window.messages.dialogs]
     saved = checkpoint.load_checkpoint(target)
     for name, tensor in reader.model.state_dict().items():
         assert torch.equal(saved.model_state[name], tensor.cpu()), name

@@ -1,0 +1,47 @@
+"""The recorded runs beside the live one: ticked runs' histories overlaid on the plots, and the Runs
+tab kept current as runs start, end and are deleted."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QWidget
+
+from mnistconv.core import events
+
+from .plots import Overlay
+
+
+class RunsController(QObject):
+    """`window` gives the trainer, the runs view, the plots, the training controller, the sketchpad's
+    model and the log."""
+
+    def __init__(self, window: QWidget):
+        super().__init__(window)
+        self.window = window
+        runs_view = window.runs_view
+        runs_view.overlays_changed.connect(self.show_overlays)
+        runs_view.resume_requested.connect(window.training.resume_run)
+        runs_view.open_model_requested.connect(window.sketchpad_model.load_model_file)
+        runs_view.run_deleted.connect(self._on_run_deleted)
+        window.trainer.run_recorded.connect(self._on_run_recorded)
+        window.trainer.finished.connect(self._on_finished)
+
+    def show_overlays(self, run_ids: list[int]) -> None:
+        """Overlay the recorded histories of these runs on the plots (none when the store cannot be read)."""
+        runs_view = self.window.runs_view
+        store = runs_view.store()
+        runs = [run for run in map(runs_view.run, run_ids) if run is not None] if store is not None else []
+        overlays = [Overlay(run.id, f"run {run.id} ({run.preset or run.kind})", store.history(run.id)) for run in runs]
+        self.window.plots.set_overlays(overlays)
+
+    def _on_run_recorded(self, event: events.RunRecorded) -> None:
+        self.window.runs_view.training_run = event.run_id
+        self.window.runs_view.refresh()
+
+    def _on_finished(self, _: events.Finished) -> None:
+        self.window.runs_view.training_run = None
+        self.window.runs_view.refresh()
+
+    def _on_run_deleted(self, run_id: int) -> None:
+        self.window.log.add(f"Deleted run {run_id}")
+        self.window.sketchpad_model.on_run_deleted()
