@@ -14,6 +14,7 @@ from enum import Enum
 
 from . import events
 from .events import FinishReason
+from .history import EPOCH_COLUMNS
 
 
 class Level(str, Enum):
@@ -66,14 +67,22 @@ def percent(fraction: float) -> str:
     return f"{100 * fraction:.10g}%"
 
 
-# How the seed's epoch line shows each per-epoch metric after its test accuracy.
+# How the seed's epoch line shows a per-epoch metric after its test accuracy; any other metric reads
+# as its name and value ("test loss 0.0431").
 EPOCH_DETAILS = {"train_loss": "train loss {:.4f}", "lr": "lr {:g}", "seconds": "{:.1f} s", "images_per_s": "{:,.0f} images/s"}
+
+
+def _metric_text(name: str, value: float) -> str:
+    form = EPOCH_DETAILS.get(name)
+    return form.format(value) if form else f"{name.replace('_', ' ')} {value:.4g}"
 
 
 def epoch_line(row: dict) -> str:
     """'[3]: Test accuracy: 0.9884   (train loss 0.0312, lr 0.003, 5.1 s, 11,800 images/s)' from an
-    epoch's row ({"epoch": …, column: value, …}); a metric that was not measured is left out."""
-    details = ", ".join(form.format(row[name]) for name, form in EPOCH_DETAILS.items() if row.get(name) is not None)
+    epoch's row ({"epoch": …, column: value, …}, every per-epoch column in core.history's order); a
+    metric that was not measured is left out."""
+    details = ", ".join(_metric_text(name, row[name]) for name in EPOCH_COLUMNS
+                        if name != "test_accuracy" and row.get(name) is not None)
     return f"[{row['epoch']}]: Test accuracy: {row['test_accuracy']:.4f}" + (f"   ({details})" if details else "")
 
 

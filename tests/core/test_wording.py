@@ -97,3 +97,13 @@ def test_the_event_union_holds_every_event_the_session_yields():
     declared = {value for value in vars(events).values()
                 if isinstance(value, type) and value.__module__ == events.__name__ and not issubclass(value, enum.Enum)}
     assert declared == union
+
+
+def test_the_epoch_line_shows_what_was_measured_and_names_a_metric_it_has_no_words_for(monkeypatch):
+    from mnistconv.core import wording
+
+    row = {"epoch": 1, "test_accuracy": 0.9731, "train_loss": None, "lr": 3e-4, "seconds": 60.0, "images_per_s": None}
+    assert wording.epoch_line(row) == "[1]: Test accuracy: 0.9731   (lr 0.0003, 60.0 s)"  # a fit's epoch: no train loss
+    monkeypatch.setattr(wording, "EPOCH_COLUMNS", ("test_accuracy", "margin_of_error"))
+    assert wording.epoch_line({"epoch": 2, "test_accuracy": 0.5, "margin_of_error": 0.01234}) == (
+        "[2]: Test accuracy: 0.5000   (margin of error 0.01234)")
