@@ -1,12 +1,14 @@
-"""Test-set accuracy, predictions, their confidences and the confusion matrix, in chunks without autograd."""
+"""Test-set accuracy and loss, predictions, their confidences and the confusion matrix, in chunks without autograd."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
+from torch.nn import functional as F
 
 from . import checkpoint
 from .data import MnistData
@@ -16,6 +18,7 @@ from .paths import checkpoint_file
 @dataclass(frozen=True)
 class Evaluation:
     accuracy: float
+    loss: float  # the mean cross-entropy of the logits (no label smoothing)
     predictions: np.ndarray  # predicted class per image
     confusion: np.ndarray  # (classes, classes) counts; rows are true labels, columns predictions
     confidences: np.ndarray  # float32 per image: the predicted class's softmax probability
@@ -29,15 +32,21 @@ def _classes_and_confidences(logits: torch.Tensor) -> tuple[torch.Tensor, torch.
 
 
 @torch.inference_mode()
-def predict_with_confidences(model: torch.nn.Module, images: torch.Tensor,
-                             batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
-    """Each image's predicted class and that class's softmax probability (float32)."""
+def _logits_in_chunks(model: torch.nn.Module, images: torch.Tensor, batch_size: int) -> Iterator[tuple[slice, torch.Tensor]]:
+    """The model's float logits for `images`, chunk by chunk, in eval mode."""
     was_training = model.training
     model.eval()
     try:
-        chunks = [_classes_and_confidences(model(images[i : i + batch_size]).float()) for i in range(0, len(images), batch_size)]
+        for i in range(0, len(images), batch_size):
+            yield slice(i, i + batch_size), model(images[i : i + batch_size]).float()
     finally:
         model.train(was_training)
+
+
+def predict_with_confidences(model: torch.nn.Module, images: torch.Tensor,
+                             batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each image's predicted class and that class's softmax probability (float32)."""
+    chunks = [_classes_and_confidences(logits) for _, logits in _logits_in_chunks(model, images, batch_size)]
     return torch.cat([c[0] for c in chunks]), torch.cat([c[1] for c in chunks])
 
 
@@ -47,13 +56,17 @@ def predict_classes(model: torch.nn.Module, images: torch.Tensor, batch_size: in
 
 def evaluate(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000,
              num_classes: int = 10) -> Evaluation:
-    predicted, confidences = predict_with_confidences(model, images, batch_size)
+    chunks, loss_sum = [], torch.zeros((), device=images.device)
+    for rows, logits in _logits_in_chunks(model, images, batch_size):
+        chunks.append(_classes_and_confidences(logits))
+        loss_sum += F.cross_entropy(logits, labels[rows], reduction="sum")
+    predicted, confidences = torch.cat([c[0] for c in chunks]), torch.cat([c[1] for c in chunks])
     # Counts reduced on the device; then the predictions and their confidences come over once.
     confusion = torch.bincount(labels * num_classes + predicted, minlength=num_classes * num_classes)
     confusion = confusion.reshape(num_classes, num_classes).cpu().numpy()
     accuracy = float(np.trace(confusion)) / max(1, len(labels))
-    return Evaluation(accuracy=accuracy, predictions=predicted.cpu().numpy(), confusion=confusion,
-                      confidences=confidences.cpu().numpy())
+    return Evaluation(accuracy=accuracy, loss=float(loss_sum) / max(1, len(labels)), predictions=predicted.cpu().numpy(),
+                      confusion=confusion, confidences=confidences.cpu().numpy())
 
 
 def evaluate_saved_model(savepath: str | Path, data: MnistData, batch_size: int = 1000) -> tuple[float, checkpoint.Checkpoint]:

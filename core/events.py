@@ -104,6 +104,7 @@ def per_epoch() -> Any:
 class EpochFinished:
     epoch: int
     test_accuracy: float = per_epoch()
+    test_loss: float = per_epoch()  # the test set's mean cross-entropy, beside the training loss
     train_loss: float = per_epoch()
     lr: float = per_epoch()
     seconds: float = per_epoch()  # training and evaluation

@@ -341,7 +341,8 @@ class RecipeRun:
 
             result = evaluate(model, data.test_images, data.test_labels, config.eval_batch_size)
             yield events.EpochFinished(
-                epoch=epoch, test_accuracy=result.accuracy, train_loss=train_loss, lr=current_lr(optimizer),
+                epoch=epoch, test_accuracy=result.accuracy, test_loss=result.loss, train_loss=train_loss,
+                lr=current_lr(optimizer),
                 seconds=time.perf_counter() - epoch_start, images_per_s=n_train / max(train_seconds, 1e-9),
                 predictions=result.predictions, confusion=result.confusion, confidences=result.confidences,
             )

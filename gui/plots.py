@@ -58,6 +58,7 @@ MARKER_STYLES = {
 _CURVE_COLOURS = {
     "accuracy": ("#1c7ed6", "#4dabf7"),
     "loss": ("#c2255c", "#f783ac"),
+    "test_loss": ("#862e9c", "#e599f7"),
     "lr": ("#0b7285", "#3bc9db"),
 }
 
@@ -129,7 +130,7 @@ class TrainingPlots(QWidget):
         self._hints: dict[str, pg.TextItem] = {}
         for name, title, y_label, left_axis in (
             ("accuracy", "Test accuracy", "accuracy (%)", None),
-            ("loss", "Training loss", "loss", _LogAxis("left", "g")),
+            ("loss", "Training loss (and test loss ◆ after each epoch)", "loss", _LogAxis("left", "g")),
             ("lr", "Learning rate", "learning rate", _LogAxis("left", ".0e")),
         ):
             view = pg.PlotWidget(axisItems={"left": left_axis} if left_axis else None)
@@ -177,6 +178,8 @@ class TrainingPlots(QWidget):
         loss_plot.setClipToView(True)
         self.loss_curve = loss_plot.plot(antialias=False, name="loss per report")  # faint and busy: not worth antialiasing
         self.loss_smooth_curve = loss_plot.plot(antialias=True, name="moving average")
+        # The test set's loss after each epoch, where the training loss of that epoch ends.
+        self.test_loss_curve = loss_plot.plot(symbol="d", symbolSize=7, antialias=True, name="test loss")
 
         lr_plot = self._views["lr"].getPlotItem()
         lr_plot.setDownsampling(auto=True, mode="peak")
@@ -198,7 +201,7 @@ class TrainingPlots(QWidget):
         self._pending_best: dict[int, EventMarker] = {}  # new_best marked before its epoch's accuracy
         self._span = 1.0  # the current run's planned epochs
         self._overlays: dict[int, tuple[Overlay, tuple]] = {}  # run id → the run and its items
-        for curve in (self.accuracy_curve, self.loss_curve, self.loss_smooth_curve, self.lr_curve):
+        for curve in (self.accuracy_curve, self.loss_curve, self.loss_smooth_curve, self.test_loss_curve, self.lr_curve):
             curve.setZValue(CURRENT_Z)
         self.legend = pg.LegendItem(offset=(-10, 10), labelTextSize="8pt")
         self.legend.setParentItem(acc_plot.getViewBox())
@@ -416,6 +419,7 @@ class TrainingPlots(QWidget):
     def _refresh_accuracy(self) -> None:
         history = self.history
         self.accuracy_curve.setData(history.epochs.values, 100 * history.column("test_accuracy"))
+        self.test_loss_curve.setData(history.epochs.values, history.column("test_loss"))
         self._show_empty("accuracy", len(history.epochs) == 0 and not self._overlays)
 
     def _refresh_loss(self) -> None:
@@ -475,6 +479,10 @@ class TrainingPlots(QWidget):
         faint.setAlpha(70)
         self.loss_curve.setPen(pg.mkPen(faint, width=1))
         self.loss_smooth_curve.setPen(pg.mkPen(loss, width=2))
+        test_loss = QColor(_CURVE_COLOURS["test_loss"][dark])
+        self.test_loss_curve.setPen(pg.mkPen(test_loss, width=1.5, style=Qt.PenStyle.DashLine))
+        self.test_loss_curve.setSymbolPen(test_loss)
+        self.test_loss_curve.setSymbolBrush(test_loss)
         lr = QColor(_CURVE_COLOURS["lr"][dark])
         self.lr_curve.setPen(pg.mkPen(lr, width=2))
         for hint in self._hints.values():

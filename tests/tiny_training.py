@@ -27,7 +27,7 @@ def fixed_accuracies(monkeypatch, accuracies) -> None:
     sequence = iter(accuracies)
 
     def evaluate(model, images, labels, batch_size):
-        return Evaluation(accuracy=next(sequence), predictions=np.zeros(len(labels), dtype=np.int64),
+        return Evaluation(accuracy=next(sequence), loss=1.0, predictions=np.zeros(len(labels), dtype=np.int64),
                           confusion=np.zeros((10, 10), dtype=np.int64), confidences=np.ones(len(labels), dtype=np.float32))
 
     monkeypatch.setattr(train_module, "evaluate", evaluate)

@@ -48,7 +48,7 @@ def test_runs_are_recorded_listed_shown_and_exported(tiny_mnist_dir, tmp_path, o
     target = tmp_path / "metrics.csv"
     assert cli_runs.runs_main(["export", "1", "--csv", str(target)]) == 0
     rows = list(csv.DictReader(target.open()))
-    assert list(rows[0])[:5] == ["epoch", "test_accuracy", "train_loss", "lr", "seconds"]
+    assert list(rows[0]) == ["epoch", "test_accuracy", "test_loss", "train_loss", "lr", "seconds", "images_per_s"]
     with RunStore(own_run_store) as store:
         assert [float(r["test_accuracy"]) for r in rows] == [e["test_accuracy"] for e in store.history(1).epoch_rows()]
     assert [r["epoch"] for r in rows] == ["1", "2"]

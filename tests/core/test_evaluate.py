@@ -1,6 +1,7 @@
 """The test-set evaluation: accuracy, predictions, their confidences and the confusion matrix."""
 
 import numpy as np
+import pytest
 import torch
 
 from mnistconv.core.evaluate import evaluate
@@ -21,3 +22,13 @@ def test_each_prediction_comes_with_its_softmax_probability(tiny_data):
     assert result.confidences.min() >= 0.1 - 1e-6 and result.confidences.max() <= 1.0  # a top probability of ten
     assert result.confusion.sum() == len(labels)
     assert result.accuracy == np.trace(result.confusion) / len(labels)
+
+
+def test_the_loss_is_the_mean_cross_entropy_of_the_whole_set():
+    torch.manual_seed(0)
+    model = build_model()
+    images = torch.rand(150, 1, 28, 28)
+    labels = torch.randint(0, 10, (150,))
+    with torch.no_grad():
+        expected = float(torch.nn.functional.cross_entropy(model.eval()(images), labels))
+    assert evaluate(model, images, labels, batch_size=64).loss == pytest.approx(expected, rel=1e-5)

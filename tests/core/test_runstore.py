@@ -279,3 +279,24 @@ def test_summaries_are_plain_json(tmp_path):
     with RunStore(tmp_path) as store:
         run = store.create_run(config={"lr": 0.003}, preset="fast", data_dir="/d")
         json.dumps(store.run(run.id).summary())
+
+
+def test_a_store_without_a_metrics_column_gets_it_and_keeps_its_epochs(tmp_path):
+    """A store from before a per-epoch metric existed (the test loss): opened, it gains the column;
+    its epochs read back with that metric unmeasured, and new epochs record it."""
+    from mnistconv.core.runstore import MIGRATIONS
+
+    db = sqlite3.connect(tmp_path / DB_NAME)
+    db.executescript(MIGRATIONS[1] + "; PRAGMA user_version = 1;")
+    assert "test_loss" not in {row[1] for row in db.execute("PRAGMA table_info(epochs)")}
+    db.execute("INSERT INTO runs (id, started, config, folder, checkpoint, outcome) "
+               "VALUES (1, '2026-01-01T00:00:00+00:00', '{}', 'x', 'x/m.pt', 'completed')")
+    db.execute("INSERT INTO epochs (run_id, epoch, test_accuracy, train_loss) VALUES (1, 1, 0.97, 0.2)")
+    db.commit()
+    db.close()
+    with RunStore(tmp_path) as store:
+        (row,) = store.history(1).epoch_rows()
+        assert (row["test_accuracy"], row["train_loss"], row["test_loss"]) == (0.97, 0.2, None)
+        store.record_epoch(1, {"epoch": 2, "test_accuracy": 0.98, "test_loss": 0.07})
+        assert [r["test_loss"] for r in store.history(1).epoch_rows()] == [None, 0.07]
+        assert store.integrity() == "ok"

@@ -24,9 +24,10 @@ def test_the_early_exit_names_the_target_the_run_had(target, words):
 
 
 def test_the_seeds_own_lines():
-    epoch = events.EpochFinished(epoch=3, test_accuracy=0.98841, train_loss=0.04567, lr=0.003, seconds=12.34,
-                                 images_per_s=4896.2, predictions=None, confusion=None, confidences=None)
-    assert texts(epoch) == ["[3]: Test accuracy: 0.9884   (train loss 0.0457, lr 0.003, 12.3 s, 4,896 images/s)"]
+    epoch = events.EpochFinished(epoch=3, test_accuracy=0.98841, test_loss=0.03812, train_loss=0.04567, lr=0.003,
+                                 seconds=12.34, images_per_s=4896.2, predictions=None, confusion=None, confidences=None)
+    assert texts(epoch) == [
+        "[3]: Test accuracy: 0.9884   (test loss 0.03812, train loss 0.0457, lr 0.003, 12.3 s, 4,896 images/s)"]
     assert texts(events.NewBestSaved(epoch=3, accuracy=0.9884, path=Path("/m/mnist_conv.pt"))) == [
         " -> New best accuracy! Saving model out to /m/mnist_conv.pt"]
     assert texts(events.LrDropped(epoch=9, old_lr=3e-3, new_lr=3e-4)) == [

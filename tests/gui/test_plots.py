@@ -89,7 +89,7 @@ def test_add_batch_extends_raw_and_smoothed_loss(plots, history):
     report(history, 2, 50, 100, 0.5, 1e-3)
 
     assert plots.loss_curve is raw and plots.loss_smooth_curve is smooth
-    assert data_items(plots, "loss") == [raw, smooth]
+    assert data_items(plots, "loss") == [raw, smooth, plots.test_loss_curve]
     np.testing.assert_allclose(raw.xData, [0.25, 0.5, 1.5])  # epoch - 1 + batch / batches
     np.testing.assert_allclose(raw.yData, [2.0, 1.0, 0.5])
     np.testing.assert_allclose(smooth.xData, raw.xData)
@@ -256,3 +256,12 @@ def test_background_and_text_follow_the_palette(plots, history):
     view = plots.plot_widget("accuracy")
     assert view.backgroundBrush().color() == QColor("#101010")
     assert view.getPlotItem().getAxis("left").textPen().color() == QColor("#eeeeee")
+
+
+def test_the_test_loss_is_a_point_per_epoch_on_the_loss_plot(plots, history):
+    report(history, 1, 4, 4, 0.5, 1e-3)
+    history.add_epoch(1, test_accuracy=0.9, test_loss=0.31)
+    history.add_epoch(2, test_accuracy=0.95, test_loss=0.12)
+    np.testing.assert_allclose(plots.test_loss_curve.xData, [1, 2])
+    np.testing.assert_allclose(plots.test_loss_curve.yData, [0.31, 0.12])
+    assert plots.test_loss_curve.getViewBox() is plots.plot_widget("loss").getPlotItem().getViewBox()

@@ -167,7 +167,8 @@ def test_open_model_export_csv_and_settings(qtbot, make_window, own_run_store, t
     assert window.sketchpad.predictor.name == str(own_run_store / "1" / "mnist_conv.pt")
     view.export_csv(view.selected_run(), tmp_path / "run1.csv")
     lines = (tmp_path / "run1.csv").read_text().splitlines()
-    assert lines[0] == "epoch,test_accuracy,train_loss,lr,seconds,images_per_s" and [line[0] for line in lines[1:]] == ["1", "2"]
+    assert lines[0] == "epoch,test_accuracy,test_loss,train_loss,lr,seconds,images_per_s"
+    assert [line[0] for line in lines[1:]] == ["1", "2"]
     text = view.settings_text(view.selected_run())
     assert "lr = 0.003" in text and "batch_size = 64" in text and "seed = 0" in text
 
