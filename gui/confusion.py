@@ -21,15 +21,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QAbstractListModel, QAbstractTableModel, QEvent, QModelIndex, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QImage, QPalette, QPixmap
+from PySide6.QtCore import QEvent, QModelIndex, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QListView,
-    QPushButton,
     QSlider,
     QSplitter,
     QStyle,
@@ -38,356 +36,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-DIGITS = 10
+from .confusion_models import DIGITS, VALUE_ROLE, ConfusionModel, PerDigitModel
+from .gallery import MisclassifiedGallery, as_uint8_images
+
 MIN_COUNT_POINTS = 6.5  # the smallest font the matrix's counts are shrunk to in a narrow window
-THUMBNAIL_SCALE = 2  # 28×28 → 56×56, nearest neighbour, so pixels stay crisp
-VALUE_ROLE = Qt.ItemDataRole.UserRole  # a matrix cell's count (int); a thumbnail's test-set index
-
-# Tints blended into the palette's base colour: correct (diagonal) and error cells.
-_CORRECT_TINT = QColor("#2f9e44")
-_ERROR_TINT = QColor("#e03131")
-
-Role = Qt.ItemDataRole
-
-
-def as_uint8_images(images: np.ndarray) -> np.ndarray:
-    """(N, 28, 28) images as uint8 ink (0 = background), from float in [0, 1] or uint8."""
-    images = np.asarray(images)
-    if images.dtype == np.uint8:
-        return images
-    return (np.clip(images, 0.0, 1.0) * 255).round().astype(np.uint8)
-
-
-def thumbnail(image: np.ndarray) -> QPixmap:
-    """A 28×28 uint8 image as a pixmap scaled up ×2, white ink on black as in MNIST."""
-    big = np.ascontiguousarray(image.repeat(THUMBNAIL_SCALE, axis=0).repeat(THUMBNAIL_SCALE, axis=1))
-    height, width = big.shape
-    # copy(): the QImage must not keep pointing at the numpy buffer once `big` is gone.
-    qimage = QImage(big.data, width, height, width, QImage.Format.Format_Grayscale8).copy()
-    return QPixmap.fromImage(qimage)
-
-
-def _blend(base: QColor, tint: QColor, amount: float) -> QColor:
-    amount = min(max(amount, 0.0), 1.0)
-    return QColor.fromRgbF(
-        base.redF() + (tint.redF() - base.redF()) * amount,
-        base.greenF() + (tint.greenF() - base.greenF()) * amount,
-        base.blueF() + (tint.blueF() - base.blueF()) * amount,
-    )
-
-
-def _readable_text(background: QColor) -> QColor:
-    # Luminance, roughly (sRGB weights, no gamma): dark text on light cells and vice versa.
-    luminance = 0.2126 * background.redF() + 0.7152 * background.greenF() + 0.0722 * background.blueF()
-    return QColor(Qt.GlobalColor.black) if luminance > 0.5 else QColor(Qt.GlobalColor.white)
-
-
-def _plural(count: int) -> str:
-    return f"{count:,} image{'' if count == 1 else 's'}"
-
-
-class _ThumbnailModel(QAbstractListModel):
-    """Test images by index, each captioned with its index, the digit read and the confidence;
-    pixmaps are made when the view first asks for them."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.indices: list[int] = []
-        self._images: np.ndarray | None = None
-        self._labels: np.ndarray | None = None
-        self._predictions: np.ndarray | None = None
-        self._confidences: np.ndarray | None = None
-        self._pixmaps: dict[int, QPixmap] = {}
-
-    def set_items(self, indices: list[int], images: np.ndarray | None, labels: np.ndarray | None = None,
-                  predictions: np.ndarray | None = None, confidences: np.ndarray | None = None) -> None:
-        self.beginResetModel()
-        self.indices, self._images = indices, images
-        self._labels, self._predictions, self._confidences = labels, predictions, confidences
-        self._pixmaps = {}
-        self.endResetModel()
-
-    def caption(self, test_index: int) -> str:
-        """'#1234' over '9 · 87 %': the index, the digit read and how sure the model was."""
-        lines = [f"#{test_index}"]
-        if self._predictions is not None:
-            read = str(int(self._predictions[test_index]))
-            if self._confidences is not None:
-                read += f" · {100 * float(self._confidences[test_index]):.0f} %"
-            lines.append(read)
-        return "\n".join(lines)
-
-    def tooltip(self, test_index: int) -> str:
-        text = f"test #{test_index}"
-        if self._labels is not None and self._predictions is not None:
-            text += f": true {int(self._labels[test_index])}, predicted {int(self._predictions[test_index])}"
-            if self._confidences is not None:
-                text += f" with {100 * float(self._confidences[test_index]):.1f} % confidence"
-        return text
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.indices)
-
-    def data(self, index: QModelIndex, role: int = Role.DisplayRole):
-        if not index.isValid() or index.row() >= len(self.indices):
-            return None
-        test_index = self.indices[index.row()]
-        if role == Role.DecorationRole:
-            if test_index not in self._pixmaps:
-                self._pixmaps[test_index] = thumbnail(self._images[test_index])
-            return self._pixmaps[test_index]
-        if role == Role.DisplayRole:
-            return self.caption(test_index)
-        if role in (Role.ToolTipRole, Role.AccessibleTextRole):
-            return self.tooltip(test_index)
-        if role == VALUE_ROLE:
-            return test_index
-        return None
-
-
-class MisclassifiedGallery(QWidget):
-    """A scrollable grid of captioned test-image thumbnails under a title, e.g. "True 4 → predicted 9: 12 images"."""
-
-    MAX_THUMBNAILS = 200
-    open_requested = Signal(int)  # a test-set index: put this image on the sketchpad
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.title = QLabel()
-        self.title.setWordWrap(True)
-        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.model = _ThumbnailModel(self)
-        self.list = QListView()
-        self.list.setModel(self.model)
-        self.list.setViewMode(QListView.ViewMode.IconMode)
-        self.list.setMovement(QListView.Movement.Static)
-        self.list.setResizeMode(QListView.ResizeMode.Adjust)
-        self.list.setUniformItemSizes(True)
-        self.list.setWordWrap(True)
-        self.list.setSpacing(2)
-        side = 28 * THUMBNAIL_SCALE
-        self.list.setIconSize(QSize(side, side))
-        # Room under each thumbnail for its two caption lines ("#1234", "9 · 87 %").
-        lines = self.list.fontMetrics().lineSpacing()
-        width = max(side, self.list.fontMetrics().horizontalAdvance("#10000 · ")) + 12
-        self.list.setGridSize(QSize(width, side + 2 * lines + 10))
-        self.list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.list.setAccessibleName("Test images of the selected cell")
-        self.open_button = QPushButton("Open in sketchpad")
-        self.open_button.setToolTip("Read the selected test image with the sketchpad, to see its reading, what drove it and "
-                                    "its feature maps (or double-click the image)")
-        self.open_button.clicked.connect(self._on_open)
-        self.open_action = QAction("Open in sketchpad", self.list)
-        self.open_action.triggered.connect(self._on_open)
-        self.list.addAction(self.open_action)
-        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
-        self.list.activated.connect(self._on_open)  # double-click, or Enter
-        self.list.selectionModel().currentChanged.connect(self._update_open)
-        self.model.modelReset.connect(self._update_open)
-        title_row = QHBoxLayout()
-        title_row.setContentsMargins(0, 0, 0, 0)
-        title_row.addWidget(self.title, stretch=1)
-        title_row.addWidget(self.open_button, alignment=Qt.AlignmentFlag.AlignTop)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(title_row)
-        layout.addWidget(self.list, stretch=1)
-        self.clear()
-
-    def show_images(self, true: int, predicted: int | None, indices, images: np.ndarray | None,
-                    labels: np.ndarray | None = None, predictions: np.ndarray | None = None,
-                    confidences: np.ndarray | None = None) -> None:
-        """Show the test images at `indices`: those of cell true/predicted, or with `predicted` None all
-        the misread `true`s (at most 200 are drawn), captioned from `predictions` and `confidences`.
-
-        `images` is the uint8 test set, or None while it has not arrived (the title still counts).
-        """
-        indices = [int(i) for i in indices]
-        cell = f"True {true}, misread" if predicted is None else f"True {true} → predicted {predicted}"
-        title = f"{cell}: {_plural(len(indices))}"
-        shown = indices[: self.MAX_THUMBNAILS] if images is not None else []
-        if images is None:
-            title += " (the test images have not arrived)"
-        elif len(indices) > len(shown):
-            title += f" (showing the first {len(shown)})"
-        self.title.setText(title)
-        self.model.set_items(shown, images, labels, predictions, confidences)
-
-    def clear(self) -> None:
-        self.title.setText("Click a cell of the matrix to see its test images, or a digit's accuracy to see its misreadings.")
-        self.model.set_items([], None)
-
-    def indices(self) -> list[int]:
-        """The test-set indices of the thumbnails shown, in order."""
-        return list(self.model.indices)
-
-    def current(self) -> int | None:
-        """The test-set index of the selected thumbnail, or None."""
-        index = self.list.currentIndex()
-        return self.model.data(index, VALUE_ROLE) if index.isValid() else None
-
-    def select(self, test_index: int) -> None:
-        """Select the thumbnail of a test-set index shown in the gallery."""
-        self.list.setCurrentIndex(self.model.index(self.model.indices.index(test_index)))
-
-    def _update_open(self, *_) -> None:
-        enabled = self.current() is not None
-        self.open_button.setEnabled(enabled)
-        self.open_action.setEnabled(enabled)
-
-    def _on_open(self, *_) -> None:
-        test_index = self.current()
-        if test_index is not None:
-            self.open_requested.emit(test_index)
-
-
-class _ConfusionModel(QAbstractTableModel):
-    """A 10×10 table answering counts, colours and tooltips from a confusion matrix (or nothing)."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.confusion: np.ndarray | None = None
-        self._backgrounds: list[list[QColor | None]] = []
-        self._foregrounds: list[list[QColor]] = []
-
-    def set_confusion(self, confusion: np.ndarray | None, palette: QPalette) -> None:
-        self.beginResetModel()
-        self.confusion = confusion
-        self._colour(palette)
-        self.endResetModel()
-
-    def recolour(self, palette: QPalette) -> None:
-        if self.confusion is not None:
-            self._colour(palette)
-            self.dataChanged.emit(self.index(0, 0), self.index(DIGITS - 1, DIGITS - 1))
-
-    def _colour(self, palette: QPalette) -> None:
-        """Precompute cell colours (data() is called on every repaint)."""
-        self._backgrounds, self._foregrounds = [], []
-        if self.confusion is None:
-            return
-        base = palette.color(QPalette.ColorRole.Base)
-        faint = palette.color(QPalette.ColorRole.PlaceholderText)
-        diagonal = np.diag(self.confusion)
-        max_diagonal = max(int(diagonal.max()), 1)
-        max_error = max(int((self.confusion - np.diag(diagonal)).max()), 1)
-        for row in range(DIGITS):
-            backgrounds, foregrounds = [], []
-            for column in range(DIGITS):
-                count = int(self.confusion[row, column])
-                if row == column:
-                    # Every diagonal cell is clearly green; its depth follows the class size.
-                    background = _blend(base, _CORRECT_TINT, 0.35 + 0.5 * count / max_diagonal)
-                elif count:
-                    # sqrt: a cell with one error still shows, the worst one is the reddest.
-                    background = _blend(base, _ERROR_TINT, 0.15 + 0.7 * float(np.sqrt(count / max_error)))
-                else:
-                    background = None
-                backgrounds.append(background)
-                foregrounds.append(_readable_text(background) if background is not None else faint)
-            self._backgrounds.append(backgrounds)
-            self._foregrounds.append(foregrounds)
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else DIGITS
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else DIGITS
-
-    def flags(self, index: QModelIndex):
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
-    def headerData(self, section: int, orientation, role: int = Role.DisplayRole):
-        if role == Role.DisplayRole:
-            return str(section)
-        if role == Role.ToolTipRole:
-            return f"{'predicted' if orientation == Qt.Orientation.Horizontal else 'true'} {section}"
-        return None
-
-    def data(self, index: QModelIndex, role: int = Role.DisplayRole):
-        if not index.isValid():
-            return None
-        if role == Role.TextAlignmentRole:
-            return Qt.AlignmentFlag.AlignCenter
-        if self.confusion is None:
-            return None
-        row, column = index.row(), index.column()
-        count = int(self.confusion[row, column])
-        if role == Role.DisplayRole:
-            return str(count)
-        if role == VALUE_ROLE:
-            return count
-        if role == Role.BackgroundRole:
-            return self._backgrounds[row][column]
-        if role == Role.ForegroundRole:
-            return self._foregrounds[row][column]
-        if role in (Role.ToolTipRole, Role.AccessibleTextRole):
-            total = int(self.confusion[row].sum())
-            share = f" ({100.0 * count / total:.2f} % of the {row}s)" if total else ""
-            if row == column:
-                return f"true {row}, predicted {column}: {count:,} correct{share}"
-            return f"true {row}, predicted {column}: {_plural(count) if count else 'none'}{share if count else ''}"
-        return None
-
-
-class _PerDigitModel(QAbstractTableModel):
-    """Each digit's accuracy and misread count, from the confusion matrix's rows."""
-
-    HEADERS = ("Accuracy",)
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.confusion: np.ndarray | None = None
-
-    def set_confusion(self, confusion: np.ndarray | None) -> None:
-        self.beginResetModel()
-        self.confusion = confusion
-        self.endResetModel()
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else DIGITS
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def flags(self, index: QModelIndex):
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
-    def headerData(self, section: int, orientation, role: int = Role.DisplayRole):
-        if role == Role.DisplayRole:
-            return self.HEADERS[section] if orientation == Qt.Orientation.Horizontal else str(section)
-        if role == Role.ToolTipRole and orientation == Qt.Orientation.Horizontal:
-            return "Share of each digit's test images read right (level with its row of the matrix)"
-        return None
-
-    def accuracy(self, digit: int) -> float | None:
-        """The digit's accuracy (a fraction), or None without results or test images of it."""
-        if self.confusion is None:
-            return None
-        total = int(self.confusion[digit].sum())
-        return int(self.confusion[digit, digit]) / total if total else None
-
-    def data(self, index: QModelIndex, role: int = Role.DisplayRole):
-        if not index.isValid():
-            return None
-        if role == Role.TextAlignmentRole:
-            return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-        if self.confusion is None:
-            return None
-        digit = index.row()
-        total = int(self.confusion[digit].sum())
-        right = int(self.confusion[digit, digit])
-        accuracy = self.accuracy(digit)
-        if role == Role.DisplayRole:
-            return "–" if accuracy is None else f"{100 * accuracy:.1f} %"
-        if role == VALUE_ROLE:
-            return accuracy
-        if role in (Role.ToolTipRole, Role.AccessibleTextRole):
-            if accuracy is None:
-                return f"{digit}: no test images"
-            return (f"{digit}: {right:,} of {total:,} read right ({100 * accuracy:.2f} %), {total - right:,} misread; "
-                    "click to see the misread ones")
-        return None
 
 
 @dataclass(frozen=True)
@@ -432,7 +84,7 @@ class ConfusionMatrixView(QWidget):
         epoch_row.addWidget(self.epoch_slider, stretch=1)
         epoch_row.addWidget(self.epoch_label)
 
-        self.model = _ConfusionModel(self)
+        self.model = ConfusionModel(self)
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setAccessibleName("Confusion matrix")
@@ -451,7 +103,7 @@ class ConfusionMatrixView(QWidget):
         self.table.installEventFilter(self)  # its counts' font follows its width (_fit_counts)
 
         # Each digit's accuracy, row by row beside the matrix (both stretch their rows alike).
-        self.digit_model = _PerDigitModel(self)
+        self.digit_model = PerDigitModel(self)
         self.digits = QTableView()
         self.digits.setModel(self.digit_model)
         self.digits.setAccessibleName("Accuracy of each digit")

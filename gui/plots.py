@@ -17,12 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QPoint, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPalette
-from PySide6.QtSvg import QSvgGenerator
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 from mnistconv.core.history import Change, EventKind, Marker, RunHistory
+
+from .plot_export import export_plots
 
 PLOTS = ("accuracy", "loss", "lr")
 
@@ -297,38 +298,8 @@ class TrainingPlots(QWidget):
 
     # -- export ------------------------------------------------------------------------------------
     def export(self, path: str) -> None:
-        """Write the three plots, one above the other, as PNG (pyqtgraph's image exporter, plot by
-        plot) or SVG (drawn by Qt's SVG generator: vector curves and text), by the file's suffix."""
-        if str(path).lower().endswith(".svg"):
-            generator = QSvgGenerator()
-            generator.setFileName(str(path))
-            generator.setSize(self.size())
-            generator.setViewBox(self.rect())
-            generator.setTitle("mnistconv training plots")
-            painter = QPainter(generator)
-            try:
-                self.render(painter, QPoint(0, 0))
-            finally:
-                written = painter.end()
-            if not written:
-                raise OSError(f"Qt could not write {path}")
-            return
-        import pyqtgraph.exporters as exporters
-
-        images = [exporters.ImageExporter(self._views[name].getPlotItem()).export(toBytes=True) for name in PLOTS]
-        width = max(image.width() for image in images)
-        canvas = QImage(width, sum(image.height() for image in images), QImage.Format.Format_ARGB32)
-        canvas.fill(self.palette().color(QPalette.ColorRole.Base))
-        painter = QPainter(canvas)
-        try:
-            top = 0
-            for image in images:
-                painter.drawImage(0, top, image)
-                top += image.height()
-        finally:
-            painter.end()
-        if not canvas.save(str(path), "PNG"):
-            raise OSError(f"Qt could not write {path}")
+        """Write the three plots as one PNG or SVG image, by the file's suffix (gui.plot_export)."""
+        export_plots(self, [self._views[name].getPlotItem() for name in PLOTS], path)
 
     # -- the current run's history ------------------------------------------------------------------
     def _on_history_changed(self, change: Change, marker: Marker | None) -> None:

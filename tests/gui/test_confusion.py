@@ -7,7 +7,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
-from mnistconv.gui.confusion import ConfusionMatrixView, MisclassifiedGallery, thumbnail
+from mnistconv.gui.confusion import ConfusionMatrixView
+from mnistconv.gui.gallery import MisclassifiedGallery, thumbnail
 
 N = 50
 
