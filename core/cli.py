@@ -19,7 +19,7 @@ from typing import Sequence, TextIO
 
 from . import allocator, checkpoint, data
 from .acquire import fetch_mnist
-from .config import TrainConfig
+from .config import RULES, TrainConfig
 from .device import DEVICE_CHOICES, describe_device, resolve_device
 from .errors import ConfigError, MnistConvError
 from .evaluate import evaluate_saved_model
@@ -38,28 +38,17 @@ EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, as a shell reports a Ctrl+C
 LATEST = "latest"
 
 
-def _bounded(kind: type, lowest: float, strict: bool, requirement: str, highest: float = float("inf")):
-    """An argparse type: `kind` parsed from the text, finite, above `lowest` (or at least it) and at
-    most `highest`."""
-    noun = "number" if kind is float else "whole number"
+def setting(name: str):
+    """An argparse type for a setting: its text parsed and checked by core.config's rule, in its words."""
+    rule = RULES[name]
 
     def parse(text: str):
         try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a {noun}: {text!r}") from None
-        in_range = value > lowest if strict else value >= lowest  # False for NaN, too
-        if not in_range or value == float("inf") or value > highest:
-            raise argparse.ArgumentTypeError(f"must be {requirement}, not {text}")
-        return value
+            return rule.parse(text)
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
     return parse
-
-
-_positive_float = _bounded(float, 0, strict=True, requirement="a positive number")
-_non_negative_float = _bounded(float, 0, strict=False, requirement="a number ≥ 0")
-_positive_int = _bounded(int, 1, strict=False, requirement="≥ 1")
-_seed = _bounded(int, 0, strict=False, requirement=f"a whole number from 0 to {2**64 - 1}", highest=2**64 - 1)  # torch's range
 
 
 def _add_data_dir(parser: argparse.ArgumentParser) -> None:
@@ -95,12 +84,13 @@ def train_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--preset", choices=list(PRESETS), default=None, help="starting settings (default: seed)")
     # None means "as the preset says"; the help shows the seed's values.
-    parser.add_argument("--epochs", type=_positive_int, default=None, help=f"(seed: {defaults.epochs})")
-    parser.add_argument("--lr", type=_positive_float, default=None, help=f"Adam learning rate (seed: {defaults.lr:g})")
-    parser.add_argument("--batch-size", type=_positive_int, default=None, help=f"(seed: {defaults.batch_size})")
-    parser.add_argument("--noise-std", type=_non_negative_float, default=None,
+    parser.add_argument("--epochs", type=setting("epochs"), default=None, help=f"(seed: {defaults.epochs})")
+    parser.add_argument("--lr", type=setting("lr"), default=None, help=f"Adam learning rate (seed: {defaults.lr:g})")
+    parser.add_argument("--batch-size", type=setting("batch_size"), default=None, help=f"(seed: {defaults.batch_size})")
+    parser.add_argument("--noise-std", type=setting("noise_std"), default=None,
                         help=f"gaussian noise added to each batch (seed: {defaults.noise_std:g})")
-    parser.add_argument("--seed", type=_seed, default=None, help="make the run repeatable (default: a random seed, printed)")
+    parser.add_argument("--seed", type=setting("seed"), default=None,
+                        help="make the run repeatable (default: a random seed, printed)")
     parser.add_argument("--resume", nargs="?", const=LATEST, default=None, metavar="RUN",
                         help="continue a recorded run exactly where it stopped (default: the latest run); "
                              "with --epochs, train a finished run further")

@@ -20,11 +20,9 @@ from .cli import (
     EXIT_USAGE,
     StopOnSignals,
     _fail,
-    _positive_float,
-    _positive_int,
-    _seed,
     add_runs_dir,
     print_event,
+    setting,
 )
 from .device import DEVICE_CHOICES
 from .errors import ConfigError, MnistConvError
@@ -49,9 +47,10 @@ def finetune_parser() -> argparse.ArgumentParser:
     parser.add_argument("--from", dest="base", type=Path, default=None, help="the model to start from (default: the bundled one)")
     parser.add_argument("--savepath", type=Path, default=None,
                         help="where to write the fitted mnist_conv.pt (default: a new run's folder in the run store)")
-    parser.add_argument("--seconds", type=_positive_float, default=None, help="a time limit for all the fitting")
-    parser.add_argument("--steps", type=_positive_int, default=defaults.steps, help=f"steps per fit (default: {defaults.steps})")
-    parser.add_argument("--seed", type=_seed, default=defaults.seed)
+    parser.add_argument("--seconds", type=setting("seconds"), default=None, help="a time limit for all the fitting")
+    parser.add_argument("--steps", type=setting("steps"), default=defaults.steps,
+                        help=f"steps per fit (default: {defaults.steps})")
+    parser.add_argument("--seed", type=setting("seed"), default=defaults.seed)
     parser.add_argument("--data-dir", default=None, help="MNIST folder (default: $MNISTCONV_DATA, else the per-user cache)")
     parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     add_runs_dir(parser)

@@ -50,28 +50,110 @@ class TrainConfig:
         return cls(**{k: v for k, v in values.items() if k in known})
 
 
+@dataclass(frozen=True)
+class Rule:
+    """The values one setting takes: a whole number or a number, finite, within bounds. The command
+    line, the window's fields and its settings file, a resumed run's state and the config all ask it,
+    so a value is refused in the same words wherever it comes from."""
+
+    words: str  # what a person calls it: "learning rate"
+    kind: type  # int or float
+    lowest: float
+    highest: float = math.inf
+    above: bool = False  # strictly above `lowest`
+
+    @property
+    def requirement(self) -> str:
+        """'a positive number', 'a number ≥ 0', 'a whole number from 1 to 10000', 'a number above 1 and at most 1000'."""
+        noun = "a whole number" if self.kind is int else "a number"
+        if self.above and self.lowest == 0 and self.highest == math.inf:
+            return "a positive number"
+        if self.highest == math.inf:
+            return f"{noun} {'>' if self.above else '≥'} {self.lowest:g}"
+        highest = int(self.highest) if self.kind is int else f"{self.highest:g}"
+        if self.above:
+            return f"{noun} above {self.lowest:g} and at most {highest}"
+        return f"{noun} from {self.lowest:g} to {highest}"
+
+    def _refuse(self, shown: str) -> ConfigError:
+        return ConfigError(f"{self.words} must be {self.requirement}, not {shown}")
+
+    def check(self, value):
+        """`value` itself when it is one this setting takes, else ConfigError saying why."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (self.kind is int and not isinstance(value, int)):
+            raise self._refuse(_shown(value))
+        if not math.isfinite(value) or not (value > self.lowest if self.above else value >= self.lowest) or value > self.highest:
+            raise self._refuse(_shown(value))
+        return float(value) if self.kind is float else value
+
+    def parse(self, value):
+        """A value typed or stored as text ("3e-3", "3,5" with a decimal comma) or as a number, checked."""
+        if isinstance(value, str):
+            text = value.strip()
+            try:
+                number = int(text) if self.kind is int else float(text.replace(",", "."))
+            except (ValueError, OverflowError):
+                raise self._refuse(_shown(text, quoted=False)) from None
+            try:
+                return self.check(number)
+            except ConfigError:
+                raise self._refuse(_shown(text, quoted=False)) from None
+        return self.check(value)
+
+
+def _shown(value, quoted: bool = True) -> str:
+    """A value as a message shows it: its repr (or the text as typed), elided past 40 characters."""
+    text = " ".join((repr(value) if quoted else str(value)).split())
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+SEED_MAX = 2**64 - 1  # torch's seeds
+#: Every numeric setting's rule.
+RULES: dict[str, Rule] = {
+    "lr": Rule("learning rate", float, 0, above=True),
+    "epochs": Rule("epochs", int, 1, 10_000),
+    "batch_size": Rule("batch size", int, 1, 60_000),
+    "noise_std": Rule("noise std", float, 0, 10),
+    "seed": Rule("seed", int, 0, SEED_MAX),
+    "lr_drop_patience": Rule("LR drop patience", int, 1, 10_000),
+    "lr_drop_factor": Rule("LR drop factor", float, 1, 1000, above=True),
+    "min_lr": Rule("smallest learning rate", float, 0),
+    "target_accuracy": Rule("target accuracy", float, 0, above=True),  # above 1: never stop early
+    "converge_patience": Rule("convergence patience", int, 1, 10_000),
+    "label_smoothing": Rule("label smoothing", float, 0, 0.99),
+    "synth_share": Rule("the synthesised share of a batch", float, 0, MAX_SYNTH_SHARE),
+    "eval_batch_size": Rule("evaluation batch size", int, 1, 100_000),
+    "progress_interval_s": Rule("progress interval", float, 0, 3600),
+    # Fitting to a hand (core.finetune).
+    "steps": Rule("steps", int, 1, 1_000_000),
+    "seconds": Rule("the time limit", float, 0, above=True),
+}
+CHOICES: dict[str, tuple[str, ...]] = {"device": DEVICE_CHOICES, "lr_schedule": LR_SCHEDULES}
+FLAGS = ("shuffle", "augment")
+
+
+def parse_setting(name: str, value):
+    """One setting's value, typed or stored (text or a number), checked by its rule; ConfigError says why not."""
+    return RULES[name].parse(value)
+
+
 def validate_config(config: TrainConfig, train_size: int | None = None) -> None:
     """Raise ConfigError with a one-line reason for the first parameter that cannot work."""
-    if not isinstance(config.lr, (int, float)) or not math.isfinite(config.lr) or config.lr <= 0:
-        raise ConfigError(f"learning rate must be a positive number, not {config.lr!r}")
-    if not isinstance(config.epochs, int) or config.epochs < 1:
-        raise ConfigError(f"epochs must be a whole number ≥ 1, not {config.epochs!r}")
-    if not isinstance(config.batch_size, int) or config.batch_size < 1:
-        raise ConfigError(f"batch size must be a whole number ≥ 1, not {config.batch_size!r}")
+    for name, rule in RULES.items():
+        if not hasattr(config, name):
+            continue  # a rule of fitting's
+        value = getattr(config, name)
+        if name == "seed" and value is None:
+            continue  # drawn at random when the run starts
+        rule.check(value)
     if train_size is not None and config.batch_size > train_size:
         raise ConfigError(f"batch size {config.batch_size} is larger than the {train_size} training images")
-    if not isinstance(config.noise_std, (int, float)) or not math.isfinite(config.noise_std) or config.noise_std < 0:
-        raise ConfigError(f"noise std must be a number ≥ 0, not {config.noise_std!r}")
-    if config.seed is not None and (not isinstance(config.seed, int) or config.seed < 0):
-        raise ConfigError(f"seed must be a whole number ≥ 0, not {config.seed!r}")
-    if config.device not in DEVICE_CHOICES:
-        raise ConfigError(f"device must be one of {', '.join(DEVICE_CHOICES)}, not {config.device!r}")
-    if config.lr_schedule not in LR_SCHEDULES:
-        raise ConfigError(f"LR schedule must be one of {', '.join(LR_SCHEDULES)}, not {config.lr_schedule!r}")
-    if not 0 <= config.label_smoothing < 1:
-        raise ConfigError(f"label smoothing must be in [0, 1), not {config.label_smoothing!r}")
-    share = config.synth_share
-    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= MAX_SYNTH_SHARE:
-        raise ConfigError(f"the synthesised share of a batch must be a number from 0 to {MAX_SYNTH_SHARE}, not {share!r}")
-    if config.eval_batch_size < 1:
-        raise ConfigError(f"evaluation batch size must be ≥ 1, not {config.eval_batch_size!r}")
+    for name, choices in CHOICES.items():
+        if getattr(config, name) not in choices:
+            words = {"lr_schedule": "LR schedule"}.get(name, name)
+            raise ConfigError(f"{words} must be one of {', '.join(choices)}, not {_shown(getattr(config, name))}")
+    for name in FLAGS:
+        if not isinstance(getattr(config, name), bool):
+            raise ConfigError(f"{name} must be true or false, not {_shown(getattr(config, name))}")
+    if not isinstance(config.savepath, str) or "\0" in config.savepath:
+        raise ConfigError(f"the save path must be text, not {_shown(config.savepath)}")

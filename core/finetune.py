@@ -27,6 +27,7 @@ from torch.nn import functional as F
 
 from . import checkpoint, events
 from .augment import AugmentSettings, augment_batch
+from .config import RULES, SEED_MAX
 from .device import describe_device, resolve_device
 from .errors import ConfigError
 from .evaluate import evaluate
@@ -66,10 +67,12 @@ class FinetuneSettings:
     progress_interval_s: float = 0.1
 
     def validate(self) -> None:
-        if self.steps < 1 or (self.seconds is not None and not self.seconds > 0):
-            raise ConfigError("fitting needs at least one step and a positive time limit")
-        if not 0 < self.personal_share < 1 or self.batch_size < 2 or not self.lr > 0:
-            raise ConfigError("personal share must be in (0, 1), batch size ≥ 2 and the learning rate positive")
+        for name in ("steps", "lr", "batch_size", "label_smoothing", "noise_std", "seed", "progress_interval_s"):
+            RULES[name].check(getattr(self, name))
+        if self.seconds is not None:
+            RULES["seconds"].check(self.seconds)
+        if not 0 < self.personal_share < 1 or self.batch_size < 2:
+            raise ConfigError("personal share must be in (0, 1) and the batch size ≥ 2")
 
 
 def base_model_path(base: Path | None) -> tuple[Path, str]:
@@ -188,7 +191,7 @@ def _accuracy(model: ConvNet, images: torch.Tensor, labels: torch.Tensor) -> flo
 def _fit(model: ConvNet, personal_x: torch.Tensor, personal_y: torch.Tensor, mnist, settings: FinetuneSettings,
          control: TrainingControl, stage: int, stages: int, budget: float | None) -> Iterator[events.BatchProgress]:
     device = personal_x.device
-    generator = torch.Generator(device=device).manual_seed(settings.seed + stage)
+    generator = torch.Generator(device=device).manual_seed((settings.seed + stage) % (SEED_MAX + 1))  # within torch's range
     model.train().requires_grad_(True)
     optimizer = Adam(model.parameters(), lr=settings.lr)  # torch's, without the compile wrappers (core.train)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer,

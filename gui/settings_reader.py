@@ -8,11 +8,13 @@ named in one line for the event log, so the window always starts.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from PySide6.QtCore import QByteArray, QSettings
+
+from mnistconv.core.config import RULES
+from mnistconv.core.errors import ConfigError
 
 
 class Unusable(ValueError):
@@ -30,49 +32,21 @@ def _show(value: Any) -> str:
     return text if len(text) <= 40 else text[:39] + "…"
 
 
-def whole_number(lowest: int, highest: int) -> Callable[[Any], int]:
-    def parse(value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, (int, str)):
-            raise Unusable("not a whole number")
+def setting(name: str, highest: float | None = None) -> Callable[[Any], Any]:
+    """A training setting, read as core.config's rule for it reads any value (and within `highest`, a
+    field's own limit, when smaller)."""
+    rule = RULES[name]
+
+    def parse(value: Any):
         try:
-            number = int(value.strip()) if isinstance(value, str) else value
-        except ValueError:
-            raise Unusable("not a whole number") from None
-        if not lowest <= number <= highest:
-            raise Unusable(f"outside {lowest}–{highest:,}")
-        return number
-
-    return parse
-
-
-def number(lowest: float, highest: float) -> Callable[[Any], float]:
-    def parse(value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            raise Unusable("not a number")
-        try:
-            result = float(value.strip().replace(",", ".")) if isinstance(value, str) else float(value)
-        except (ValueError, OverflowError):
-            raise Unusable("not a number") from None
-        if not math.isfinite(result):
-            raise Unusable("not a finite number")
-        if not lowest <= result <= highest:
-            raise Unusable(f"outside {lowest:g}–{highest:g}")
+            result = rule.parse(value)
+        except ConfigError:
+            raise Unusable(f"not {rule.requirement}") from None
+        if highest is not None and result > highest:
+            raise Unusable(f"above this field's largest, {highest:g}")
         return result
 
     return parse
-
-
-def positive_number_text(value: Any) -> str:
-    """A number kept as the text the user typed (the learning-rate field shows it as it was)."""
-    if not isinstance(value, str):
-        raise Unusable("not a number written as text")
-    try:
-        result = float(value.strip().replace(",", "."))
-    except ValueError:
-        raise Unusable("not a number") from None
-    if not math.isfinite(result) or result <= 0:
-        raise Unusable("not a positive number")
-    return value.strip()
 
 
 def one_of(choices) -> Callable[[Any], str]:

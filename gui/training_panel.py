@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mnistconv.core.config import TrainConfig, validate_config
+from mnistconv.core.config import RULES, TrainConfig, parse_setting, validate_config
 from mnistconv.core.device import cuda_available
 from mnistconv.core.errors import ConfigError
 from mnistconv.core.paths import APP_NAME, user_data_dir
@@ -32,7 +32,7 @@ from mnistconv.core.presets import PRESETS, preset_config
 from mnistconv.core.session import RUN_FOLDER
 from mnistconv.core.wording import STOPPING
 
-from .settings_reader import Field, number, one_of, positive_number_text, read, text, whole_number
+from .settings_reader import Field, one_of, read, setting, text
 from .steady_label import SteadyLabel
 
 NO_SEED = -1  # the seed field's "random" value
@@ -79,10 +79,11 @@ class TrainingPanel(QWidget):
         validator.setNotation(QDoubleValidator.Notation.ScientificNotation)
         self.lr_edit.setValidator(validator)
         self.lr_edit.setToolTip("Adam learning rate (the seed: 3e-3)")
-        self.epochs_spin = QSpinBox(minimum=1, maximum=1000, value=defaults.epochs)
-        self.batch_spin = QSpinBox(minimum=1, maximum=60_000, value=defaults.batch_size)
+        self.epochs_spin = QSpinBox(minimum=1, maximum=RULES["epochs"].highest, value=defaults.epochs)
+        self.batch_spin = QSpinBox(minimum=1, maximum=RULES["batch_size"].highest, value=defaults.batch_size)
         self.batch_spin.setToolTip("Batch size: training images per step")
-        self.noise_spin = QDoubleSpinBox(minimum=0.0, maximum=5.0, singleStep=0.05, decimals=3, value=defaults.noise_std)
+        self.noise_spin = QDoubleSpinBox(minimum=0.0, maximum=RULES["noise_std"].highest, singleStep=0.05, decimals=3,
+                                         value=defaults.noise_std)
         self.noise_spin.setToolTip("Standard deviation of the gaussian noise added to each training batch")
         self.seed_spin = QSpinBox(minimum=NO_SEED, maximum=2**31 - 1, value=NO_SEED)
         self.seed_spin.setSpecialValueText("random")
@@ -259,10 +260,7 @@ class TrainingPanel(QWidget):
 
     def config(self) -> TrainConfig:
         """The fields as a TrainConfig; ConfigError with a one-line reason when a field cannot work."""
-        try:
-            lr = float(self.lr_edit.text().replace(",", "."))
-        except ValueError:
-            raise ConfigError(f"learning rate must be a positive number, not {self.lr_edit.text()!r}") from None
+        lr = parse_setting("lr", self.lr_edit.text())
         savepath = self.savepath_edit.text().strip() or RUN_FOLDER
         config = preset_config(
             self.preset_name(),
@@ -335,13 +333,15 @@ class TrainingPanel(QWidget):
         preset = value("preset", one_of(PRESETS))
         if preset is not None:
             self.preset_combo.setCurrentIndex(self.preset_combo.findData(preset))  # fills the fields; saved values follow
-        if (lr := value("lr", positive_number_text)) is not None:
-            self.lr_edit.setText(lr)
-        for key, spin in (("epochs", self.epochs_spin), ("batch_size", self.batch_spin), ("seed", self.seed_spin)):
-            if (number_ := value(key, whole_number(spin.minimum(), spin.maximum()))) is not None:
+        if value("lr", setting("lr")) is not None:
+            self.lr_edit.setText(str(settings.value("training/lr")).strip())  # as it was typed
+        for key, spin in (("epochs", self.epochs_spin), ("batch_size", self.batch_spin), ("noise_std", self.noise_spin)):
+            if (number_ := value(key, setting(key))) is not None:
                 spin.setValue(number_)
-        if (noise := value("noise_std", number(self.noise_spin.minimum(), self.noise_spin.maximum()))) is not None:
-            self.noise_spin.setValue(noise)
+        if settings.value("training/seed") in (NO_SEED, str(NO_SEED)):
+            self.seed_spin.setValue(NO_SEED)  # "random", as it was left
+        elif (seed := value("seed", setting("seed", highest=self.seed_spin.maximum()))) is not None:
+            self.seed_spin.setValue(seed)
         device = value("device", one_of(self.device_combo.itemData(i) for i in range(self.device_combo.count())))
         index = self.device_combo.findData(device)
         if device is not None and self.device_combo.model().item(index).isEnabled():

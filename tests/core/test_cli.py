@@ -42,12 +42,14 @@ def test_the_presets_in_help_each_have_their_own_lines(capsys):
 @pytest.mark.parametrize(
     "args, reason",
     [
-        (["--lr", "0"], "must be a positive number"),
-        (["--lr", "-1"], "must be a positive number"),
-        (["--lr", "nan"], "must be a positive number"),
-        (["--lr", "fast"], "not a number"),
-        (["--epochs", "0"], "must be ≥ 1"),
-        (["--batch-size", "0"], "must be ≥ 1"),
+        (["--lr", "0"], "argument --lr: learning rate must be a positive number, not 0"),
+        (["--lr", "-1"], "learning rate must be a positive number, not -1"),
+        (["--lr", "nan"], "learning rate must be a positive number, not nan"),
+        (["--lr", "fast"], "learning rate must be a positive number, not fast"),
+        (["--epochs", "0"], "argument --epochs: epochs must be a whole number from 1 to 10000, not 0"),
+        (["--epochs", "2.5"], "epochs must be a whole number from 1 to 10000, not 2.5"),
+        (["--batch-size", "0"], "argument --batch-size: batch size must be a whole number from 1 to 60000, not 0"),
+        (["--noise-std", "inf"], "argument --noise-std: noise std must be a number from 0 to 10, not inf"),
         (["--device", "tpu"], "invalid choice"),
     ],
 )
@@ -222,7 +224,7 @@ def test_a_seed_beyond_64_bits_is_a_bad_argument(seed, capsys):
         cli.train_main(["--seed", seed])
     assert info.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1] == f"mnistconv-train: error: argument --seed: must be a whole number from 0 to {2**64 - 1}, not {seed}"
+    assert err[-1] == f"mnistconv-train: error: argument --seed: seed must be a whole number from 0 to {2**64 - 1}, not {seed}"
 
 
 def test_the_largest_seed_trains(tiny_mnist_dir, tmp_path, capsys):

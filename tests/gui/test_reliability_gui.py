@@ -113,10 +113,10 @@ def test_epochs_and_batch_size_cannot_be_zero(qtbot, make_window, monkeypatch, s
     assert box.value() >= 1
     # And were a 0 to get through the field, config() still refuses it with a reason.
     monkeypatch.setattr(box, "value", lambda: 0)
-    with pytest.raises(ConfigError, match="must be a whole number ≥ 1, not 0"):
+    with pytest.raises(ConfigError, match="must be a whole number from 1 to [0-9]+, not 0"):
         window.panel.config()
     click(qtbot, window.panel.train_button)
-    assert not window.trainer.is_running() and "≥ 1" in window.panel.error_text()
+    assert not window.trainer.is_running() and "must be a whole number from 1 to" in window.panel.error_text()
 
 
 def test_a_refused_field_then_a_good_one_trains(qtbot, make_window):
