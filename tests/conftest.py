@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import traceback
 import weakref
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from idx_files import write_tiny_mnist
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+SHORT_SHOT_MS = 1000  # a single-shot QTimer due within this is let finish after a test
 
 
 @pytest.fixture(autouse=True)
@@ -72,6 +74,40 @@ def dangling_qthreads(monkeypatch):
         thread.quit()
         thread.wait(10_000)
     assert not running, "test left QThread(s) running, started at:\n" + "\n".join(where for _, where in running)
+
+
+@pytest.fixture(autouse=True)
+def dangling_qtimers(monkeypatch):
+    """Fail any test that leaves a QTimer running, saying where it was started: a repeating timer, or
+    a single shot not due within SHORT_SHOT_MS (a short one, such as a throttle's, is let finish).
+    The timers are stopped for the next test.
+
+    QTimer.start is wrapped as QThread.start is above: only the timers this test started are looked at."""
+    from PySide6.QtCore import QCoreApplication, QTimer
+    from shiboken6 import isValid
+
+    started: list[tuple[weakref.ref, str]] = []
+    real_start = QTimer.start
+
+    def recording_start(timer, *args, **kwargs):
+        started.append((weakref.ref(timer), "".join(traceback.format_stack(limit=8)[:-1])))
+        return real_start(timer, *args, **kwargs)
+
+    def active() -> dict:
+        return {id(timer): (timer, where) for ref, where in started
+                if (timer := ref()) is not None and isValid(timer) and timer.isActive()}
+
+    monkeypatch.setattr(QTimer, "start", recording_start)
+    yield started
+    deadline = time.monotonic() + SHORT_SHOT_MS / 1000
+    while any(timer.isSingleShot() and timer.remainingTime() <= SHORT_SHOT_MS for timer, _ in active().values()) \
+            and time.monotonic() < deadline:
+        QCoreApplication.processEvents()
+        time.sleep(0.005)
+    running = active()
+    for timer, _ in running.values():
+        timer.stop()
+    assert not running, "test left QTimer(s) running, started at:\n" + "\n".join(where for _, where in running.values())
 
 
 @pytest.fixture
