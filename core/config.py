@@ -111,15 +111,15 @@ SEED_MAX = 2**64 - 1  # torch's seeds
 #: Every numeric setting's rule.
 RULES: dict[str, Rule] = {
     "lr": Rule("learning rate", float, 0, above=True),
-    "epochs": Rule("epochs", int, 1, 10_000),
+    "epochs": Rule("epochs", int, 1, 100_000),
     "batch_size": Rule("batch size", int, 1, 60_000),
     "noise_std": Rule("noise std", float, 0, 10),
     "seed": Rule("seed", int, 0, SEED_MAX),
-    "lr_drop_patience": Rule("LR drop patience", int, 1, 10_000),
+    "lr_drop_patience": Rule("LR drop patience", int, 1, 10**6),
     "lr_drop_factor": Rule("LR drop factor", float, 1, 1000, above=True),
     "min_lr": Rule("smallest learning rate", float, 0),
     "target_accuracy": Rule("target accuracy", float, 0, above=True),  # above 1: never stop early
-    "converge_patience": Rule("convergence patience", int, 1, 10_000),
+    "converge_patience": Rule("convergence patience", int, 1, 10**6),
     "label_smoothing": Rule("label smoothing", float, 0, 0.99),
     "synth_share": Rule("the synthesised share of a batch", float, 0, MAX_SYNTH_SHARE),
     "eval_batch_size": Rule("evaluation batch size", int, 1, 100_000),

@@ -22,6 +22,7 @@ import io
 import os
 import sys
 import time
+import traceback
 from pathlib import Path
 
 CHUNK = 4096
@@ -84,6 +85,8 @@ def main() -> int:
                 for _ in train(config, data):
                     if time.monotonic() > deadline:
                         break
+            except BaseException:  # noqa: BLE001 - a worker that cannot train says why, on stderr
+                traceback.print_exc()
             finally:
                 os._exit(0)
         say(f"FORKED {pid}")

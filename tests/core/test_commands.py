@@ -47,7 +47,7 @@ def test_the_status_and_the_buffered_output_survive_and_the_shutdown_is_skipped(
 
 def test_usage_errors_help_and_text_exits_keep_their_status():
     usage = run_python("from mnistconv.core.commands import train\ntrain()", "--epochs", "x")
-    assert usage.returncode == 2 and "epochs must be a whole number from 1 to 10000, not x" in usage.stderr
+    assert usage.returncode == 2 and "epochs must be a whole number from 1 to 100000, not x" in usage.stderr
     assert "Python shut down" not in usage.stdout
     shown = run_python("from mnistconv.core.commands import runs\nruns()", "--help")
     assert shown.returncode == 0 and "usage: " in shown.stdout and "Python shut down" not in shown.stdout

@@ -22,8 +22,8 @@ def test_a_setting_is_read_from_text_or_a_number(name, text, value):
     ("lr", "0", "learning rate must be a positive number, not 0"),
     ("lr", "1e-400", "learning rate must be a positive number, not 1e-400"),  # underflows to 0
     ("lr", "fast", "learning rate must be a positive number, not fast"),
-    ("epochs", "2.5", "epochs must be a whole number from 1 to 10000, not 2.5"),
-    ("epochs", "99999999999999", "epochs must be a whole number from 1 to 10000, not 99999999999999"),
+    ("epochs", "2.5", "epochs must be a whole number from 1 to 100000, not 2.5"),
+    ("epochs", "99999999999999", "epochs must be a whole number from 1 to 100000, not 99999999999999"),
     ("seed", "-1", f"seed must be a whole number from 0 to {SEED_MAX}, not -1"),
     ("noise_std", "nan", "noise std must be a number from 0 to 10, not nan"),
 ])
@@ -51,4 +51,4 @@ def test_the_seeds_recipe_and_a_random_seed_pass():
 
 def test_every_rule_states_its_requirement_in_words():
     assert {name: rule.requirement for name, rule in RULES.items() if name in ("lr", "epochs", "min_lr")} == {
-        "lr": "a positive number", "epochs": "a whole number from 1 to 10000", "min_lr": "a number ≥ 0"}
+        "lr": "a positive number", "epochs": "a whole number from 1 to 100000", "min_lr": "a number ≥ 0"}

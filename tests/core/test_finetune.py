@@ -1,5 +1,6 @@
 """Fitting a model to personal digits: before and after, held out, MNIST kept, saved as a run."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,7 @@ from odd_hand import drawings
 
 from mnistconv.core import events
 from mnistconv.core.errors import ConfigError
-from mnistconv.core.finetune import FinetuneSettings, _folds, finetune_session
+from mnistconv.core.finetune import FinetuneSettings, _folds, finetune_session, keeps_mnist
 from mnistconv.core.paths import default_models_dir
 from mnistconv.core.personal import PersonalDigits
 from mnistconv.core.predict import Predictor
@@ -124,3 +125,29 @@ def test_five_drawings_of_each_digit_teach_the_bundled_model_a_hand_it_misread(t
     assert result.after_mnist >= result.before_mnist - 0.002 and result.accepted
     fitted = Predictor.from_checkpoint(result.checkpoint, "cpu")
     assert float((fitted.predict(new).argmax(1) == np.array(new_labels)).mean()) >= 0.9
+
+
+@pytest.mark.parametrize("before, after, kept", [
+    (0.9900, 0.9900, True), (0.9900, 0.9950, True),
+    (0.9900, 0.9881, True),  # 0.19 point lower
+    (0.9900, 0.9880, True),  # 0.2 point lower: the limit itself
+    (0.9900, 0.9879, False),  # 0.21 point lower
+    (0.9944, 0.9800, False),
+])
+def test_a_fit_is_kept_only_within_two_tenths_of_a_point_of_mnist(before, after, kept):
+    """The refusal's threshold on numbers: loosening or tightening it fails here at once."""
+    assert keeps_mnist(before, after) is kept
+
+
+def test_the_session_refuses_by_that_rule_and_says_so(tiny_mnist_dir, tmp_path, tiny_base, own_run_store, monkeypatch):
+    from mnistconv.core import finetune
+
+    measured = iter([0.9900, 0.9870])  # MNIST before, then after: 0.3 point lower
+    real_evaluate = finetune.evaluate
+    monkeypatch.setattr(finetune, "evaluate", lambda *args: replace(real_evaluate(*args), accuracy=next(measured)))
+    personal_set(tmp_path / "mine", per_digit=1)
+    result = finished(finetune_session(tmp_path / "mine", tiny_mnist_dir, base=tiny_base,
+                                       settings=FinetuneSettings(steps=2, device="cpu"), runs_dir=own_run_store))
+    assert (result.before_mnist, result.after_mnist, result.accepted) == (0.99, 0.987, False)
+    assert result.reason == ("it would lower MNIST test accuracy from 99.00 % to 98.70 %, more than 0.2 points: the model "
+                             "reads your digits at the cost of everyone else's")
