@@ -13,6 +13,9 @@ import pytest
 from idx_files import write_tiny_mnist
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # The workers share the cores: one torch thread each, or their thread pools spin against each other.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 SHORT_SHOT_MS = 1000  # a single-shot QTimer due within this is let finish after a test
 
 

@@ -66,7 +66,7 @@ def test_a_fit_reports_before_and_after_and_keeps_the_model_as_a_new_run(tiny_mn
 def test_a_fit_that_costs_mnist_accuracy_is_refused_and_says_why(tiny_mnist_dir, tmp_path, tiny_base, own_run_store):
     personal_set(tmp_path / "mine", per_digit=3)
     # A reckless fit: all-personal batches at a high rate, to make MNIST accuracy fall.
-    reckless = FinetuneSettings(steps=60, lr=2e-2, personal_share=0.95, device="cpu")
+    reckless = FinetuneSettings(steps=20, lr=2e-2, personal_share=0.95, device="cpu")
     result = finished(finetune_session(tmp_path / "mine", tiny_mnist_dir, base=tiny_base, settings=reckless,
                                        runs_dir=own_run_store))
     assert result.after_mnist < result.before_mnist - 0.002
