@@ -34,7 +34,7 @@ from .evaluate import evaluate
 from .events import FinishReason
 from .history import EventKind, Marker
 from .model import ConvNet
-from .paths import CHECKPOINT_NAME, bundled_model_path, checkpoint_file, default_models_dir
+from .paths import CHECKPOINT_NAME, bundled_model_path, checkpoint_file, default_models_dir, folder_of_its_own
 from .personal import PersonalDigits
 from .runstore import RunStore, StoreError
 from .session import DataCache, load_data, read_saved_model, stopped_before_training
@@ -255,7 +255,7 @@ def _save(model: ConvNet, base, base_name: str, settings: FinetuneSettings, digi
     else:
         # Not recorded and no folder named: a folder of its own beside the window's models, never the current folder.
         folder = Path(runs_dir) if runs_dir is not None else default_models_dir()
-        path = folder / f"fitted-{time.strftime('%Y%m%d-%H%M%S')}" / CHECKPOINT_NAME
+        path = folder_of_its_own(folder, "fitted") / CHECKPOINT_NAME
     checkpoint.save_checkpoint(path, model, epoch=1, accuracy=accuracy, lr=settings.lr, hyperparameters=hyperparameters)
     if store is not None:
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 from importlib import resources
 from pathlib import Path
 from typing import Iterator
@@ -40,6 +41,12 @@ def bundled_model_path() -> Iterator[Path]:
         )
     with resources.as_file(reference) as path:
         yield Path(path)
+
+
+def folder_of_its_own(parent: str | os.PathLike, kind: str) -> Path:
+    """A folder for a run the store does not hold ("unrecorded", "fitted"), named by its kind, the time
+    and this process, beside the others in `parent`."""
+    return Path(parent) / f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
 
 
 def state_file(run_folder: str | os.PathLike) -> Path:

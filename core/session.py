@@ -14,8 +14,6 @@ and keeps the exact state it can be resumed from; `resume_session` continues suc
 from __future__ import annotations
 
 import contextlib
-import os
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Generator, Iterator
@@ -29,7 +27,7 @@ from .data import MnistData, load_mnist
 from .device import resolve_device
 from .errors import CheckpointError, ConfigError
 from .events import FinishReason
-from .paths import CHECKPOINT_NAME, checkpoint_file, ensure_folder, state_file
+from .paths import CHECKPOINT_NAME, checkpoint_file, ensure_folder, folder_of_its_own, state_file
 from .predict import Predictor
 from .recorder import Recorder
 from .resume import ResumeState, load_resume_state
@@ -125,7 +123,7 @@ def training_session(
                 yield events.RecordingFailed(run_id=None, message=str(exc))
                 store, run = None, None
         if config.savepath == RUN_FOLDER:
-            folder = run.folder if run is not None else _unrecorded_folder(runs_dir)
+            folder = run.folder if run is not None else folder_of_its_own(runs_dir, "unrecorded")
             config = replace(config, savepath=str(folder / CHECKPOINT_NAME))
         if run is not None:
             yield events.RunRecorded(run_id=run.id, folder=run.folder, resumed=False)
@@ -215,12 +213,6 @@ def _open_store(runs_dir: Path | None) -> tuple[RunStore | None, events.Recordin
         return RunStore(runs_dir), None
     except StoreError as exc:
         return None, events.RecordingFailed(run_id=None, message=str(exc))
-
-
-def _unrecorded_folder(runs_dir: Path) -> Path:
-    """Where a run saves its models when the store cannot record it: a new folder of its own."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path(runs_dir) / f"unrecorded-{stamp}-{os.getpid()}"
 
 
 @contextlib.contextmanager

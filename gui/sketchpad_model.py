@@ -17,6 +17,7 @@ from mnistconv.core import checkpoint
 from mnistconv.core.errors import CheckpointError
 from mnistconv.core.paths import CHECKPOINT_SUFFIX, bundled_model_path, checkpoint_file, default_models_dir
 from mnistconv.core.predict import BUNDLED_NAME, Predictor
+from mnistconv.core.wording import SAVE_FAILED_TITLE
 
 from .drawing_canvas import LOGICAL_SIDE
 from .picture_file import PictureError, canvas_picture, image_suffixes, is_image_file, read_grey
@@ -99,7 +100,7 @@ class SketchpadModel(QObject):
             written = checkpoint.save_checkpoint(Path(path), predictor.model, epoch=saved.epoch, accuracy=saved.accuracy,
                                                  lr=lr, hyperparameters=saved.hyperparameters)
         except CheckpointError as exc:
-            self.window.messages.warn("Could not save the model", f"{exc}\n\nNothing was saved.")
+            self.window.messages.warn(SAVE_FAILED_TITLE, f"{exc}\n\nNothing was saved.")
             return False
         self.window.log.add(f"Saved the sketchpad's model ({predictor.describe()}) to {written}", "success")
         return True
