@@ -26,6 +26,7 @@ def own_run_store(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("MNISTCONV_RUNS", str(folder))
     monkeypatch.setenv("MNISTCONV_PERSONAL", str(tmp_path / "personal-digits"))  # and keeps its own digits
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))  # and saves nothing in the user's data folder
+    monkeypatch.setenv("MNISTCONV_BANKS", str(tmp_path / "banks"))  # nor keeps digit banks in the user's cache
     return folder
 
 
