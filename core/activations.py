@@ -38,10 +38,14 @@ class NotShowable(ValueError):
     """The model cannot be shown: not this network, or it computes non-finite values on this image."""
 
 
+def _network(model):
+    """The network itself, from a ConvNet or a Predictor (the sketchpad's reader holds it as `.model`)."""
+    return model if isinstance(model, nn.Module) else getattr(model, "model", model)
+
+
 def _modules(model) -> tuple[nn.Conv2d, nn.Conv2d, nn.Conv2d, nn.Linear]:
     """The network's three convolutions and its dense layer, from a ConvNet or a Predictor."""
-    # A Predictor, or the sketchpad's reader, holds its network as `.model`.
-    net = model if isinstance(model, nn.Module) else getattr(model, "model", model)
+    net = _network(model)
     try:
         layers = (net.conv1, net.conv2, net.conv3, net.fc)
     except AttributeError:
@@ -60,7 +64,7 @@ def _numpy(tensor: torch.Tensor) -> np.ndarray:
 class Reading:
     """One image through the network. Arrays are float32; `maps[b]` is block b+1's (C, H, W) maps."""
 
-    image: np.ndarray  # (28, 28), the network's input
+    image: np.ndarray  # (28, 28), the network's input as its first block sees it (deskewed, by a network that deskews)
     maps: tuple[np.ndarray, np.ndarray, np.ndarray]  # (16, 14, 14), (32, 7, 7), (32, 3, 3), after pooling and ReLU
     features: np.ndarray  # (288,): the last maps, flattened as the dense layer reads them
     weight: np.ndarray = field(repr=False)  # (10, 288): the dense layer's weights
@@ -100,7 +104,7 @@ def read_network(model, image: np.ndarray) -> Reading:
         raise ValueError(f"read_network needs one (28, 28) image, not shape {np.shape(image)}")
     device, dtype = fc.weight.device, fc.weight.dtype
     with torch.inference_mode():
-        x = torch.from_numpy(batch).to(device, dtype)
+        x = _network(model).prepare(torch.from_numpy(batch).to(device, dtype))
         # As the model computes them: max-pooling before the ReLU gives the same values.
         first = F.relu(F.max_pool2d(conv1(x), 2))
         second = F.relu(F.max_pool2d(conv2(first), 2))
@@ -109,7 +113,7 @@ def read_network(model, image: np.ndarray) -> Reading:
         logits = fc(features)
         probabilities = torch.softmax(logits.float(), dim=1)
         maps = tuple(_numpy(block[0]) for block in (first, second, third))
-        reading = Reading(image=batch[0, 0], maps=maps, features=_numpy(features[0]), weight=_numpy(fc.weight),
+        reading = Reading(image=_numpy(x[0, 0]), maps=maps, features=_numpy(features[0]), weight=_numpy(fc.weight),
                           bias=_numpy(fc.bias), logits=_numpy(logits[0]), probabilities=_numpy(probabilities[0]))
     if not (np.isfinite(reading.logits).all() and np.isfinite(reading.probabilities).all()):
         raise NotShowable("the model computes values that are not finite (NaN or infinite) for this image")

@@ -35,6 +35,8 @@ FORMAT_VERSION = 1
 MAX_BYTES = 64 * 1024 * 1024  # ours are about 70 kB
 # The one network this program builds; a checkpoint may declare these fields, but only with these values.
 ARCHITECTURE = {"image_size": [28, 28], "in_channels": 1, "num_classes": 10}
+# What the network does to its input before the first block (core.model): nothing, or deskew it.
+INPUTS = ("raw", "deskewed")
 FLOAT_TYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 PLAIN_TYPES = (int, float, str, bool, type(None))
 
@@ -50,8 +52,12 @@ class Checkpoint:
     hyperparameters: dict = field(repr=False)
     saved_at: str = ""
 
+    @property
+    def deskews(self) -> bool:
+        return self.architecture.get("input") == "deskewed"
+
     def build_model(self, device: torch.device | str = "cpu") -> ConvNet:
-        model = our_network()  # load_checkpoint has made sure the file is of this very architecture
+        model = our_network(deskew=self.deskews)  # load_checkpoint has made sure the file is of this very architecture
         model.load_state_dict(self.model_state)
         return model.to(device).eval()
 
@@ -67,6 +73,7 @@ def save_checkpoint(path: Path, model: ConvNet, *, epoch: int, accuracy: float, 
             "image_size": list(model.image_size),
             "in_channels": model.in_channels,
             "num_classes": model.num_classes,
+            "input": "deskewed" if getattr(model, "deskew", False) else "raw",
         },
         "model_state": {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()},
         "epoch": int(epoch),
@@ -137,7 +144,8 @@ def _checked(path: Path, payload: object) -> Checkpoint:
     )
     _check_architecture(path, architecture)
     state = check_model_state(path, state)
-    return Checkpoint(path=path, model_state=state, architecture=copy.deepcopy(ARCHITECTURE), **metadata)
+    declared = {**copy.deepcopy(ARCHITECTURE), "input": architecture.get("input", "raw")}
+    return Checkpoint(path=path, model_state=state, architecture=declared, **metadata)
 
 
 def _check_file(path: Path) -> None:
@@ -260,18 +268,21 @@ def _same_plain(value: object, expected: object) -> bool:
 def _check_architecture(path: Path, architecture: dict) -> None:
     """Each declared field must be what this program builds (a field may be absent). Checked before
     any network is built: a declared 8000×8000 image would otherwise allocate gigabytes first."""
-    unknown = sorted(str(name) for name in architecture if name not in ARCHITECTURE)
+    unknown = sorted(str(name) for name in architecture if name not in ARCHITECTURE and name != "input")
     if unknown:
         raise CheckpointError(f"{path} describes a network with {', '.join(unknown)}, which mnistconv's does not have")
+    if "input" in architecture and (type(architecture["input"]) is not str or architecture["input"] not in INPUTS):
+        raise CheckpointError(f"{path} declares its network's input as {_show(architecture['input'])}; "
+                              f"mnistconv's networks take theirs {' or '.join(INPUTS)}")
     for name, expected in ARCHITECTURE.items():
         if name in architecture and not _same_plain(architecture[name], expected):
             raise CheckpointError(f"{path} is a model of another architecture "
                                   f"({name} {_show(architecture[name])}; mnistconv's network has {expected})")
 
 
-def our_network() -> ConvNet:
+def our_network(deskew: bool = False) -> ConvNet:
     return build_model(image_size=tuple(ARCHITECTURE["image_size"]), in_channels=ARCHITECTURE["in_channels"],
-                       num_classes=ARCHITECTURE["num_classes"])
+                       num_classes=ARCHITECTURE["num_classes"], deskew=deskew)
 
 
 @functools.lru_cache(maxsize=None)

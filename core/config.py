@@ -10,6 +10,8 @@ from .errors import ConfigError
 
 LR_SCHEDULES = ("plateau", "onecycle")
 MAX_SYNTH_SHARE = 0.5  # beyond this a batch is mostly not MNIST
+MAX_REAL_SHARE = 0.5
+MAX_ADDED_SHARE = 0.6  # synthesised and real together: MNIST stays at least 40 % of a batch
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,11 @@ class TrainConfig:
     # The share of each batch that is digits the project synthesises (core.synth): strokes in styles
     # MNIST lacks and font digits, added to the batch's MNIST digits. 0: MNIST only, as the seed.
     synth_share: float = 0.0
+    # The share of each batch that is real handwriting (core.handwriting): the training writers'
+    # pen-drawn digits, drawn on the canvas with random hands as the sketchpad would receive them.
+    real_share: float = 0.0
+    # Deskew every input inside the network (core.model): the same network, its input made upright.
+    deskew: bool = False
     # How the loop runs, not what it computes.
     eval_batch_size: int = 1000
     progress_interval_s: float = 0.1
@@ -122,6 +129,7 @@ RULES: dict[str, Rule] = {
     "converge_patience": Rule("convergence patience", int, 1, 10**6),
     "label_smoothing": Rule("label smoothing", float, 0, 0.99),
     "synth_share": Rule("the synthesised share of a batch", float, 0, MAX_SYNTH_SHARE),
+    "real_share": Rule("the real handwriting share of a batch", float, 0, MAX_REAL_SHARE),
     "eval_batch_size": Rule("evaluation batch size", int, 1, 100_000),
     "progress_interval_s": Rule("progress interval", float, 0, 3600),
     # Fitting to a hand (core.finetune).
@@ -129,7 +137,7 @@ RULES: dict[str, Rule] = {
     "seconds": Rule("the time limit", float, 0, above=True),
 }
 CHOICES: dict[str, tuple[str, ...]] = {"device": DEVICE_CHOICES, "lr_schedule": LR_SCHEDULES}
-FLAGS = ("shuffle", "augment")
+FLAGS = ("shuffle", "augment", "deskew")
 
 
 def parse_setting(name: str, value):
@@ -146,6 +154,9 @@ def validate_config(config: TrainConfig, train_size: int | None = None) -> None:
         if name == "seed" and value is None:
             continue  # drawn at random when the run starts
         rule.check(value)
+    if config.synth_share + config.real_share > MAX_ADDED_SHARE:
+        raise ConfigError(f"synthesised and real handwriting together must be at most {MAX_ADDED_SHARE:.0%} of a batch, "
+                          f"not {config.synth_share + config.real_share:.0%}")
     if train_size is not None and config.batch_size > train_size:
         raise ConfigError(f"batch size {config.batch_size} is larger than the {train_size} training images")
     for name, choices in CHOICES.items():

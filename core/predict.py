@@ -100,6 +100,21 @@ class Predictor:
         batch = np.array(array, dtype=np.float32)  # a copy: the caller's array stays theirs
         return np.clip(batch, 0.0, 1.0, out=batch)[:, None]
 
+    def seen(self, image: np.ndarray) -> np.ndarray:
+        """A (28, 28) image as the network's first block sees it: deskewed, by a network that deskews;
+        else a checked copy of the image itself."""
+        batch = self._as_batch(image, "seen")
+        if batch.shape[0] != 1:
+            raise ValueError(f"seen needs one (28, 28) image, not shape {np.shape(image)}")
+        with torch.inference_mode():
+            return self._prepare(torch.from_numpy(batch).to(self.device))[0, 0].float().cpu().numpy()
+
+    def _prepare(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model.prepare(x) if hasattr(self.model, "prepare") else x
+
+    def _read(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model.read(x) if hasattr(self.model, "read") else self.model(x)
+
     def saliency(self, image: np.ndarray, target: int | None = None) -> np.ndarray:
         """Which pixels drove the prediction: |input × gradient| of the target class's logit (the
         predicted class by default), scaled to [0, 1], as a (28, 28) float32 array.
@@ -109,9 +124,13 @@ class Predictor:
         batch = self._as_batch(image, "saliency")
         if batch.shape[0] != 1:
             raise ValueError(f"saliency needs one (28, 28) image, not shape {np.shape(image)}")
-        x = torch.from_numpy(batch).to(self.device).requires_grad_(True)
+        # Taken on the input as the first block sees it (deskewed, by a network that deskews), the
+        # image the sketchpad shows under the tint.
+        with torch.inference_mode():
+            seen = self._prepare(torch.from_numpy(batch).to(self.device))
+        x = seen.clone().requires_grad_(True)
         with torch.enable_grad():
-            logits = self.model(x)
+            logits = self._read(x)
             chosen = int(logits.argmax()) if target is None else _class_index(target, logits.shape[1])
             (grad,) = torch.autograd.grad(logits[0, chosen], x)
         heat = (grad * x).abs()[0, 0].detach().cpu().numpy()

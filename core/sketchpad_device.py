@@ -183,6 +183,10 @@ class SketchpadReader:
     def saliency(self, image: np.ndarray, target: int | None = None) -> np.ndarray:
         return self._on_device(lambda p: p.saliency(image, target), lambda: Predictor._as_batch(image, "saliency"))
 
+    def seen(self, image: np.ndarray) -> np.ndarray:
+        """The image as the network's first block sees it (core.predict.Predictor.seen), on the CPU."""
+        return self.cpu.seen(image)
+
     def describe(self) -> str:
         return self.cpu.describe()
 

@@ -414,9 +414,10 @@ def bank_size(train_images: int, share: float) -> int:
     return min(BANK_MAX, max(BANK_MIN, round(train_images * share / (1 - share))))
 
 
-def per_batch(batch: int, share: float) -> int:
-    """Synthesised digits added to a batch of `batch` MNIST digits, so that they are `share` of it."""
-    return round(batch * share / (1 - share))
+def per_batch(batch: int, share: float, others: float = 0.0) -> int:
+    """Digits added to a batch of `batch` MNIST digits so that they are `share` of it, beside another
+    `others` share of added digits (real handwriting beside synthesised ones)."""
+    return round(batch * share / (1 - share - others))
 
 
 def synth_bank(count: int, seed: int, fonts: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:

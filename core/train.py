@@ -20,17 +20,19 @@ from torch.nn import functional as F
 
 from . import checkpoint, events
 from .augment import AugmentSettings, augment_batch
+from .banks import cached_bank
 from .config import TrainConfig, validate_config
 from .data import MnistData
 from .device import describe_device
 from .errors import CheckpointError
 from .evaluate import evaluate
 from .events import FinishReason
+from .handwriting import ATTRIBUTION, handwriting_bank, handwriting_digest
 from .model import ConvNet, build_model, parameter_count
 from .paths import checkpoint_file
 from .recipe import ScheduleState, decide_after_epoch, has_nan_parameters
 from .resume import ResumeState, save_resume_state
-from .synth import bank_size, per_batch, synth_bank
+from .synth import available_fonts, bank_size, per_batch, synth_bank
 
 # Half of each batch distorted: the model keeps seeing clean MNIST digits too.
 AUGMENT = AugmentSettings(p=0.5)
@@ -175,7 +177,7 @@ class RecipeRun:
         device = data.device
         torch.manual_seed(config.seed)  # the initial weights
         # channels_last: PyTorch's CPU convolutions and max-pool are several times faster in NHWC.
-        self.model = (model or build_model()).to(device, memory_format=torch.channels_last)
+        self.model = (model or build_model(deskew=config.deskew)).to(device, memory_format=torch.channels_last)
         self.optimizer = make_optimizer(self.model, config.lr)
         self.generator = torch.Generator(device=device)  # noise, shuffling and augmentation
         self.generator.manual_seed(config.seed)
@@ -188,13 +190,15 @@ class RecipeRun:
         )
         self.noise = NoiseSource(config.noise_std, data.train_images.shape[1:], self.generator,
                                  images_per_draw=16 * config.batch_size)
-        self.synth_images = self.synth_labels = None
-        if config.synth_share > 0:
-            # Made from the seed alone, never from the run's generator: a resumed run makes the same bank.
-            bank, bank_labels = synth_bank(bank_size(n_train, config.synth_share), config.seed)
-            self.synth_images = torch.from_numpy(bank).to(device).unsqueeze(1).float().div_(255.0)
-            self.synth_labels = torch.from_numpy(bank_labels).to(device, torch.int64)
+        # The banks of added digits: made from the seed alone, never from the run's generator, so a
+        # resumed run has the same ones (from the cache, or made again).
+        self.added = [(share, _on_device(bank, device)) for share, bank in (
+            (config.synth_share, synthesised_digits(n_train, config.synth_share, config.seed)),
+            (config.real_share, real_digits(config.real_share, config.seed)),
+        ) if share > 0]
         self.save_to = checkpoint_file(config.savepath)
+        # What a saved model says of itself: its settings, and the data it learned from that asks to be named.
+        self.described = {**config.to_dict(), **({"trained_on": ATTRIBUTION} if config.real_share > 0 else {})}
         self.schedule = ScheduleState(lr=config.lr)
         self.best_epoch = 0
         self.saved_any = False
@@ -300,11 +304,13 @@ class RecipeRun:
                 else:
                     picked = self.order[start : start + config.batch_size]
                     x, y = images[picked], labels[picked]
-                if self.synth_images is not None:
+                mnist_count = len(y)
+                for share, (bank_images, bank_labels) in self.added:
                     # Drawn from the run's generator before the augmentation and the noise, every batch.
-                    pick = torch.randint(len(self.synth_labels), (per_batch(len(y), config.synth_share),),
+                    others = config.synth_share + config.real_share - share
+                    pick = torch.randint(len(bank_labels), (per_batch(mnist_count, share, others),),
                                          generator=self.generator, device=device)
-                    x, y = torch.cat([x, self.synth_images[pick]]), torch.cat([y, self.synth_labels[pick]])
+                    x, y = torch.cat([x, bank_images[pick]]), torch.cat([y, bank_labels[pick]])
                 if config.augment:
                     x = augment_batch(x, self.generator, AUGMENT)
                 x = self.noise.add_to(x).contiguous(memory_format=torch.channels_last)
@@ -355,7 +361,7 @@ class RecipeRun:
                 try:
                     checkpoint.save_checkpoint(
                         self.save_to, model, epoch=epoch, accuracy=result.accuracy, lr=self.schedule.lr,
-                        hyperparameters=config.to_dict(),
+                        hyperparameters=self.described,
                     )
                     self.saved_any = True
                     yield events.NewBestSaved(epoch=epoch, accuracy=result.accuracy, path=self.save_to)
@@ -376,6 +382,28 @@ class RecipeRun:
             if epoch < config.epochs and (failed := self._save_state(state_path)) is not None:
                 yield failed
         yield from stop_here(FinishReason.COMPLETED, config.epochs)
+
+
+REAL_BANK = 32_000  # renderings of the training writers' digits: about eight each
+
+
+def synthesised_digits(train_images: int, share: float, seed: int):
+    if share <= 0:
+        return None
+    count, fonts = bank_size(train_images, share), available_fonts()
+    return cached_bank("synth", {"count": count, "seed": seed, "fonts": fonts}, lambda: synth_bank(count, seed, fonts))
+
+
+def real_digits(share: float, seed: int):
+    if share <= 0:
+        return None
+    return cached_bank("handwriting", {"count": REAL_BANK, "seed": seed, "file": handwriting_digest()},
+                       lambda: handwriting_bank(REAL_BANK, seed))
+
+
+def _on_device(bank, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    images, labels = bank
+    return torch.from_numpy(images).to(device).unsqueeze(1).float().div_(255.0), torch.from_numpy(labels).to(device, torch.int64)
 
 
 def _to_cpu(value):

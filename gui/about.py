@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import platform
 
 import numpy
@@ -9,6 +10,8 @@ import pyqtgraph
 import PySide6
 import torch
 from PySide6.QtWidgets import QMessageBox, QWidget
+
+from mnistconv.core.handwriting import ATTRIBUTION
 
 from .startup import app_version
 
@@ -24,6 +27,7 @@ def about_text(device: str) -> str:
         "<h3>mnistconv</h3><p>Trains the classic small MNIST ConvNet live (the Flux model-zoo "
         "“Simple ConvNets” recipe) and reads the digits you draw.</p>"
         f"<table>{table}</table>"
+        f"<p><small>The bundled model learned from MNIST and from real handwriting. {html.escape(ATTRIBUTION)}.</small></p>"
     )
 
 

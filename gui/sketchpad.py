@@ -260,6 +260,15 @@ class Sketchpad(QWidget):
         if self._network_input is not None and (shown_before or self._saliency is not None):
             self._show_preview(self._network_input)
 
+    def _seen(self, image: np.ndarray) -> np.ndarray:
+        """The input as the model's first block sees it (deskewed, by a model that deskews)."""
+        if self._predictor is None or not hasattr(self._predictor, "seen"):
+            return image
+        try:
+            return self._predictor.seen(image)
+        except Exception:  # noqa: BLE001 - the preview falls back to the input itself
+            return image
+
     # -- display --------------------------------------------------------------------------------
     def _show_prediction(self, probabilities: np.ndarray, verdict: Verdict | None) -> None:
         self._probabilities = probabilities
@@ -290,7 +299,7 @@ class Sketchpad(QWidget):
 
     def _show_preview(self, image: np.ndarray) -> None:
         self._network_input = image
-        pixels = np.ascontiguousarray(np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8))
+        pixels = np.ascontiguousarray(np.clip(self._seen(image) * 255 + 0.5, 0, 255).astype(np.uint8))
         if self._saliency is not None:
             # Grey drawing with the saliency in red on top.
             heat = np.clip(self._saliency * 255 + 0.5, 0, 255).astype(np.uint8)

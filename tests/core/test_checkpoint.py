@@ -297,6 +297,9 @@ CRAFTED = [
      r" is a model of another architecture \(num_classes 5; mnistconv's network has 10\)$"),
     ("architecture-unknown-field", _architecture(dropout=0.5),
      r" describes a network with dropout, which mnistconv's does not have$"),
+    ("input-unknown", _architecture(input="whitened"),
+     r" declares its network's input as 'whitened'; mnistconv's networks take theirs raw or deskewed$"),
+    ("input-not-text", _architecture(input=True), r" declares its network's input as True; "),
     # Weights
     ("weights-missing-layer", lambda p: p["model_state"].pop("conv3.bias"),
      r" holds weights of another architecture \(no conv3.bias\)$"),
@@ -478,3 +481,19 @@ def test_a_save_syncs_the_file_before_the_rename_and_the_folder_after(tmp_path, 
     calls = sync_calls
     path = save(tmp_path / "mnist_conv.pt")
     assert calls == [("fsync", path.stat().st_ino), ("rename onto", "mnist_conv.pt"), ("fsync", tmp_path.stat().st_ino)]
+
+
+def test_a_deskewing_network_comes_back_deskewing(tmp_path):
+    model = build_model(deskew=True)
+    path = checkpoint.save_checkpoint(tmp_path / "m.pt", model, epoch=1, accuracy=0.9, lr=1e-3, hyperparameters={})
+    saved = checkpoint.load_checkpoint(path)
+    assert saved.architecture["input"] == "deskewed" and saved.deskews
+    rebuilt = saved.build_model()
+    assert rebuilt.deskew
+    image = torch.zeros(1, 1, 28, 28)
+    for y in range(4, 24):
+        image[0, 0, y, 8 + y // 2] = 1.0  # a slanted stroke
+    torch.testing.assert_close(rebuilt(image), model.eval()(image))
+    plain = checkpoint.load_checkpoint(checkpoint.save_checkpoint(tmp_path / "p.pt", build_model(), epoch=1, accuracy=0.9,
+                                                                  lr=1e-3, hyperparameters={}))
+    assert plain.architecture["input"] == "raw" and not plain.build_model().deskew

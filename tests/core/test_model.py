@@ -62,3 +62,43 @@ def test_the_forward_pass_is_the_seeds_layers_exactly():
         assert h.shape == (4, channels, side, side)
     expected = F.linear(h.flatten(1), model.fc.weight, model.fc.bias)
     torch.testing.assert_close(model(x), expected)
+
+
+def slanted_bar(slope: float) -> torch.Tensor:
+    """A 1-px vertical bar sheared so that x = 14 + slope·(y - 14): leaning right at the top for slope < 0."""
+    image = torch.zeros(1, 1, 28, 28)
+    for y in range(4, 24):
+        image[0, 0, y, round(14 + slope * (y - 14))] = 1.0
+    return image
+
+
+def column_spread(image: torch.Tensor) -> float:
+    """How far the ink's columns spread about their mean, weighted by ink."""
+    ink = image[0, 0]
+    columns = torch.arange(28, dtype=torch.float32)
+    mass = ink.sum()
+    mean = (ink.sum(0) * columns).sum() / mass
+    return float(((ink.sum(0) * (columns - mean) ** 2).sum() / mass).sqrt())
+
+
+def test_deskew_stands_a_slanted_stroke_upright_and_keeps_its_ink():
+    from mnistconv.core.model import deskew
+
+    for slope in (-0.4, 0.3):
+        bar = slanted_bar(slope)
+        upright = deskew(bar)
+        assert column_spread(bar) > 1.2 and column_spread(upright) < 0.6, slope  # bilinear sampling: two columns at most
+        assert abs(float(upright.sum()) - float(bar.sum())) < 0.05 * float(bar.sum())
+    blank = torch.zeros(2, 1, 28, 28)
+    assert torch.equal(deskew(blank), blank)  # no ink, nothing to straighten, no NaN
+    straight = slanted_bar(0.0)
+    torch.testing.assert_close(deskew(straight), straight, atol=1e-5, rtol=0)
+
+
+def test_a_deskewing_network_has_the_seeds_parameters_and_deskews_inside_forward():
+    plain, deskewing = build_model(), build_model(deskew=True)
+    assert parameter_count(deskewing) == 16_938 and deskewing.state_dict().keys() == plain.state_dict().keys()
+    deskewing.load_state_dict(plain.state_dict())
+    bar = slanted_bar(-0.4)
+    torch.testing.assert_close(deskewing(bar), plain(deskewing.prepare(bar)))
+    assert not torch.allclose(deskewing(bar), plain(bar))

@@ -32,11 +32,13 @@ def test_unknown_preset():
         preset_config("turbo")
 
 
-def test_only_robust_trains_on_synthesised_digits():
-    assert PRESETS["seed"].config.synth_share == 0 and PRESETS["fast"].config.synth_share == 0
+def test_only_robust_trains_on_synthesised_and_real_digits_and_deskews():
+    for name in ("seed", "fast"):
+        config = PRESETS[name].config
+        assert (config.synth_share, config.real_share, config.deskew) == (0, 0, False)
     robust = preset_config("robust")
     validate_config(robust)
-    assert 0 < robust.synth_share <= 0.5 and robust.augment
+    assert 0 < robust.synth_share <= 0.5 and 0 < robust.real_share <= 0.5 and robust.deskew and robust.augment
 
 
 @pytest.mark.parametrize("share", [-0.1, 0.6, float("nan"), True, "0.2", None])

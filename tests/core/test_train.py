@@ -263,6 +263,25 @@ def test_synthesised_digits_join_each_batch_and_runs_repeat(tmp_path, tiny_data)
     assert losses != plain_losses
 
 
+def test_real_handwriting_and_synthesised_digits_share_each_batch_and_the_model_deskews(tmp_path, tiny_data, monkeypatch):
+    from mnistconv.core import train as train_module
+    from mnistconv.core.checkpoint import load_checkpoint
+
+    monkeypatch.setattr(train_module, "REAL_BANK", 40)  # a small bank of real renderings: a test need not wait
+    seen = []
+    config = config_for(tmp_path / "mixed", epochs=1, synth_share=0.1, real_share=0.4, deskew=True)
+    run = list(train(config, tiny_data))
+    saved = next(e for e in run if isinstance(e, events.NewBestSaved))
+    checkpoint = load_checkpoint(saved.path)
+    assert checkpoint.deskews and checkpoint.hyperparameters["real_share"] == 0.4
+    assert "UNIPEN" in checkpoint.hyperparameters["trained_on"]  # its attribution travels with it
+    model = build_model(deskew=True)
+    model.register_forward_pre_hook(lambda module, args: seen.append(args[0].shape[0]) if module.training else None)
+    list(train(config_for(tmp_path / "counted", epochs=1, synth_share=0.1, real_share=0.4, deskew=True), tiny_data, model=model))
+    # 64 MNIST digits, then 10 % and 40 % of the whole batch: 64 / 0.5 = 128 in all.
+    assert seen == [64 + 13 + 51] * 8
+
+
 class RecordingNet(ConvNet):
     """The seed's network, keeping a copy of every batch it is trained on."""
 
