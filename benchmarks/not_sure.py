@@ -38,6 +38,7 @@ from mnistconv.core.preprocess import to_mnist  # noqa: E402
 from mnistconv.gui.drawing_canvas import DrawingCanvas  # noqa: E402
 
 from non_digits import draw, kinds, non_digit_drawings  # noqa: E402
+from real_writers import validation_set  # noqa: E402
 from results_file import machine_description, write_section  # noqa: E402
 
 CHECK_SET = HERE / "check_set.npz"
@@ -104,6 +105,13 @@ def main() -> None:
     except DataError as exc:
         mnist_note = f"MNIST unusable in {data_dir}: {exc}"
 
+    # Real people's digits: the validation writers of core.handwriting, never trained on nor calibrated on.
+    real = validation_set()
+    readable = real["readable"]
+    real_flagged, real_old, _ = judged(predictor, real["pen"][readable])
+    hands = real["hands"][:, readable].reshape(-1, 28, 28)
+    hands_flagged, hands_old, _ = judged(predictor, hands)
+
     # Cost: a judgement alone, and a whole reading (ink → to_mnist → predict → judge) with and without it.
     bundled_statistics()
     draw(canvas, drawings[0][1])
@@ -140,6 +148,9 @@ def main() -> None:
         f"{share(check_old[~held_out])} |",
         f"| check-set digits from fonts | {share(check_flagged[font])} | {share(check_old[font])} |",
         f"| check-set digits drawn on the canvas | {share(check_flagged[~font])} | {share(check_old[~font])} |",
+        f"| **real writers' digits (validation writers, readable; the sketchpad's pen)** | **{share(real_flagged)}** | "
+        f"{share(real_old)} |",
+        f"| the same with four random hands each (sizes, pens, mouse, jitter) | {share(hands_flagged)} | {share(hands_old)} |",
     ]
     if mnist_row is not None:
         lines.append("| " + " | ".join(mnist_row) + " |")

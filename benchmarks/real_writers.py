@@ -40,6 +40,7 @@ from mnistconv.core.paths import resolve_data_dir  # noqa: E402
 from mnistconv.core.predict import Predictor  # noqa: E402
 from mnistconv.core.preprocess import to_mnist  # noqa: E402
 
+from call_times import call_times_ms  # noqa: E402
 from check_set import load_check_set  # noqa: E402
 from results_file import machine_description, write_section  # noqa: E402
 
@@ -99,6 +100,9 @@ def measure(predictor: Predictor, data: dict[str, np.ndarray], mnist=None, check
     result["confusions"] = confusions.most_common(8)
     if mnist is not None:
         result["mnist"] = float((predict(predictor, mnist[0]) == mnist[1]).mean())
+    # What a sketchpad reading costs with this model: one drawing's prediction (deskewing included).
+    one = data["pen"][:1]
+    result["predict_ms"] = float(np.median(call_times_ms(lambda: predictor.predict(one), repeats=500, warmup=50)))
     if check is not None:
         result["check_set"] = float((predict(predictor, check["images"].astype(np.float32) / 255) == check["labels"]).mean())
     return result
@@ -123,6 +127,8 @@ def report(result: dict, name: str, baseline: dict | None = None, baseline_name:
         row("all validation digits, fragments included (pen)", "pen_all"),
         row("MNIST test set", "mnist"),
         row("the project's check set (fonts and scripted strokes)", "check_set"),
+        f"| one drawing's prediction, median of 500 | {result['predict_ms']:.3f} ms |"
+        + (f" {baseline['predict_ms']:.3f} ms |" if baseline else ""),
         "",
         "Per digit (readable; pen / random hands): " + ", ".join(
             f"{d}: {100 * result['per_digit'][d]:.1f} / {100 * result['per_digit_hands'][d]:.1f} %" for d in range(10)) + ".",

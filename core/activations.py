@@ -64,7 +64,8 @@ def _numpy(tensor: torch.Tensor) -> np.ndarray:
 class Reading:
     """One image through the network. Arrays are float32; `maps[b]` is block b+1's (C, H, W) maps."""
 
-    image: np.ndarray  # (28, 28), the network's input as its first block sees it (deskewed, by a network that deskews)
+    image: np.ndarray  # (28, 28), the network's input, as given
+    seen: np.ndarray  # (28, 28), that input as the first block sees it (deskewed, by a network that deskews)
     maps: tuple[np.ndarray, np.ndarray, np.ndarray]  # (16, 14, 14), (32, 7, 7), (32, 3, 3), after pooling and ReLU
     features: np.ndarray  # (288,): the last maps, flattened as the dense layer reads them
     weight: np.ndarray = field(repr=False)  # (10, 288): the dense layer's weights
@@ -113,7 +114,8 @@ def read_network(model, image: np.ndarray) -> Reading:
         logits = fc(features)
         probabilities = torch.softmax(logits.float(), dim=1)
         maps = tuple(_numpy(block[0]) for block in (first, second, third))
-        reading = Reading(image=_numpy(x[0, 0]), maps=maps, features=_numpy(features[0]), weight=_numpy(fc.weight),
+        reading = Reading(image=batch[0, 0], seen=_numpy(x[0, 0]), maps=maps, features=_numpy(features[0]),
+                          weight=_numpy(fc.weight),
                           bias=_numpy(fc.bias), logits=_numpy(logits[0]), probabilities=_numpy(probabilities[0]))
     if not (np.isfinite(reading.logits).all() and np.isfinite(reading.probabilities).all()):
         raise NotShowable("the model computes values that are not finite (NaN or infinite) for this image")
@@ -153,7 +155,7 @@ def unit_inputs(model, reading: Reading, block: int, channel: int) -> UnitInputs
     conv = convs[block - 1]
     if not 0 <= channel < conv.weight.shape[0]:
         raise ValueError(f"block {block} has maps 0–{conv.weight.shape[0] - 1}, not {channel!r}")
-    inputs = reading.image[None] if block == 1 else reading.maps[block - 2]
+    inputs = reading.seen[None] if block == 1 else reading.maps[block - 2]
     weight = conv.weight[channel]  # (C_in, 3, 3)
     with torch.inference_mode():
         x = torch.from_numpy(np.ascontiguousarray(inputs)).to(weight.device, weight.dtype)

@@ -19,27 +19,41 @@ def deskew(images: torch.Tensor) -> torch.Tensor:
     ink's second moment μ₁₁ zero, keeping the centre row ȳ in place (α clamped to ±MAX_SLANT; an
     image without ink is unchanged)."""
     n, _, height, width = images.shape
-    dtype, device = images.dtype, images.device
-    mass = images.sum(dim=(1, 2, 3)).clamp_min(1e-6)
-    rows = torch.arange(height, dtype=dtype, device=device).view(1, 1, height, 1)
-    columns = torch.arange(width, dtype=dtype, device=device).view(1, 1, 1, width)
-    centre_row = (images * rows).sum(dim=(1, 2, 3)) / mass
-    centre_column = (images * columns).sum(dim=(1, 2, 3)) / mass
-    dy = rows - centre_row.view(n, 1, 1, 1)
-    dx = columns - centre_column.view(n, 1, 1, 1)
-    mu11 = (images * dy * dx).sum(dim=(1, 2, 3)) / mass
-    mu02 = (images * dy * dy).sum(dim=(1, 2, 3)) / mass
+    # Every moment at once: the ink against 1, y, x, y² and xy (a sketchpad reading is one image, so
+    # the number of operations matters more than their size).
+    # Coordinates from the image's middle keep E[y²] - ȳ² from cancelling away float32's digits.
+    sums = images.reshape(n, height * width) @ _moment_basis(height, width, images.dtype, images.device)
+    mass = sums[:, 0].clamp_min(1e-6)
+    mean_row, mean_column = sums[:, 1] / mass, sums[:, 2] / mass
+    mu02 = sums[:, 3] / mass - mean_row * mean_row
+    mu11 = sums[:, 4] / mass - mean_row * mean_column
+    centre_row = mean_row + (height - 1) / 2
     slant = (mu11 / mu02.clamp_min(1e-6)).clamp(-MAX_SLANT, MAX_SLANT)
     # The sampling grid maps each output pixel to where it reads the input, in [-1, 1] coordinates
     # (align_corners=False): x_in = x_out + α (y_out - ȳ), with both axes scaled alike on a square image.
+    shear = slant * height / width
     centre_y = (2 * centre_row + 1) / height - 1
-    theta = torch.zeros(n, 2, 3, dtype=dtype, device=device)
-    theta[:, 0, 0] = 1
-    theta[:, 0, 1] = slant * height / width
-    theta[:, 0, 2] = -slant * centre_y * height / width
-    theta[:, 1, 1] = 1
+    one, zero = torch.ones_like(shear), torch.zeros_like(shear)
+    theta = torch.stack([one, shear, -shear * centre_y, zero, one, zero], dim=1).view(n, 2, 3)
     grid = F.affine_grid(theta, [n, 1, height, width], align_corners=False)
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+_BASES: dict = {}
+
+
+def _moment_basis(height: int, width: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """(H·W, 5): each pixel's 1, y, x, y², xy (from the image's middle), made once per size, type and device."""
+    key = (height, width, dtype, device)
+    if key not in _BASES:
+        rows = (torch.arange(height, dtype=torch.float64) - (height - 1) / 2).view(height, 1).expand(height, width)
+        columns = (torch.arange(width, dtype=torch.float64) - (width - 1) / 2).view(1, width).expand(height, width)
+        basis = torch.stack([torch.ones_like(rows), rows, columns, rows * rows, rows * columns], dim=-1)
+        basis = basis.reshape(height * width, 5).to(dtype=dtype, device=device)
+        if type(basis) is not torch.Tensor:
+            return basis  # made while tracing (ONNX export): a stand-in tensor, not one to keep
+        _BASES[key] = basis
+    return _BASES[key]
 
 
 class ConvNet(nn.Module):

@@ -5,10 +5,11 @@
 The best checkpoint of the run (saved by the recipe's own rule) becomes the bundled model, after it
 is reloaded and re-measured on the test set.
 
-The robust preset mixes digits the project synthesises (core/synth.py) into every batch, some of
-them rendered from font files; the bundled model was made with all of core.synth.TRAINING_FONTS
-installed. The script names the Debian packages of any that are missing (the run goes on without
-them, so its model differs):
+The robust preset learns from the training writers of resources/unipen (real pen-drawn digits, CC BY
+4.0: the model keeps their attribution in its checkpoint) and mixes digits the project synthesises
+(core/synth.py) into every batch, some of them rendered from font files; the bundled model was made
+with all of core.synth.TRAINING_FONTS installed. The script names the Debian packages of any that
+are missing (the run goes on without them, so its model differs):
 
     apt-get install fonts-bwht fonts-isabella fonts-cabin fonts-comfortaa fonts-crosextra-carlito \
         fonts-crosextra-caladea fonts-firacode fonts-go fonts-hack fonts-inconsolata fonts-jetbrains-mono \
@@ -27,6 +28,7 @@ from mnistconv.core.acquire import ensure_mnist
 from mnistconv.core.data import load_mnist
 from mnistconv.core.device import resolve_device
 from mnistconv.core.evaluate import evaluate_saved_model
+from mnistconv.core.handwriting import ATTRIBUTION
 from mnistconv.core.paths import resolve_data_dir
 from mnistconv.core.presets import PRESETS, preset_config
 from mnistconv.core.synth import TRAINING_FONTS, available_fonts
@@ -52,6 +54,8 @@ def main() -> None:
             missing = sorted({package for package, path in TRAINING_FONTS if path not in found})
             print(f"Synthesised digits: {config.synth_share:.0%} of each batch; {len(found)} of {len(TRAINING_FONTS)} "
                   f"training fonts found" + (f" (missing: apt-get install {' '.join(missing)})" if missing else ""), flush=True)
+        if config.real_share > 0:
+            print(f"{config.real_share:.0%} of each batch from the training writers. {ATTRIBUTION}", flush=True)
         for event in train(config, data):
             if isinstance(event, events.EpochFinished):
                 print(f"[{event.epoch}]: Test accuracy: {event.test_accuracy:.4f}", flush=True)

@@ -1,14 +1,17 @@
-"""Regenerate resources/digit_statistics.npz: MNIST's digits as the "not sure" check sees them.
+"""Regenerate resources/digit_statistics.npz: what digits look like, as the "not sure" check sees them.
 
-    python scripts/make_digit_statistics.py [--data-dir DIR] [--styles 3] [--directions 15] [--seed 0]
+    python scripts/make_digit_statistics.py [--data-dir DIR] [--styles 8] [--directions 15] [--real 20000] [--seed 0]
 
-Every MNIST training digit is put through `to_mnist`, as a drawing is; each digit's 6,000 are split
-into `--styles` clusters (k-means, seeded), and each cluster is fitted with probabilistic PCA:
-its mean, its `--directions` principal directions with their variances, and the mean variance left
-over (Tipping & Bishop). core/plausibility.py scores a reading by its negative log-likelihood under
-the best-fitting cluster. The threshold stored with them is the 98th percentile of that score on
-the even-numbered items of benchmarks/check_set.npz; benchmarks/not_sure.py measures on the others.
-Takes about a minute on one core (most of it `to_mnist` on 60,000 digits).
+Every MNIST training digit is put through `to_mnist`, as a drawing is, and so are `--real` renderings
+of the real training writers' digits (core.handwriting.handwriting_bank: random hands, as the robust
+preset trains on; the validation writers are left out, for benchmarks/not_sure.py to measure on).
+Each digit's are split into `--styles` clusters (k-means, seeded), and each cluster is fitted with
+probabilistic PCA: its mean, its `--directions` principal directions with their variances, and the
+mean variance left over (Tipping & Bishop). core/plausibility.py scores a reading by its negative
+log-likelihood under the best-fitting cluster. The threshold stored with them is the 98th percentile
+of that score on the even-numbered items of benchmarks/check_set.npz and the training writers'
+readable digits drawn with the sketchpad's pen; benchmarks/not_sure.py measures on the others.
+Takes a few minutes on one core (most of it `to_mnist` on 60,000 digits and the renderings).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from mnistconv.core.data import load_mnist
+from mnistconv.core.handwriting import handwriting_bank, load_unipen, readable_rows, render, writer_split
 from mnistconv.core.paths import resolve_data_dir
 from mnistconv.core.plausibility import DigitStatistics
 from mnistconv.core.preprocess import to_mnist
@@ -43,8 +47,9 @@ def styles_of(digits: np.ndarray, count: int, rng: np.random.Generator, rounds: 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", help="the MNIST folder (default: as mnistconv-train finds it)")
-    parser.add_argument("--styles", type=int, default=3, help="clusters per digit")
+    parser.add_argument("--styles", type=int, default=8, help="clusters per digit")
     parser.add_argument("--directions", type=int, default=15, help="principal directions per cluster")
+    parser.add_argument("--real", type=int, default=20_000, help="renderings of the real training writers' digits")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
@@ -52,6 +57,10 @@ def main() -> None:
     data = load_mnist(resolve_data_dir(args.data_dir), "cpu")
     images, labels = data.train_images[:, 0].numpy(), data.train_labels.numpy()
     drawn = np.stack([to_mnist(image) for image in images]).reshape(len(images), -1).astype(np.float64)
+    if args.real > 0:
+        real_images, real_labels = handwriting_bank(args.real, args.seed)  # already through to_mnist
+        drawn = np.concatenate([drawn, real_images.reshape(len(real_images), -1).astype(np.float64) / 255])
+        labels = np.concatenate([labels, real_labels])
     rng = np.random.default_rng(args.seed)
     means, bases, variances, noise, log_priors = [], [], [], [], []
     for digit in range(10):
@@ -78,13 +87,18 @@ def main() -> None:
     # The threshold from the statistics as stored (float16), as the app will use them.
     with np.load(CHECK_SET) as check:
         calibration = check["images"][::2].astype(np.float32) / 255
+    digits = load_unipen()
+    writers_rows = readable_rows(digits, writer_split(digits)[0])
+    calibration = np.concatenate([calibration, np.stack([to_mnist(render(digits.strokes(int(row)))) for row in writers_rows])])
     statistics = DigitStatistics(arrays)
     scores = np.array([statistics.unlikeness(image) for image in calibration])
     arrays["threshold"] = np.float32(np.percentile(scores, THRESHOLD_PERCENTILE))
     arrays["meta"] = np.array(json.dumps({
         "made_by": "scripts/make_digit_statistics.py", "date": str(dt.date.today()), "styles": args.styles,
         "directions": args.directions, "seed": args.seed, "training_digits": len(drawn),
-        "threshold": f"{THRESHOLD_PERCENTILE:g}th percentile on the {len(calibration)} even-numbered check-set items",
+        "real_renderings": args.real,
+        "threshold": f"{THRESHOLD_PERCENTILE:g}th percentile on the even-numbered check-set items and the "
+                     f"{len(writers_rows)} training writers' readable digits ({len(calibration)} in all)",
     }))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, **arrays)

@@ -53,7 +53,7 @@ class LayersCanvas(Canvas):
             for tiles in self.tile_groups():
                 tiles.clear()
         else:
-            self.input.set_values(reading.image, 0.0, 1.0, GREY)
+            self.input.set_values(reading.seen, 0.0, 1.0, GREY)
             for tiles, maps in zip(self.blocks, reading.maps):
                 tiles.set_values(maps, 0.0, float(maps.max()), SEQUENTIAL)
             self._colour_contributions()
@@ -91,7 +91,8 @@ class LayersCanvas(Canvas):
             count, height, width = MAP_SHAPES[block - 1]
             return f"Block {block}: {count} maps, {height}×{width} (pooled)"
         if key == "input":
-            return "Input, 28×28"
+            deskewed = reading is not None and not np.array_equal(reading.seen, reading.image)
+            return "Input, 28×28, deskewed" if deskewed else "Input, 28×28"
         if key == "logits":
             return "Logit · probability"
         if key == "dense":

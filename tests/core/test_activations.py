@@ -9,7 +9,7 @@ from torch.nn import functional as F
 
 from mnistconv.core.activations import NotShowable, network_filters, read_network, unit_inputs
 from mnistconv.core.checkpoint import load_checkpoint, save_checkpoint
-from mnistconv.core.model import build_model
+from mnistconv.core.model import build_model, deskew
 from mnistconv.core.paths import bundled_model_path
 from mnistconv.core.predict import Predictor
 
@@ -22,7 +22,12 @@ TOLERANCE = dict(rtol=1e-5, atol=1e-5)
 def bundled():
     with bundled_model_path() as path:
         saved = load_checkpoint(path)
-    return saved.model_state, Predictor.bundled("cpu")
+    return saved.model_state, Predictor.bundled("cpu"), saved.deskews
+
+
+def as_the_network_sees_it(image: np.ndarray, deskews: bool) -> np.ndarray:
+    """The input of the first block: the image, deskewed when the checkpoint says its network deskews."""
+    return deskew(torch.from_numpy(image)[None, None])[0, 0].numpy() if deskews else image
 
 
 def images():
@@ -37,14 +42,16 @@ def images():
 
 @pytest.mark.parametrize("name", list(images()))
 def test_maps_features_logits_and_contributions_equal_the_plain_forward_pass(bundled, name):
-    state, predictor = bundled
+    state, predictor, deskews = bundled
     image = images()[name]
     reading = read_network(predictor, image)
-    expected = reference_forward(state, image)
+    seen = as_the_network_sees_it(image, deskews)
+    expected = reference_forward(state, seen)
     assert [m.shape for m in reading.maps] == [(16, 14, 14), (32, 7, 7), (32, 3, 3)]
     for ours, theirs in zip(reading.maps, expected["maps"]):
         np.testing.assert_allclose(ours, theirs, **TOLERANCE)
     np.testing.assert_array_equal(reading.image, image)
+    np.testing.assert_array_equal(reading.seen, seen)
     np.testing.assert_allclose(reading.features, expected["features"], **TOLERANCE)
     np.testing.assert_allclose(reading.logits, expected["logits"], rtol=1e-5, atol=1e-4)
     np.testing.assert_allclose(reading.probabilities, expected["probabilities"], rtol=1e-4, atol=1e-6)
@@ -85,9 +92,9 @@ def test_an_untrained_model_and_a_checkpoint_saved_from_it_read_alike(tmp_path):
 
 @pytest.mark.parametrize("block, channel", [(1, 0), (1, 15), (2, 5), (3, 31)])
 def test_a_maps_inputs_filters_and_partial_sums_make_the_map(bundled, block, channel):
-    state, predictor = bundled
-    image = images()["seven"]
-    reading = read_network(predictor, image)
+    state, predictor, deskews = bundled
+    image = as_the_network_sees_it(images()["seven"], deskews)
+    reading = read_network(predictor, images()["seven"])
     unit = unit_inputs(predictor, reading, block, channel)
     expected = reference_forward(state, image)
     inputs = image[None] if block == 1 else expected["maps"][block - 2]
@@ -119,7 +126,7 @@ def test_strengths_average_each_partial_where_pooling_reads_it():
 
 
 def test_filters_are_the_checkpoints_tensors(bundled):
-    state, predictor = bundled
+    state, predictor, _ = bundled
     filters = network_filters(predictor)
     np.testing.assert_array_equal(filters.first, state["conv1.weight"][:, 0].float().numpy())
     np.testing.assert_array_equal(filters.first_bias, state["conv1.bias"].float().numpy())

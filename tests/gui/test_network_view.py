@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor, QHelpEvent, QImage, QPalette
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QTabWidget, QToolTip, QWidget
 
 from mnistconv.core.checkpoint import load_checkpoint
-from mnistconv.core.model import build_model
+from mnistconv.core.model import build_model, deskew
 from mnistconv.core.paths import bundled_model_path
 from mnistconv.core.predict import Predictor
 from mnistconv.gui.colour_scheme import dark_palette
@@ -37,6 +37,13 @@ def two():
 def bundled_state():
     with bundled_model_path() as path:
         return load_checkpoint(path).model_state
+
+
+def seen_by_bundled(image: np.ndarray) -> np.ndarray:
+    """The sketchpad's input as the bundled network's first block sees it (deskewed, if it deskews)."""
+    with bundled_model_path() as path:
+        deskews = load_checkpoint(path).deskews
+    return deskew(torch.from_numpy(image)[None, None])[0, 0].numpy() if deskews else image
 
 
 @pytest.fixture
@@ -83,7 +90,7 @@ def tile_centre(tiles, index, row=None, column=None) -> QPoint:
 def test_the_view_shows_what_a_plain_forward_pass_computes(qtbot, make_view, bundled_state):
     holder = make_view()
     reading = drawn(qtbot, holder)
-    expected = reference_forward(bundled_state, holder.pad.network_input())
+    expected = reference_forward(bundled_state, seen_by_bundled(holder.pad.network_input()))
     for ours, theirs in zip(reading.maps, expected["maps"]):
         np.testing.assert_allclose(ours, theirs, **TOLERANCE)
     np.testing.assert_allclose(reading.logits, expected["logits"], **TOLERANCE)
@@ -92,14 +99,17 @@ def test_the_view_shows_what_a_plain_forward_pass_computes(qtbot, make_view, bun
     # What the tiles are painted from is the reading itself.
     for tiles, maps in zip(layers.blocks, expected["maps"]):
         np.testing.assert_allclose(tiles.values, maps, **TOLERANCE)
-    np.testing.assert_array_equal(layers.input.values[0], holder.pad.network_input())
+    # The input as the first block sees it: the bundled network deskews, and says so.
+    np.testing.assert_array_equal(layers.input.values[0], reading.seen)
+    np.testing.assert_allclose(reading.seen, seen_by_bundled(holder.pad.network_input()), atol=1e-6, rtol=0)
+    assert layers.header("input") == "Input, 28×28, deskewed"
     assert int(np.argmax(expected["logits"])) == reading.winner == int(holder.pad.probabilities().argmax())
 
 
 def test_contributions_shown_add_up_to_the_logits_they_name(qtbot, make_view, bundled_state):
     holder = make_view()
     reading = drawn(qtbot, holder)
-    expected = reference_forward(bundled_state, holder.pad.network_input())
+    expected = reference_forward(bundled_state, seen_by_bundled(holder.pad.network_input()))
     layers = holder.view.layers
     for tiles, digit in ((layers.to_winner, reading.winner), (layers.to_runner_up, reading.runner_up)):
         shown = tiles.values.reshape(-1)
@@ -166,7 +176,7 @@ def test_clicking_a_map_shows_it_with_the_filters_and_inputs_that_make_it(qtbot,
     np.testing.assert_allclose(canvas.kernels.values, bundled_state["conv2.weight"][9].numpy()[order], rtol=1e-6)
     np.testing.assert_allclose(canvas.inputs.values, reading.maps[0][order], rtol=1e-6)
     np.testing.assert_allclose(canvas.output.values[0], reading.maps[1][9], rtol=1e-6)
-    expected = reference_forward(bundled_state, reading.image)
+    expected = reference_forward(bundled_state, reading.seen)
     np.testing.assert_allclose(canvas.pre_pool.values[0], expected["pre_pool"][1][9], **TOLERANCE)
     # Its own block's scale and its inputs' block's scale, as on the Layers page.
     assert (canvas.output.low, canvas.output.high) == view.layers.scale(2)
@@ -180,7 +190,7 @@ def test_clicking_a_map_shows_it_with_the_filters_and_inputs_that_make_it(qtbot,
     view.block_combo.setCurrentIndex(0)  # the selector, for the keyboard
     qtbot.waitUntil(lambda: view.unit().block == 1, timeout=2000)
     assert view.unit_canvas.inputs.count == 1 and view.channel_spin.maximum() == 15
-    np.testing.assert_array_equal(view.unit_canvas.inputs.values[0], reading.image)
+    np.testing.assert_array_equal(view.unit_canvas.inputs.values[0], reading.seen)
 
 
 def test_the_view_refreshes_at_most_once_per_interval_and_ends_on_the_last_reading(qtbot, make_view):

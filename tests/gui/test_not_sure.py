@@ -43,8 +43,10 @@ def test_non_digits_drawn_on_the_canvas_are_flagged(qtbot, predictor):
         draw(canvas, strokes)
         images.append(to_mnist(canvas.ink()))
     flagged, confidence = flags(predictor, images)
-    assert flagged.mean() >= 0.80, f"{flagged.mean():.1%} of the non-digits flagged"
-    # Far better than the old rule (with the bundled model: 83 % against 57 %).
+    # 78 % of these with the statistics of MNIST's and real writers' digits (83 % with MNIST's alone,
+    # which flagged 3.9 % of real writers' digits against 2.3 %: benchmarks/not_sure.py).
+    assert flagged.mean() >= 0.75, f"{flagged.mean():.1%} of the non-digits flagged"
+    # Far better than the old rule.
     assert flagged.mean() > (confidence < OLD_RULE).mean() + 0.2
     zigzags = [i for i, (kind, _) in enumerate(drawings) if kind in ("zigzag", "dot")]
     assert flagged[zigzags].all()  # the two the issue met
