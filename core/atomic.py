@@ -9,6 +9,7 @@ writer's pid (`.NAME.PID.RANDOM.partial`), so a later writer can delete those of
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -29,6 +30,24 @@ def _current_umask() -> int:
 NEW_FILE_MODE = 0o666 & ~_current_umask()
 
 
+class NotARegularFile(OSError):
+    """A write target that exists and is not a plain file: a link, a device, a FIFO or a folder."""
+
+
+def check_write_target(path: str | os.PathLike) -> None:
+    """Refuse (NotARegularFile) to write over anything but a regular file or a new name: a link
+    would be replaced by a file (or, written through, overwrite what it points to), and /dev/null,
+    /dev/stdout or a FIFO would be replaced by a regular file."""
+    path = Path(path)
+    if path.is_symlink():
+        kind = "a link"
+    elif not path.exists() or path.is_file():
+        return
+    else:
+        kind = "a folder" if path.is_dir() else "a device, FIFO or socket"
+    raise NotARegularFile(errno.EEXIST, f"{path} is {kind}, not a regular file; it is left as it is")
+
+
 def partial_prefix(path: Path) -> str:
     return f".{Path(path).name}."
 
@@ -37,11 +56,13 @@ def partial_prefix(path: Path) -> str:
 def atomic_write(path: str | os.PathLike, *, durable: bool = True) -> Iterator[BinaryIO]:
     """Open a new temporary file beside `path` for writing; on a clean exit rename it over `path`.
 
-    On any exception (including a cancel raised by the caller mid-write) the temporary is removed
-    and `path` is left as it was. `durable` fsyncs the file before the rename and the folder after
+    A target that is a link or not a regular file is refused (NotARegularFile) before anything is
+    written. On any exception (including a cancel raised by the caller mid-write) the temporary is
+    removed and `path` is left as it was. `durable` fsyncs the file before the rename and the folder after
     it, so a crash or power cut leaves either the old file or the new one, never a torn one.
     """
     path = Path(path)
+    check_write_target(path)
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f"{partial_prefix(path)}{os.getpid()}.", suffix=PARTIAL_SUFFIX)
     temporary = Path(name)
     try:
@@ -52,7 +73,7 @@ def atomic_write(path: str | os.PathLike, *, durable: bool = True) -> Iterator[B
             sink.flush()
             if durable:
                 os.fsync(sink.fileno())
-        os.replace(temporary, path)  # replaces a link at `path` itself, never the file it points to
+        os.replace(temporary, path)  # a link put there meanwhile is replaced itself, never what it points to
     except BaseException:
         with contextlib.suppress(OSError):
             temporary.unlink()

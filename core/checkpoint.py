@@ -189,7 +189,7 @@ def _load_failure_reason(exc: Exception) -> str:
 
 # -- the metadata: plain values of the right type and range ------------------------------------
 
-def _show(value: object) -> str:
+def show_value(value: object) -> str:
     """A value as a message can quote it: on one line, at most 40 characters."""
     text = " ".join(repr(value).split())
     return text if len(text) <= 40 else text[:39] + "…"
@@ -206,14 +206,15 @@ def _check_format_version(path: Path, version: object) -> None:
     if type(version) is int and version > FORMAT_VERSION:
         raise CheckpointError(f"{path} has checkpoint format {version}; this version of mnistconv reads up to {FORMAT_VERSION}")
     if type(version) is not int or version < 1:
-        raise CheckpointError(f"{path}: format_version must be a whole number from 1 to {FORMAT_VERSION}, not {_show(version)}")
+        raise CheckpointError(f"{path}: format_version must be a whole number from 1 to {FORMAT_VERSION}, "
+                              f"not {show_value(version)}")
 
 
 def _epoch(path: Path, value: object) -> int:
     if value is None:
         return 0
     if type(value) is not int or value < 0:
-        raise CheckpointError(f"{path}: epoch must be a whole number ≥ 0, not {_show(value)}")
+        raise CheckpointError(f"{path}: epoch must be a whole number ≥ 0, not {show_value(value)}")
     return value
 
 
@@ -221,7 +222,7 @@ def _accuracy(path: Path, value: object) -> float:
     if value is None:
         return math.nan  # unknown
     if not _finite(value) or not 0 <= value <= 1:
-        raise CheckpointError(f"{path}: accuracy must be a fraction from 0 to 1, not {_show(value)}")
+        raise CheckpointError(f"{path}: accuracy must be a fraction from 0 to 1, not {show_value(value)}")
     return float(value)
 
 
@@ -229,7 +230,7 @@ def _lr(path: Path, value: object) -> float | None:
     if value is None:
         return None
     if not _finite(value) or value <= 0:
-        raise CheckpointError(f"{path}: lr must be a positive number, not {_show(value)}")
+        raise CheckpointError(f"{path}: lr must be a positive number, not {show_value(value)}")
     return float(value)
 
 
@@ -237,13 +238,13 @@ def _hyperparameters(path: Path, value: object) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise CheckpointError(f"{path}: hyperparameters must be a table of names and values, not {_show(value)}")
+        raise CheckpointError(f"{path}: hyperparameters must be a table of names and values, not {show_value(value)}")
     for name, item in value.items():
         if type(name) is not str:
-            raise CheckpointError(f"{path}: hyperparameter names must be text, not {_show(name)}")
+            raise CheckpointError(f"{path}: hyperparameter names must be text, not {show_value(name)}")
         if type(item) not in PLAIN_TYPES:
             raise CheckpointError(
-                f"{path}: hyperparameter {name!r} must be a number, text, True/False or None, not {_show(item)}")
+                f"{path}: hyperparameter {name!r} must be a number, text, True/False or None, not {show_value(item)}")
     return dict(value)
 
 
@@ -251,7 +252,7 @@ def _saved_at(path: Path, value: object) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise CheckpointError(f"{path}: saved_at must be text (a date), not {_show(value)}")
+        raise CheckpointError(f"{path}: saved_at must be text (a date), not {show_value(value)}")
     return value
 
 
@@ -272,12 +273,12 @@ def _check_architecture(path: Path, architecture: dict) -> None:
     if unknown:
         raise CheckpointError(f"{path} describes a network with {', '.join(unknown)}, which mnistconv's does not have")
     if "input" in architecture and (type(architecture["input"]) is not str or architecture["input"] not in INPUTS):
-        raise CheckpointError(f"{path} declares its network's input as {_show(architecture['input'])}; "
+        raise CheckpointError(f"{path} declares its network's input as {show_value(architecture['input'])}; "
                               f"mnistconv's networks take theirs {' or '.join(INPUTS)}")
     for name, expected in ARCHITECTURE.items():
         if name in architecture and not _same_plain(architecture[name], expected):
             raise CheckpointError(f"{path} is a model of another architecture "
-                                  f"({name} {_show(architecture[name])}; mnistconv's network has {expected})")
+                                  f"({name} {show_value(architecture[name])}; mnistconv's network has {expected})")
 
 
 def our_network(deskew: bool = False) -> ConvNet:

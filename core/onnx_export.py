@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from .atomic import check_write_target
 from .checkpoint import load_checkpoint
 from .errors import MnistConvError
 from .paths import make_folder
@@ -43,6 +44,7 @@ def export_onnx(checkpoint_path: str | os.PathLike, out_path: str | os.PathLike)
     example = torch.zeros(2, 1, 28, 28)
     batch = torch.export.Dim("batch", min=1)
     try:
+        check_write_target(out_path)
         make_folder(out_path.parent)
         with tempfile.TemporaryDirectory(dir=out_path.parent, prefix=f".{out_path.name}.") as folder:
             temporary = Path(folder) / out_path.name

@@ -67,6 +67,31 @@ class Listing:
         return counts
 
 
+def _free_name(folder: Path, name: str) -> Path:
+    """`folder/name`, or `folder/stem-N.suffix` with the first N for which neither the picture nor
+    its strokes file exists."""
+    stem, suffix = Path(name).stem, Path(name).suffix
+    for n in range(10**6):
+        path = folder / (name if n == 0 else f"{stem}-{n}{suffix}")
+        if not os.path.lexists(path) and not os.path.lexists(path.with_suffix(".json")):
+            return path
+    raise OSError(f"no free name for {name} in {folder}")
+
+
+def _move_without_replacing(source: Path, target: Path) -> None:
+    """Rename `source` to `target`, failing (FileExistsError) rather than replacing a file there."""
+    try:
+        os.link(source, target)  # fails if target exists: no file is ever replaced
+    except OSError as exc:
+        if isinstance(exc, FileExistsError):
+            raise
+        if os.path.lexists(target):  # a file system without hard links
+            raise FileExistsError(f"{target} exists") from exc
+        os.rename(source, target)
+        return
+    source.unlink()
+
+
 def read_picture(path: Path) -> np.ndarray:
     """A picture file as a 2-D float32 grey array in [0, 1] (0 black); PersonalError when it is not one.
 
@@ -151,17 +176,19 @@ class PersonalDigits:
                 raise PersonalError(f"Could not delete {path}: {exc.strerror or exc}") from exc
 
     def relabel(self, digit: PersonalDigit, label: int) -> PersonalDigit:
-        """Move a digit (and its strokes) to another label's folder."""
+        """Move a digit (and its strokes) to another label's folder, under a name no file there has:
+        sets in the ImageFolder layout often name files 0001.png in every class."""
         label = _label(label)
         if label == digit.label:
             return digit
-        moved = PersonalDigit(self._folder(label) / digit.path.name, label)
+        folder = self._folder(label)
         try:
+            moved = PersonalDigit(_free_name(folder, digit.path.name), label)
+            _move_without_replacing(digit.path, moved.path)
             if digit.strokes_path.is_file():
-                os.replace(digit.strokes_path, moved.strokes_path)
-            os.replace(digit.path, moved.path)
+                _move_without_replacing(digit.strokes_path, moved.strokes_path)
         except OSError as exc:
-            raise PersonalError(f"Could not move {digit.path} to {moved.path.parent}: {exc.strerror or exc}") from exc
+            raise PersonalError(f"Could not move {digit.path} to {folder}: {exc.strerror or exc}") from exc
         return moved
 
     def import_folder(self, source: str | os.PathLike) -> tuple[int, list[str]]:
@@ -190,9 +217,11 @@ class PersonalDigits:
         for digit in self.list().digits:
             folder = target / str(digit.label)
             make_folder(folder)
-            for path in (digit.path, digit.strokes_path):
+            picture = _free_name(folder, digit.path.name)  # never over a file already there
+            for path, copy in ((digit.path, picture), (digit.strokes_path, picture.with_suffix(".json"))):
                 if path.is_file():
-                    shutil.copy2(path, folder / path.name)
+                    with open(path, "rb") as source, atomic_write(copy, durable=False) as sink:
+                        shutil.copyfileobj(source, sink)
             count += 1
         return count
 

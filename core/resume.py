@@ -49,6 +49,7 @@ class ResumeState:
     loss_sum: float  # this epoch's summed batch losses so far
     seconds_in_epoch: float  # training seconds this epoch so far
     finished: str | None = None  # the FinishReason, once the run has ended
+    run_id: int | None = None  # the recorded run this is the state of (None: not recorded, or an older file)
 
     def to_payload(self) -> dict:
         payload = {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -76,7 +77,8 @@ _TYPES = {
     "generator_state": torch.Tensor, "noise_draw_images": int, "noise_offset": int, "loss_sum": float,
     "seconds_in_epoch": float,
 }
-_OPTIONAL = {"scheduler_state": dict, "noise_draw_state": torch.Tensor, "order": torch.Tensor, "finished": str}
+_OPTIONAL = {"scheduler_state": dict, "noise_draw_state": torch.Tensor, "order": torch.Tensor, "finished": str,
+             "run_id": int}
 
 
 def load_resume_state(path: str | os.PathLike) -> ResumeState:
@@ -102,4 +104,55 @@ def load_resume_state(path: str | os.PathLike) -> ResumeState:
     if values["epochs_done"] < 0 or values["batch"] < 0:
         raise CheckpointError(f"{path} is a damaged run state (position {values['epochs_done']}, {values['batch']})")
     checkpoint.check_model_state(path, values["model_state"])
+    check_optimizer_state(path, values["optimizer_state"])
     return ResumeState(**values)
+
+
+# Adam's settings in a state's param group: each a finite number in its range, or a flag.
+_ADAM_NUMBERS = {"lr": (0.0, 1e3), "eps": (0.0, 1.0), "weight_decay": (0.0, 1e3)}
+_ADAM_FLAGS = ("amsgrad", "maximize", "foreach", "capturable", "differentiable", "fused", "decoupled_weight_decay")
+
+
+def check_optimizer_state(path: Path, state: object) -> None:
+    """Adam's state for this program's network, checked before torch's own code touches it: one
+    param group over the network's parameters, and for each parameter a finite step count and two
+    finite moments of that parameter's shape. (Torch's fused Adam trusts the shapes it is given: a
+    moment of the wrong size writes outside its memory.)"""
+    shapes = list(checkpoint.weight_shapes().values())
+
+    def damaged(why: str) -> CheckpointError:
+        return CheckpointError(f"{path} is a damaged run state (the optimizer's {why})")
+
+    if set(state) != {"state", "param_groups"} or not isinstance(state["state"], dict) \
+            or not isinstance(state["param_groups"], list) or len(state["param_groups"]) != 1:
+        raise damaged("state is not one group of Adam's")
+    group = state["param_groups"][0]
+    if not isinstance(group, dict) or group.get("params") != list(range(len(shapes))):
+        raise damaged("parameters are not the network's")
+    for name, (low, high) in _ADAM_NUMBERS.items():
+        value = group.get(name)
+        if type(value) not in (int, float) or not low <= value <= high or value != value:
+            raise damaged(f"{name} is {checkpoint.show_value(value)}")
+    betas = group.get("betas")
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2 or \
+            not all(type(b) in (int, float) and 0 <= b < 1 for b in betas):
+        raise damaged(f"betas are {checkpoint.show_value(betas)}")
+    for flag in _ADAM_FLAGS:
+        if flag in group and group[flag] is not None and type(group[flag]) is not bool:
+            raise damaged(f"{flag} is {checkpoint.show_value(group[flag])}")
+    for index, moments in state["state"].items():
+        if type(index) is not int or not 0 <= index < len(shapes):
+            raise damaged(f"state names parameter {checkpoint.show_value(index)}")
+        if not isinstance(moments, dict) or set(moments) != {"step", "exp_avg", "exp_avg_sq"}:
+            raise damaged(f"state of parameter {index} is not Adam's (step, exp_avg, exp_avg_sq)")
+        step = moments["step"]
+        if not isinstance(step, torch.Tensor) or step.numel() != 1 or not step.dtype.is_floating_point \
+                or not bool(torch.isfinite(step).all()) or float(step) < 0:
+            raise damaged(f"step count of parameter {index} is {checkpoint.show_value(step)}")
+        for name in ("exp_avg", "exp_avg_sq"):
+            moment = moments[name]
+            if not isinstance(moment, torch.Tensor) or moment.layout is not torch.strided or moment.device.type != "cpu" \
+                    or moment.dtype != torch.float32 or tuple(moment.shape) != shapes[index]:
+                raise damaged(f"{name} of parameter {index} is not a float32 tensor of shape {shapes[index]}")
+            if not bool(torch.isfinite(moment).all()) or (name == "exp_avg_sq" and bool((moment < 0).any())):
+                raise damaged(f"{name} of parameter {index} holds NaN, infinite or negative values")

@@ -18,6 +18,7 @@ recreates a store it cannot read: it says so, and training goes on without recor
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import json
 import math
@@ -121,7 +122,7 @@ class Run:
 
     @property
     def duration_s(self) -> float | None:
-        if not self.ended:
+        if not self.ended or not self.started:
             return None
         return (_parse_time(self.ended) - _parse_time(self.started)).total_seconds()
 
@@ -162,6 +163,9 @@ class RunStore:
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
         self.path = self.root / DB_NAME
+        if self.path.is_symlink() or (self.path.exists() and not self.path.is_file()):
+            raise StoreError(f"Cannot open the run store {self.path}: it is not a plain file (a link, a folder or a "
+                             "device); it is left as it is")
         try:
             make_folder(self.root)
             self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
@@ -196,6 +200,9 @@ class RunStore:
                 f"The run store {self.path} was made by a newer mnistconv (schema {version}; this one reads up to "
                 f"{SCHEMA_VERSION}). It is left as it is; runs are not recorded until mnistconv is updated."
             )
+        if version == 0 and self._db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
+            raise StoreError(f"{self.path} is an SQLite database of another program, not a run store; it is left as it is "
+                             "(record runs elsewhere with --runs-dir, or move it away)")
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self._transaction() as db:
                 # Another process may have migrated since the version was read: look again, inside.
@@ -220,21 +227,35 @@ class RunStore:
     # -- writing --------------------------------------------------------------------------------
     def create_run(self, *, config: dict, preset: str | None, kind: str = "train", data_dir: str | None,
                    checkpoint: Path | None = None) -> Run:
-        """A new run, marked running, with its folder made; `checkpoint` is an explicit save file
-        (default: `mnist_conv.pt` in the run's folder)."""
+        """A new run, marked running, with a new folder made; `checkpoint` is an explicit save file
+        (default: `mnist_conv.pt` in the run's folder). The run's number is past every run recorded
+        and every run folder present, so a folder is never reused, even after the store was lost."""
         with self._transaction() as db:
-            cursor = db.execute(
-                "INSERT INTO runs (started, kind, preset, config, seed, data_dir, folder, checkpoint, pid, host) "
-                "VALUES (:started, :kind, :preset, :config, :seed, :data_dir, '', '', :pid, :host)",
-                {"started": now_text(), "kind": kind, "preset": preset, "config": json.dumps(config),
-                 "seed": _text(config.get("seed")), "data_dir": data_dir, "pid": os.getpid(), "host": _host()},
-            )
-            run_id = cursor.lastrowid
+            recorded = db.execute("SELECT MAX(id) FROM runs").fetchone()[0] or 0
+            sequence = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'runs'").fetchone()
+            run_id = max(recorded, sequence[0] if sequence else 0, self._highest_folder()) + 1
             folder = self.root / str(run_id)
-            db.execute("UPDATE runs SET folder = :folder, checkpoint = :checkpoint WHERE id = :run_id",
-                       {"folder": str(folder), "checkpoint": str(checkpoint or folder / CHECKPOINT_NAME), "run_id": run_id})
-        make_folder(folder)
+            try:
+                folder.mkdir()
+            except OSError as exc:
+                raise StoreError(f"Cannot make the run folder {folder}: {_reason(exc)}") from exc
+            db.execute(
+                "INSERT INTO runs (id, started, kind, preset, config, seed, data_dir, folder, checkpoint, pid, host) "
+                "VALUES (:id, :started, :kind, :preset, :config, :seed, :data_dir, :folder, :checkpoint, :pid, :host)",
+                {"id": run_id, "started": now_text(), "kind": kind, "preset": preset, "config": json.dumps(config),
+                 "seed": _text(config.get("seed")), "data_dir": data_dir, "folder": str(run_id),
+                 "checkpoint": str(checkpoint) if checkpoint is not None else f"{run_id}/{CHECKPOINT_NAME}",
+                 "pid": os.getpid(), "host": _host()},
+            )
         return self.run(run_id)
+
+    def _highest_folder(self) -> int:
+        """The highest number among the folders (and other entries) named by a number in the root."""
+        try:
+            return max((int(entry.name) for entry in os.scandir(self.root)
+                        if entry.name.isascii() and entry.name.isdigit() and len(entry.name) < 19), default=0)
+        except OSError:
+            return 0
 
     def lock_run(self, run: Run) -> run_lock.RunLock:
         """Hold the run's folder for this process (run_lock.LockHeld when another one trains it)."""
@@ -302,8 +323,9 @@ class RunStore:
             raise StoreError(f"Run {run_id} is training; stop it before deleting it")
         with self._transaction() as db:
             db.execute("DELETE FROM runs WHERE id = :run_id", {"run_id": run_id})
-        if run.folder.is_dir() and run.folder.parent == self.root:
-            shutil.rmtree(run.folder, ignore_errors=True)
+        folder = run.folder  # always ROOT/<id> (Run rows never name their folder themselves)
+        if folder.is_dir() and not folder.is_symlink() and folder.resolve().parent == self.root.resolve():
+            shutil.rmtree(folder, ignore_errors=True)
 
     # -- reading --------------------------------------------------------------------------------
     def runs(self) -> list[Run]:
@@ -348,14 +370,42 @@ class RunStore:
         return self._db.execute("PRAGMA integrity_check").fetchone()[0]
 
     def _run(self, row) -> Run:
+        """A stored row as a Run, each field checked: a value of the wrong type or range (a damaged or
+        tampered store) reads as unknown, never as an error later. The run's folder is always its
+        number in this store's folder, wherever the store was first made."""
         values = dict(zip(_RUN_FIELDS, row))
-        values["config"] = _json_dict(values["config"])
-        values["seed"] = int(values["seed"]) if values["seed"] is not None else None
-        values["folder"], values["checkpoint"] = Path(values["folder"]), Path(values["checkpoint"])
-        values["outcome"] = Outcome(values["outcome"]) if values["outcome"] in _OUTCOMES else Outcome.FAILED
-        if values["outcome"] == RUNNING and not run_lock.is_held(values["folder"] / LOCK_NAME):
-            values["outcome"] = INTERRUPTED  # its process died without saying how it ended
-        return Run(**values)
+        run_id = values["id"]
+        folder = self.root / str(run_id)
+        outcome = values["outcome"] if values["outcome"] in _OUTCOMES else str(Outcome.FAILED)
+        run = Run(
+            id=run_id, started=_time_or_none(values["started"]) or "", ended=_time_or_none(values["ended"]),
+            kind=_text_or_none(values["kind"]) or "train", preset=_text_or_none(values["preset"]),
+            config=_json_dict(values["config"]), seed=_seed_or_none(values["seed"]),
+            device=_text_or_none(values["device"]), torch_version=_text_or_none(values["torch_version"]),
+            data_dir=_text_or_none(values["data_dir"]), folder=folder,
+            checkpoint=self._checkpoint_of(folder, values["checkpoint"]), outcome=Outcome(outcome),
+            best_accuracy=_fraction_or_none(values["best_accuracy"]), best_epoch=_count_or_none(values["best_epoch"]),
+            epochs_done=_count_or_none(values["epochs_done"]) or 0,
+        )
+        if run.outcome == RUNNING and not run_lock.is_held(folder / LOCK_NAME):
+            run = dataclasses.replace(run, outcome=INTERRUPTED)  # its process died without saying how it ended
+        return run
+
+    def _checkpoint_of(self, folder: Path, stored: object) -> Path:
+        """The run's best-model file: relative paths are in this store's folder; a path to a run
+        folder's own model (as older versions stored it, absolute) is this run folder's, so a copied
+        or moved runs folder never writes the original's; another absolute path is an explicit save
+        file the run was given."""
+        text = _text_or_none(stored)
+        if not text:
+            return folder / CHECKPOINT_NAME
+        path = Path(text)
+        if not path.is_absolute():
+            resolved = self.root / path
+            return resolved if ".." not in path.parts else folder / CHECKPOINT_NAME
+        if path.name == CHECKPOINT_NAME and path.parent.name == folder.name:
+            return folder / CHECKPOINT_NAME
+        return path
 
 
 _KINDS = {kind.value for kind in EventKind}
@@ -400,10 +450,42 @@ def _text(value) -> str | None:
     return None if value is None else str(value)
 
 
-def _json_dict(text: str | None) -> dict:
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _time_or_none(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = _dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return value if parsed.tzinfo is not None else None  # the store writes UTC times with their offset
+
+
+def _seed_or_none(value: object) -> int | None:
+    try:
+        seed = int(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+    except ValueError:
+        return None
+    return seed if seed is not None and 0 <= seed < 2**64 else None
+
+
+def _fraction_or_none(value: object) -> float | None:
+    return float(value) if type(value) in (int, float) and 0 <= value <= 1 else None
+
+
+def _count_or_none(value: object) -> int | None:
+    return value if type(value) is int and 0 <= value < 10**9 else None
+
+
+def _json_dict(text: object) -> dict:
+    if not isinstance(text, str):
+        return {}
     try:
         value = json.loads(text or "{}")
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return {}
     return value if isinstance(value, dict) else {}
 

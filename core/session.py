@@ -159,7 +159,12 @@ def resume_session(
             state = load_resume_state(path)
         except CheckpointError as exc:
             raise CheckpointError(f"Cannot resume run {run.id}: {exc}") from exc
-        config = TrainConfig.from_dict(state.config)
+        if state.run_id is not None and state.run_id != run.id:
+            raise CheckpointError(f"Cannot resume run {run.id}: its folder holds the state of run {state.run_id} "
+                                  f"({path}); nothing was changed")
+        # The best model goes where the store says this run's model is (in this runs folder, wherever
+        # it was copied or moved), never where the state file says.
+        config = replace(TrainConfig.from_dict(state.config), savepath=str(run.checkpoint))
         if device is not None:
             config = replace(config, device=device)
         if epochs is not None:
@@ -188,7 +193,8 @@ def _train_and_record(config, data, control, store: RunStore | None, run: Run | 
     state_path = state_file(run.folder) if run is not None else None
     finished = False
     try:
-        for event in train(config, data, control, state_path=state_path, resume=state):
+        for event in train(config, data, control, state_path=state_path, resume=state,
+                           run_id=run.id if run is not None else None):
             if recorder is not None and (problem := recorder.observe(event)) is not None:
                 yield problem
             finished = finished or isinstance(event, events.Finished)

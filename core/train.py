@@ -155,15 +155,18 @@ def with_seed(config: TrainConfig) -> TrainConfig:
 
 
 def train(config: TrainConfig, data: MnistData, control: TrainingControl | None = None, model: ConvNet | None = None,
-          *, state_path: Path | None = None, resume: ResumeState | None = None) -> Iterator[events.TrainingEvent]:
+          *, state_path: Path | None = None, resume: ResumeState | None = None,
+          run_id: int | None = None) -> Iterator[events.TrainingEvent]:
     """Run the recipe on `data` (already on its device) and yield what happens.
 
     A config without a seed gets a random one, reported in TrainingStarted and saved with the model.
     `model` gives the starting weights (default: a freshly initialised network). With `state_path`,
     the run's exact state is written there at the end of each epoch and when it stops; `resume`
-    (such a state, read back) continues that run where it was, up to `config.epochs` epochs.
+    (such a state, read back) continues that run where it was, up to `config.epochs` epochs; `run_id`
+    is the recorded run the state belongs to, written into it.
     """
     run = RecipeRun(config, data, model, resume)
+    run.run_id = run_id
     yield from run.run(control or TrainingControl(), state_path)
 
 
@@ -207,6 +210,7 @@ class RecipeRun:
         self.order: torch.Tensor | None = None
         self.loss_sum = torch.zeros((), device=device)
         self.seconds_in_epoch = 0.0
+        self.run_id: int | None = None  # the recorded run, named in the states it saves
         if resume is not None:
             self._restore(resume)
 
@@ -225,11 +229,34 @@ class RecipeRun:
             noise_offset=self.noise.offset,
             order=self.order.to("cpu", torch.int32) if self.order is not None else None,
             loss_sum=float(self.loss_sum), seconds_in_epoch=self.seconds_in_epoch,
-            finished=None if finished is None else str(finished),
+            finished=None if finished is None else str(finished), run_id=self.run_id,
         )
+
+    def _check_position(self, state: ResumeState) -> None:
+        """Where a saved state says the run is must be a place in this run on this data: checked here,
+        where the data's size is known (a state is read before its data)."""
+        n_train, config = len(self.data.train_labels), self.config
+        batches = -(-n_train // config.batch_size)
+        problems = []
+        if state.epochs_done > config.epochs:
+            problems.append(f"{state.epochs_done} epochs done of {config.epochs}")
+        if not 0 <= state.batch < batches:
+            problems.append(f"batch {state.batch} of an epoch of {batches} batches ({n_train} training images)")
+        if state.order is not None:
+            order = state.order
+            if order.dtype not in (torch.int32, torch.int64) or tuple(order.shape) != (n_train,) or \
+                    not torch.equal(torch.sort(order.to(torch.int64)).values, torch.arange(n_train)):
+                problems.append(f"its batch order is not an order of the {n_train} training images")
+        if state.noise_draw_state is not None and (state.noise_draw_images != self.noise.images_per_draw
+                                                   or not 0 <= state.noise_offset <= state.noise_draw_images):
+            problems.append(f"its noise buffer of {state.noise_draw_images} images, {state.noise_offset} used, "
+                            f"is not this run's ({self.noise.images_per_draw})")
+        if problems:
+            raise CheckpointError(f"the run's saved state does not fit this run: {'; '.join(problems)}")
 
     def _restore(self, state: ResumeState) -> None:
         device = self.data.device
+        self._check_position(state)
         try:
             self.model.load_state_dict(state.model_state)
             self.optimizer.load_state_dict(state.optimizer_state)

@@ -7,6 +7,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog, QWidget
 
+from .plot_export import save_png
+
 
 class Exports(QObject):
     """`window` gives the tabs, the plots, the confusion matrix, the runs view, the network view,
@@ -43,7 +45,11 @@ class Exports(QObject):
             except OSError:
                 return False
             return Path(path).is_file()
-        return shown.grab().save(str(path), "PNG")
+        try:
+            save_png(shown.grab(), path)
+        except OSError:
+            return False
+        return True
 
     def ask_to_export_view(self) -> None:
         window = self.window

@@ -107,6 +107,13 @@ class PersonalModel(QAbstractListModel):
         return marked
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        # Never let an exception leave data() (Qt calls it from C++): the digits are files read back.
+        try:
+            return self._data(index, role)
+        except Exception:  # noqa: BLE001 - a cell that cannot be shown stays empty
+            return None
+
+    def _data(self, index: QModelIndex, role: int):
         if not index.isValid() or index.row() >= len(self.digits):
             return None
         digit = self.digits[index.row()]

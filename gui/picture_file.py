@@ -8,14 +8,17 @@ so the reading goes through the same `canvas.ink()` → `to_mnist` path as a dra
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
 from PySide6.QtGui import QColor, QImage, QImageReader, QPainter
 
 from mnistconv.core.picture import ink_box, picture_ink
 
 from .drawing_canvas import LOGICAL_SIDE
 
+MAX_FILE_BYTES = 64 * 2**20  # no picture of a digit is larger
 MAX_SIDE = 2000  # larger pictures are scaled down first: a digit needs far fewer pixels
 FILL = 0.8  # the digit's longer side in the canvas, as a share of the canvas
 
@@ -34,8 +37,23 @@ def is_image_file(name: str) -> bool:
 
 
 def read_grey(path: str) -> np.ndarray:
-    """The picture at `path` as float32 grey levels (0 black .. 1 white), transparency as white."""
-    reader = QImageReader(path)
+    """The picture at `path` as float32 grey levels (0 black .. 1 white), transparency as white.
+    Only a regular file of at most MAX_FILE_BYTES is read, whole, before Qt decodes it: a FIFO or a
+    device under a picture's name would otherwise block the window for ever."""
+    file = Path(path)
+    try:
+        if not file.is_file():
+            raise PictureError(f"{path} is not a regular file" + (" (it does not exist)" if not file.exists() else ""))
+        if file.stat().st_size > MAX_FILE_BYTES:
+            raise PictureError(f"{path} is {file.stat().st_size / 2**20:.0f} MB, far more than a picture of a digit")
+        with file.open("rb") as stream:
+            content = stream.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise PictureError(f"{path} could not be read: {exc.strerror or exc}") from exc
+    buffer = QBuffer()
+    buffer.setData(QByteArray(content))
+    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+    reader = QImageReader(buffer, QByteArray(file.suffix.lstrip(".").lower().encode()))
     reader.setAutoTransform(True)  # a phone photo's orientation tag
     image = reader.read()
     if image.isNull():

@@ -44,6 +44,24 @@ def _duration(seconds: float | None) -> str:
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
 
 
+def _cell(run: Run, column: int) -> tuple:
+    """(sort value, text) of one cell: each column on its own, so one bad value empties one cell."""
+    if column == 0:
+        return run.id, str(run.id)
+    if column == 1:
+        return run.started, run.started.replace("T", " ")[:16]
+    if column == 2:
+        return run.preset or run.kind, run.preset or run.kind
+    if column == 3:
+        return run.best_accuracy or 0.0, "" if run.best_accuracy is None else f"{100 * run.best_accuracy:.2f} %"
+    if column == 4:
+        planned = run.config.get("epochs")
+        return run.epochs_done, f"{run.epochs_done}/{planned}" if planned else str(run.epochs_done)
+    if column == 5:
+        return run.duration_s or 0.0, _duration(run.duration_s)
+    return run.outcome, run.outcome.replace("_", " ")
+
+
 class RunsModel(QAbstractTableModel):
     """The runs as rows; the first column's check box says whether the run is overlaid on the plots."""
 
@@ -76,26 +94,24 @@ class RunsModel(QAbstractTableModel):
         return flags | Qt.ItemFlag.ItemIsUserCheckable if index.column() == 0 else flags
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        # An exception must never leave data(): Qt calls it from C++ (sorting, painting), where an
+        # escaping Python error can take the whole window down. The store checks every row it reads;
+        # this is the last line behind it.
+        try:
+            return self._data(index, role)
+        except Exception:  # noqa: BLE001 - any fault in one cell shows as an empty cell
+            return None
+
+    def _data(self, index: QModelIndex, role: int):
         if not index.isValid():
             return None
         run = self.runs[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.CheckStateRole and column == 0:
             return Qt.CheckState.Checked if run.id in self.overlaid else Qt.CheckState.Unchecked
-        planned = run.config.get("epochs")
-        values = (
-            (run.id, str(run.id)),
-            (run.started, run.started.replace("T", " ")[:16]),
-            (run.preset or run.kind, run.preset or run.kind),
-            (run.best_accuracy or 0.0, "" if run.best_accuracy is None else f"{100 * run.best_accuracy:.2f} %"),
-            (run.epochs_done, f"{run.epochs_done}/{planned}" if planned else str(run.epochs_done)),
-            (run.duration_s or 0.0, _duration(run.duration_s)),
-            (run.outcome, run.outcome.replace("_", " ")),
-        )
-        if role == Qt.ItemDataRole.DisplayRole:
-            return values[column][1]
-        if role == SORT_ROLE:
-            return values[column][0]
+        if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
+            sort_value, shown = _cell(run, column)
+            return shown if role == Qt.ItemDataRole.DisplayRole else sort_value
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"Run {run.id}: {run.preset or run.kind}, seed {run.seed}, {run.device or ''}; best model {run.checkpoint}"
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (0, 3, 4, 5):

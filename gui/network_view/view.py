@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from mnistconv.core.activations import MAP_SHAPES, NotShowable, Reading, UnitInputs, network_filters, read_network, unit_inputs
 
+from ..plot_export import save_png
 from .canvas import MARGIN
 from .filters import FiltersCanvas
 from .layers import LayersCanvas
@@ -189,7 +190,11 @@ class NetworkView(QWidget):
         widget = {"layers": self.layers, "map": self.unit_canvas, "filters": self.filters_canvas}[page]
         if widget.width() < 2 or widget.height() < 2:
             widget.resize(widget.sizeHint())
-        return widget.grab().save(str(path), "PNG")
+        try:
+            save_png(widget.grab(), path)
+        except OSError:
+            return False
+        return True
 
     # -- refreshing --------------------------------------------------------------------------------
     def _live_shown(self) -> bool:

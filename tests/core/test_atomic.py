@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from mnistconv.core.atomic import atomic_write, remove_abandoned_partials
+from mnistconv.core.atomic import NotARegularFile, atomic_write, remove_abandoned_partials
 
 
 def test_a_write_replaces_the_file_and_leaves_no_temporary(tmp_path):
@@ -45,15 +45,15 @@ def test_traps_under_the_old_fixed_temporary_names_are_neither_followed_nor_open
     assert victim.read_bytes() == b"keep me"
 
 
-def test_a_link_at_the_target_is_replaced_not_written_through(tmp_path):
+def test_a_link_at_the_target_is_refused_not_written_through_nor_replaced(tmp_path):
     victim = tmp_path / "victim"
     victim.write_bytes(b"keep me")
     target = tmp_path / "file.bin"
     os.symlink(victim, target)
-    with atomic_write(target) as sink:
-        sink.write(b"data")
-    assert not target.is_symlink() and target.read_bytes() == b"data"
-    assert victim.read_bytes() == b"keep me"
+    with pytest.raises(NotARegularFile, match="is a link, not a regular file"):
+        with atomic_write(target) as sink:
+            sink.write(b"data")
+    assert target.is_symlink() and victim.read_bytes() == b"keep me"
 
 
 def test_two_writers_of_one_target_get_different_temporaries(tmp_path):

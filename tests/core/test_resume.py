@@ -23,8 +23,8 @@ from tiny_training import tiny_config
 SEED_RECIPE = dict(epochs=4)
 # Shuffled batches, augmentation, a one-cycle schedule and label smoothing: every source of randomness.
 ROBUST_LIKE = dict(epochs=4, lr=1e-2, lr_schedule="onecycle", label_smoothing=0.1, shuffle=True, augment=True)
-# And synthesised digits in every batch, as the robust preset trains.
-WITH_SYNTH = dict(ROBUST_LIKE, synth_share=0.2)
+# And synthesised and real digits in every batch, deskewed, as the robust preset trains.
+WITH_ADDED = dict(ROBUST_LIKE, synth_share=0.1, real_share=0.4, deskew=True)
 
 
 def epoch_figures(run):
@@ -50,10 +50,13 @@ def stopped_at(tiny_mnist_dir, runs_dir, settings, epoch, batch):
     return seen
 
 
-@pytest.mark.parametrize("settings", [SEED_RECIPE, ROBUST_LIKE, WITH_SYNTH],
-                         ids=["seed-recipe", "shuffled-augmented-onecycle", "with-synthesised-digits"])
+@pytest.mark.parametrize("settings", [SEED_RECIPE, ROBUST_LIKE, WITH_ADDED],
+                         ids=["seed-recipe", "shuffled-augmented-onecycle", "with-synthesised-and-real-digits"])
 @pytest.mark.parametrize("epoch, batch", [(2, 3), (3, 0)], ids=["mid-epoch", "between-epochs"])
-def test_stop_then_resume_equals_the_uninterrupted_run(tiny_mnist_dir, tmp_path, settings, epoch, batch):
+def test_stop_then_resume_equals_the_uninterrupted_run(tiny_mnist_dir, tmp_path, settings, epoch, batch, monkeypatch):
+    from mnistconv.core import train as train_module
+
+    monkeypatch.setattr(train_module, "REAL_BANK", 40)  # a small bank of real renderings: a test need not wait
     expected = reference(tiny_mnist_dir, tmp_path, settings)
     runs_dir = tmp_path / "runs"
     before = stopped_at(tiny_mnist_dir, runs_dir, settings, epoch, batch)
@@ -170,6 +173,66 @@ def test_a_damaged_or_foreign_state_is_refused_with_its_reason(stopped_run, dama
     with pytest.raises(CheckpointError, match="^Cannot resume run 1: .*" + re.escape(reason)):
         next(iter(resume_session(runs_dir)))
     assert not (runs_dir / "ran").exists()
+
+
+def _moments(state, index=0):
+    return state["optimizer_state"]["state"][index]
+
+
+# Damage to Adam's state that torch's own checks let through: a moment of the wrong shape made the
+# fused Adam write outside its memory (SIGSEGV, "munmap_chunk(): invalid pointer") on the next step.
+OPTIMIZER_DAMAGE = {
+    "moment-of-another-shape": (lambda s: _moments(s).update(exp_avg=torch.zeros(3)), "exp_avg of parameter 0 is not"),
+    "moment-too-large": (lambda s: _moments(s, 6).update(exp_avg_sq=torch.zeros(10, 288 * 2)),
+                         "exp_avg_sq of parameter 6 is not"),
+    "moment-of-integers": (lambda s: _moments(s).update(exp_avg=_moments(s)["exp_avg"].long()), "not a float32 tensor"),
+    "nan-moment": (lambda s: _moments(s)["exp_avg"].fill_(float("nan")), "holds NaN, infinite or negative"),
+    "negative-second-moment": (lambda s: _moments(s)["exp_avg_sq"].fill_(-1.0), "holds NaN, infinite or negative"),
+    "step-of-text": (lambda s: _moments(s).update(step="many"), "step count of parameter 0"),
+    "step-vector": (lambda s: _moments(s).update(step=torch.ones(5)), "step count of parameter 0"),
+    "parameter-out-of-range": (lambda s: s["optimizer_state"]["state"].update({9: _moments(s)}),
+                               "state names parameter 9"),
+    "other-parameters": (lambda s: s["optimizer_state"]["param_groups"][0].update(params=[0, 1]),
+                         "parameters are not the network's"),
+    "two-groups": (lambda s: s["optimizer_state"]["param_groups"].append({}), "not one group of Adam's"),
+    "lr-of-text": (lambda s: s["optimizer_state"]["param_groups"][0].update(lr="fast"), "lr is 'fast'"),
+    "betas-out-of-range": (lambda s: s["optimizer_state"]["param_groups"][0].update(betas=(0.9, 7.0)), "betas are"),
+}
+
+
+@pytest.mark.parametrize("damage", OPTIMIZER_DAMAGE)
+def test_a_crafted_optimizer_state_is_refused_before_torch_uses_it(stopped_run, damage):
+    runs_dir, path = stopped_run
+    state = torch.load(path, weights_only=True)
+    change, reason = OPTIMIZER_DAMAGE[damage]
+    change(state)
+    torch.save(state, path)
+    with pytest.raises(CheckpointError, match="^Cannot resume run 1: .*damaged run state.*" + re.escape(reason)):
+        next(iter(resume_session(runs_dir)))
+
+
+POSITION_DAMAGE = {
+    "order-with-repeats": (lambda s: s.update(order=torch.zeros_like(s["order"])), "batch order is not an order"),
+    "order-out-of-range": (lambda s: s.update(order=s["order"] + 10**6), "batch order is not an order"),
+    "order-of-another-length": (lambda s: s.update(order=s["order"][:5]), "batch order is not an order"),
+    "batch-beyond-the-epoch": (lambda s: s.update(batch=10**6), "batch 1000000 of an epoch of"),
+    "epochs-beyond-the-run": (lambda s: s.update(epochs_done=100), "100 epochs done of"),
+    "huge-noise-buffer": (lambda s: s.update(noise_draw_images=4 * 10**6), "noise buffer of 4000000 images"),
+    "noise-used-beyond-its-buffer": (lambda s: s.update(noise_offset=10**9), "noise buffer of"),
+}
+
+
+@pytest.mark.parametrize("damage", POSITION_DAMAGE)
+def test_a_state_whose_place_is_not_in_this_run_is_refused(tiny_mnist_dir, tmp_path, damage):
+    runs_dir = tmp_path / "runs"
+    stopped_at(tiny_mnist_dir, runs_dir, dict(epochs=3, shuffle=True), 2, 2)
+    path = state_file(runs_dir / "1")
+    state = torch.load(path, weights_only=True)
+    change, reason = POSITION_DAMAGE[damage]
+    change(state)
+    torch.save(state, path)
+    with pytest.raises(CheckpointError, match=r"^the run's saved state does not fit this run: .*" + re.escape(reason)):
+        list(resume_session(runs_dir))
 
 
 def test_the_state_file_round_trips_every_field(stopped_run):

@@ -1,0 +1,74 @@
+"""The window reading back what it cannot trust: a tampered run store in the Runs tab, and a picture
+file that is not a file."""
+
+import dataclasses
+import os
+import sqlite3
+import threading
+
+from PySide6.QtCore import Qt
+
+from mnistconv.core.runstore import DB_NAME, RunStore
+from mnistconv.gui.runs_view import COLUMNS, RunsView
+
+
+def every_cell(view):
+    return [[view.proxy.index(row, column).data() for column in range(len(COLUMNS))]
+            for row in range(view.proxy.rowCount())]
+
+
+def test_the_runs_tab_shows_a_tampered_store_and_sorts_it_without_failing(qtbot, tmp_path):
+    with RunStore(tmp_path) as store:
+        for _ in range(3):
+            run = store.create_run(config={"epochs": 4}, preset="seed", data_dir=None)
+            store.record_end(run.id, "completed")
+    with sqlite3.connect(tmp_path / DB_NAME) as db:
+        db.execute("UPDATE runs SET ended = 'x', best_accuracy = 'high' WHERE id = 2")
+        db.execute("UPDATE runs SET epochs_done = 'many', started = 'yesterday' WHERE id = 3")
+    view = RunsView(tmp_path)
+    qtbot.addWidget(view)
+    view.refresh()
+    for column in range(len(COLUMNS)):
+        for order in (Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder):
+            view.table.sortByColumn(column, order)
+    cells = every_cell(view)
+    assert sorted(row[0] for row in cells) == ["1", "2", "3"]
+    second = next(row for row in cells if row[0] == "2")
+    assert second[3] == "" and second[5] == ""  # unknown best and duration: empty, not an error
+
+
+def test_a_cell_that_cannot_be_shown_stays_empty(qtbot, tmp_path):
+    """Behind the store's checks, the item model itself never lets an exception out of data()."""
+    with RunStore(tmp_path) as store:
+        run = store.create_run(config={"epochs": 4}, preset="seed", data_dir=None)
+    view = RunsView(tmp_path)
+    qtbot.addWidget(view)
+    view.model.set_runs([run, dataclasses.replace(run, id=run.id + 1, best_accuracy="high", started=None)])
+    view.table.sortByColumn(3, Qt.SortOrder.AscendingOrder)
+    view.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)
+    cells = every_cell(view)
+    assert len(cells) == 2 and next(row for row in cells if row[0] == "2")[3] is None
+
+
+def test_opening_a_fifo_named_like_a_picture_says_so_at_once(qtbot, make_window, tmp_path):
+    window = make_window()
+    fifo = tmp_path / "x.png"
+    os.mkfifo(fifo)
+    result = []
+    # In a thread of its own (daemon), so that a regression hangs that thread, not the suite.
+    reader = threading.Thread(target=lambda: result.append(_read_error(fifo)), daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    assert result and "not a regular file" in result[0]
+    assert window.sketchpad_model.open_image_file(fifo) is False
+    assert any("not a regular file" in box.text() for box in window.messages.dialogs)
+
+
+def _read_error(path) -> str:
+    from mnistconv.gui.picture_file import PictureError, read_grey
+
+    try:
+        read_grey(str(path))
+    except PictureError as exc:
+        return str(exc)
+    return "read"
