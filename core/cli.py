@@ -190,10 +190,21 @@ def _session(args, parser: argparse.ArgumentParser, control: TrainingControl):
     return training_session(config, resolve_data_dir(args.data_dir), control, runs_dir=runs_dir, preset=args.preset or "seed")
 
 
-def _run_number(parser: argparse.ArgumentParser, text: str) -> int:
-    if not text.isdigit():
-        parser.error(f"a run is named by its number (see mnistconv-runs), not {text!r}")
+MAX_RUN_NUMBER = 10**15  # far past any store, well inside SQLite's integers
+
+
+def run_number(text: str) -> int:
+    """A run's number as the command line names it (an argparse type: a bad one is a usage error)."""
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_RUN_NUMBER:
+        raise argparse.ArgumentTypeError(f"a run is named by its number (see mnistconv-runs), not {text!r}")
     return int(text)
+
+
+def _run_number(parser: argparse.ArgumentParser, text: str) -> int:
+    try:
+        return run_number(text)
+    except argparse.ArgumentTypeError as exc:
+        parser.error(str(exc))
 
 
 def train_main(argv: Sequence[str] | None = None) -> int:

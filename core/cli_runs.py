@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .atomic import atomic_write
-from .cli import EXIT_FAILED, add_runs_dir
+from .cli import EXIT_FAILED, add_runs_dir, run_number
 from .errors import MnistConvError
 from .runstore import Run, RunStore, resolve_runs_dir
 from .wording import epoch_line
@@ -29,13 +29,13 @@ def runs_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="{list,show,export,delete}")
     commands.add_parser("list", help="every run, newest first (the default)")
     show = commands.add_parser("show", help="one run's settings and epochs")
-    show.add_argument("run", type=int, help="the run's number")
+    show.add_argument("run", type=run_number, help="the run's number")
     show.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     export = commands.add_parser("export", help="one run's per-epoch metrics")
-    export.add_argument("run", type=int)
+    export.add_argument("run", type=run_number)
     export.add_argument("--csv", required=True, type=Path, metavar="FILE", help="where to write them ('-': standard output)")
     delete = commands.add_parser("delete", help="remove a run, its models and its state")
-    delete.add_argument("run", type=int)
+    delete.add_argument("run", type=run_number)
     delete.add_argument("--yes", action="store_true", help="delete without asking")
     return parser
 

@@ -184,10 +184,17 @@ def _folds(labels: np.ndarray, seed: int) -> list[np.ndarray]:
     return [np.sort(order[start::parts]) for start in range(parts)]
 
 
+ACCURACY_BATCH = 1000  # digits read at once: memory stays flat however many digits there are
+
+
 @torch.inference_mode()
 def _accuracy(model: ConvNet, images: torch.Tensor, labels: torch.Tensor) -> float:
     model.eval()
-    return float((model(images).argmax(1) == labels).float().mean()) if len(labels) else math.nan
+    if not len(labels):
+        return math.nan
+    right = sum(int((model(images[i : i + ACCURACY_BATCH]).argmax(1) == labels[i : i + ACCURACY_BATCH]).sum())
+                for i in range(0, len(labels), ACCURACY_BATCH))
+    return right / len(labels)
 
 
 def _fit(model: ConvNet, personal_x: torch.Tensor, personal_y: torch.Tensor, mnist, settings: FinetuneSettings,

@@ -121,3 +121,11 @@ def test_a_corrupt_store_is_one_clear_line_and_training_still_works(tiny_mnist_d
     assert train(tiny_mnist_dir, "--epochs", "1") == 0
     captured = capsys.readouterr()
     assert "This run is not being recorded:" in captured.out and "Best test accuracy" in captured.out
+
+
+@pytest.mark.parametrize("number", ["99999999999999999999", "²", "-1", "1.5"])
+def test_a_run_number_out_of_range_or_not_a_number_is_a_usage_error(tmp_path, number, capsys):
+    """Not an OverflowError from SQLite nor a ValueError's traceback: argparse's usage error."""
+    with pytest.raises(SystemExit) as exit_:
+        cli_runs.runs_main(["--runs-dir", str(tmp_path), "show", number])
+    assert exit_.value.code == 2 and "a run is named by its number" in capsys.readouterr().err

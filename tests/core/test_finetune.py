@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from odd_hand import drawings
 
 from mnistconv.core import events
@@ -120,11 +121,14 @@ def test_five_drawings_of_each_digit_teach_the_bundled_model_a_hand_it_misread(t
     before_new = float((bundled.predict(new).argmax(1) == np.array(new_labels)).mean())
     fit = finetune_session(tmp_path / "mine", folder, settings=FinetuneSettings(device="cpu"), runs_dir=own_run_store)
     result = finished(fit)
-    assert result.before_personal < 0.9 and before_new < 0.9  # the hand is misread
-    assert result.held_out_after >= 0.9, result  # cross-validated over the five drawings of each digit
+    # The hand is misread: the bundled model reads 90 % of the five drawings of each digit and 87 % of
+    # the new ones (the one before it, which never saw real handwriting, 80 % of the new ones).
+    assert result.before_personal <= 0.9 and before_new <= 0.9
+    assert result.held_out_after >= 0.95, result  # cross-validated over the five drawings of each digit
     assert result.after_mnist >= result.before_mnist - 0.002 and result.accepted
     fitted = Predictor.from_checkpoint(result.checkpoint, "cpu")
-    assert float((fitted.predict(new).argmax(1) == np.array(new_labels)).mean()) >= 0.9
+    fitted_new = float((fitted.predict(new).argmax(1) == np.array(new_labels)).mean())
+    assert fitted_new >= 0.95 and fitted_new > before_new
 
 
 @pytest.mark.parametrize("before, after, kept", [
@@ -151,3 +155,18 @@ def test_the_session_refuses_by_that_rule_and_says_so(tiny_mnist_dir, tmp_path, 
     assert (result.before_mnist, result.after_mnist, result.accepted) == (0.99, 0.987, False)
     assert result.reason == ("it would lower MNIST test accuracy from 99.00 % to 98.70 %, more than 0.2 points: the model "
                              "reads your digits at the cost of everyone else's")
+
+
+def test_reading_many_personal_digits_goes_in_batches(monkeypatch):
+    """Memory stays flat in the set's size: 10,000 digits read at once took 1.8 GB."""
+    from mnistconv.core import finetune
+    from mnistconv.core.model import build_model
+
+    seen = []
+    model = build_model()
+    model.register_forward_pre_hook(lambda module, args: seen.append(len(args[0])))
+    images, labels = torch.rand(2500, 1, 28, 28), torch.randint(0, 10, (2500,))
+    accuracy = finetune._accuracy(model, images, labels)
+    assert seen == [1000, 1000, 500]
+    with torch.inference_mode():
+        assert accuracy == int((model(images).argmax(1) == labels).sum()) / 2500

@@ -241,3 +241,71 @@ def test_the_state_file_round_trips_every_field(stopped_run):
     assert (state.epochs_done, state.batch) == (1, 2)
     assert state.config["seed"] == 0 and state.finished is None and state.noise_draw_state is not None
     assert state.optimizer_state["state"] and state.saved_any
+
+
+# -- any tensor of a state replaced at random: a refusal or a resumed run, never a crash --------------
+
+@pytest.fixture(scope="module")
+def a_stopped_run(tmp_path_factory):
+    from idx_files import write_tiny_mnist
+
+    folder = tmp_path_factory.mktemp("stopped")
+    data = write_tiny_mnist(folder / "data")
+    stopped_at(data, folder / "runs", dict(epochs=2, shuffle=True), 2, 3)
+    return data, folder / "runs"
+
+
+def tensor_places(state: dict) -> list[tuple]:
+    """The paths (keys) of every tensor in a state payload."""
+    places = []
+
+    def walk(value, path):
+        if isinstance(value, torch.Tensor):
+            places.append(path)
+        elif isinstance(value, dict):
+            for key, inner in value.items():
+                walk(inner, (*path, key))
+        elif isinstance(value, list):
+            for index, inner in enumerate(value):
+                walk(inner, (*path, index))
+
+    walk(state, ())
+    return places
+
+
+def test_any_tensor_of_a_state_replaced_at_random_is_refused_or_resumed_never_a_crash(a_stopped_run, tmp_path_factory):
+    import shutil
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    data, runs = a_stopped_run
+    good = torch.load(state_file(runs / "1"), weights_only=True)
+    places = tensor_places(good)
+    dtypes = [torch.float32, torch.float64, torch.float16, torch.int64, torch.int32, torch.uint8, torch.bool]
+
+    @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(place=st.sampled_from(places), shape=st.lists(st.integers(0, 40), min_size=0, max_size=3),
+           dtype=st.sampled_from(dtypes), fill=st.sampled_from(["random", "nan", "inf", "huge", "zero"]))
+    def check(place, shape, dtype, fill):
+        state = torch.load(state_file(runs / "1"), weights_only=True)
+        tensor = torch.rand(shape, dtype=torch.float64) * 1e3 - 5e2
+        if fill in ("nan", "inf", "huge") and tensor.numel():
+            tensor.view(-1)[0] = {"nan": float("nan"), "inf": float("inf"), "huge": 1e300}[fill]
+        elif fill == "zero":
+            tensor.zero_()
+        holder = state
+        for key in place[:-1]:
+            holder = holder[key]
+        holder[place[-1]] = tensor.to(dtype)
+        copy = tmp_path_factory.mktemp("tampered") / "runs"
+        shutil.copytree(runs, copy)
+        torch.save(state, state_file(copy / "1"))
+        try:
+            run = list(resume_session(copy, data_dir=data))
+        except (CheckpointError, ConfigError, StoreError) as refusal:
+            assert str(refusal) and "Traceback" not in str(refusal)
+            return
+        assert run[-1].reason in (FinishReason.COMPLETED, FinishReason.EARLY_EXIT, FinishReason.CONVERGED, FinishReason.NAN_ABORT)
+
+    check()
