@@ -244,7 +244,8 @@ class RunStore:
                 "VALUES (:id, :started, :kind, :preset, :config, :seed, :data_dir, :folder, :checkpoint, :pid, :host)",
                 {"id": run_id, "started": now_text(), "kind": kind, "preset": preset, "config": json.dumps(config),
                  "seed": _text(config.get("seed")), "data_dir": data_dir, "folder": str(run_id),
-                 "checkpoint": str(checkpoint) if checkpoint is not None else f"{run_id}/{CHECKPOINT_NAME}",
+                 # An explicit save file is where the person said, from where they said it: absolute.
+                 "checkpoint": os.path.abspath(checkpoint) if checkpoint is not None else f"{run_id}/{CHECKPOINT_NAME}",
                  "pid": os.getpid(), "host": _host()},
             )
         return self.run(run_id)

@@ -4,6 +4,7 @@ lost store, a copied or moved runs folder, another run's state, a foreign databa
 import os
 import shutil
 import sqlite3
+from pathlib import Path
 
 import pytest
 import torch
@@ -135,3 +136,11 @@ def test_a_store_that_is_a_link_is_refused(tmp_path):
     with pytest.raises(StoreError, match="not a plain file"):
         RunStore(tmp_path / "runs")
     assert outside.read_bytes() == b""
+
+
+def test_an_explicit_relative_save_file_is_recorded_where_it_was_meant(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with RunStore(tmp_path / "runs") as store:
+        run = store.create_run(config={}, preset=None, data_dir=None, checkpoint=Path("models") / "mine.pt")
+        assert run.checkpoint == tmp_path / "models" / "mine.pt"
+        assert run.folder == tmp_path / "runs" / str(run.id)
