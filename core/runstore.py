@@ -331,17 +331,19 @@ class RunStore:
     # -- reading --------------------------------------------------------------------------------
     def runs(self) -> list[Run]:
         """Every run, newest first."""
-        rows = self._db.execute(f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY id DESC").fetchall()
+        rows = self._rows(f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY id DESC")
         return [self._run(row) for row in rows]
 
     def run(self, run_id: int) -> Run:
-        row = self._db.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = :run_id", {"run_id": int(run_id)}).fetchone()
+        rows = self._rows(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = :run_id", {"run_id": int(run_id)})
+        row = rows[0] if rows else None
         if row is None:
             raise StoreError(f"There is no run {run_id} in {self.root}")
         return self._run(row)
 
     def latest(self) -> Run | None:
-        row = self._db.execute(f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+        rows = self._rows(f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT 1")
+        row = rows[0] if rows else None
         return self._run(row) if row else None
 
     def latest_with_model(self) -> Run | None:
@@ -356,16 +358,23 @@ class RunStore:
         version does not know is left out)."""
         history = RunHistory()
         by_run = {"run_id": run_id}
-        for row in self._db.execute(f"SELECT {', '.join(EPOCH_KEYED)} FROM epochs WHERE run_id = :run_id ORDER BY epoch",
-                                    by_run):
+        for row in self._rows(f"SELECT {', '.join(EPOCH_KEYED)} FROM epochs WHERE run_id = :run_id ORDER BY epoch",
+                              by_run):
             history.add_epoch(row[0], **dict(zip(EPOCH_COLUMNS, row[1:])))
-        for x, loss, lr in self._db.execute("SELECT x, loss, lr FROM batches WHERE run_id = :run_id ORDER BY x", by_run):
+        for x, loss, lr in self._rows("SELECT x, loss, lr FROM batches WHERE run_id = :run_id ORDER BY x", by_run):
             history.add_batch(x, math.nan if loss is None else loss, math.nan if lr is None else lr)
-        for x, kind, detail in self._db.execute("SELECT x, kind, detail FROM events WHERE run_id = :run_id ORDER BY x",
-                                                by_run):
+        for x, kind, detail in self._rows("SELECT x, kind, detail FROM events WHERE run_id = :run_id ORDER BY x",
+                                          by_run):
             if kind in _KINDS:
                 history.add_marker(Marker(x, EventKind(kind), detail))
         return history
+
+    def _rows(self, query: str, parameters: dict | None = None) -> list:
+        """All the rows of a query; a store damaged past its first page is a StoreError naming it."""
+        try:
+            return self._db.execute(query, parameters or {}).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"Cannot read the run store {self.path}: {_reason(exc)}") from exc
 
     def integrity(self) -> str:
         return self._db.execute("PRAGMA integrity_check").fetchone()[0]

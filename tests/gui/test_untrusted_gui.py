@@ -72,3 +72,26 @@ def _read_error(path) -> str:
     except PictureError as exc:
         return str(exc)
     return "read"
+
+
+def damaged_past_its_first_page(root):
+    with RunStore(root) as store:
+        for _ in range(60):
+            store.create_run(config={"note": "x" * 400}, preset="seed", data_dir=None)
+    path = root / DB_NAME
+    content = bytearray(path.read_bytes())
+    assert len(content) > 6 * 4096
+    content[4096:] = os.urandom(len(content) - 4096)  # every page but the first, the schema
+    path.write_bytes(bytes(content))
+
+
+def test_a_store_damaged_past_its_first_page_is_named_in_the_runs_tab_and_on_the_command_line(qtbot, tmp_path, capsys):
+    from mnistconv.core import cli_runs
+
+    damaged_past_its_first_page(tmp_path)
+    view = RunsView(tmp_path)
+    qtbot.addWidget(view)
+    view.refresh()
+    assert "Runs cannot be listed" in view.status.text() and "damaged" in view.status.text()
+    assert cli_runs.runs_main(["--runs-dir", str(tmp_path), "list"]) == 1
+    assert "damaged or not a run store" in capsys.readouterr().err
