@@ -26,6 +26,7 @@ import torch
 from torch.nn import functional as F
 
 from . import checkpoint, events
+from .atomic import NotARegularFile, check_write_target
 from .augment import AugmentSettings, augment_batch
 from .config import RULES, SEED_MAX
 from .device import describe_device, resolve_device
@@ -34,7 +35,7 @@ from .evaluate import evaluate
 from .events import FinishReason
 from .history import EventKind, Marker
 from .model import ConvNet
-from .paths import CHECKPOINT_NAME, bundled_model_path, checkpoint_file, default_models_dir, folder_of_its_own
+from .paths import CHECKPOINT_NAME, bundled_model_path, checkpoint_file, default_models_dir, ensure_folder, folder_of_its_own
 from .personal import PersonalDigits
 from .runstore import RunStore, StoreError
 from .session import DataCache, load_data, read_saved_model, stopped_before_training
@@ -99,6 +100,8 @@ def finetune_session(
 ) -> Iterator[events.TrainingEvent]:
     control = control or TrainingControl()
     settings.validate()
+    if savepath is not None:
+        _check_save_target(checkpoint_file(savepath))  # before the fit, not after it
     device = resolve_device(settings.device)
     base_path, base_name = base_model_path(base)
     saved = checkpoint.load_checkpoint(base_path)
@@ -158,6 +161,16 @@ def finetune_session(
         yield read_saved_model(path, reload_device)
     yield events.Finished(reason=FinishReason.COMPLETED, epochs_run=1, best_accuracy=after_mnist, best_epoch=1 if path else 0,
                           checkpoint=path)
+
+
+def _check_save_target(path: Path) -> None:
+    """The fitted model can be written at `path`: its folder is one (or can be made) and the file is
+    a regular file or a new name; ConfigError says why not."""
+    ensure_folder(path.parent)
+    try:
+        check_write_target(path)
+    except NotARegularFile as exc:
+        raise ConfigError(f"cannot save the fitted model: {exc.strerror}") from None
 
 
 def keeps_mnist(before: float, after: float) -> bool:

@@ -170,3 +170,16 @@ def test_reading_many_personal_digits_goes_in_batches(monkeypatch):
     assert seen == [1000, 1000, 500]
     with torch.inference_mode():
         assert accuracy == int((model(images).argmax(1) == labels).sum()) / 2500
+
+
+@pytest.mark.parametrize("target", ["a-file", "a-link.pt"])
+def test_a_save_path_that_cannot_be_written_is_refused_before_the_fit(tmp_path, own_run_store, target):
+    """Not after the whole fit, leaving a run that never ends: at once, naming the path."""
+    personal_set(tmp_path / "mine", per_digit=1)
+    (tmp_path / "a-file").write_text("not a folder")
+    (tmp_path / "a-link.pt").symlink_to(tmp_path / "elsewhere.pt")
+    session = finetune_session(tmp_path / "mine", tmp_path / "no-data-here", runs_dir=own_run_store,
+                               savepath=tmp_path / target, settings=FinetuneSettings(device="cpu"))
+    with pytest.raises(ConfigError, match="is a file, not a folder|is a link, not a regular file"):
+        next(session)
+    assert not own_run_store.exists() or not RunStore(own_run_store).runs()
