@@ -127,7 +127,8 @@ def main(argv=None) -> int:
         before, before_hands = errors(base, inputs[name], labels[name]), errors(base, hands[name], labels[name])
         after = after_hands = 0
         kept = []
-        for fitted_half, unseen in (halves(labels[name]), halves(labels[name])[::-1]):
+        first, second = halves(labels[name])
+        for fitted_half, unseen in ((first, second), (second, first)):
             finished, fitted = fit_half(args.model, drawn[name][fitted_half], labels[name][fitted_half], data_dir, cache,
                                         settings)
             reader = fitted if fitted is not None else base

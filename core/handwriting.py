@@ -62,21 +62,6 @@ class PenDigits:
         starts = np.r_[self.stroke_ends[first - 1] if first else 0, ends[:-1]]
         return [self.points[a:b].astype(np.float64) * (1.0, -1.0) for a, b in zip(starts, ends)]
 
-    def subset(self, rows: np.ndarray) -> "PenDigits":
-        """The digits at `rows`, in that order (their strokes copied into arrays of their own)."""
-        points, stroke_ends, digit_ends = [], [], []
-        total_points = total_strokes = 0
-        for index in rows:
-            for stroke in self.strokes(int(index)):
-                points.append(stroke * (1.0, -1.0))
-                total_points += len(stroke)
-                stroke_ends.append(total_points)
-                total_strokes += 1
-            digit_ends.append(total_strokes)
-        return PenDigits(np.concatenate(points).astype(np.float32) if points else np.zeros((0, 2), np.float32),
-                         np.asarray(stroke_ends, np.int64), np.asarray(digit_ends, np.int64), self.labels[rows],
-                         self.writer[rows], self.writer_names)
-
     def writer_of(self, index: int) -> str:
         return str(self.writer_names[self.writer[index]])
 

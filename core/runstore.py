@@ -468,7 +468,7 @@ def _time_or_none(value: object) -> str | None:
     if not isinstance(value, str):
         return None
     try:
-        parsed = _dt.datetime.fromisoformat(value)
+        parsed = _parse_time(value)
     except ValueError:
         return None
     return value if parsed.tzinfo is not None else None  # the store writes UTC times with their offset
