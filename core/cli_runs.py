@@ -47,9 +47,7 @@ def _percent(value: float | None) -> str:
 def run_table(runs: list[Run]) -> str:
     rows = [("run", "started (UTC)", "preset", "epochs", "best", "outcome")]
     for run in runs:
-        planned = run.config.get("epochs")
-        epochs = f"{run.epochs_done}/{planned}" if planned else str(run.epochs_done)
-        rows.append((str(run.id), run.started.replace("T", " ")[:16], run.preset or run.kind, epochs,
+        rows.append((str(run.id), run.started.replace("T", " ")[:16], run.preset or run.kind, run.epochs_text,
                      _percent(run.best_accuracy), run.outcome))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows)
@@ -105,7 +103,7 @@ def _runs_command(args, store: RunStore) -> int:
         if not args.yes:
             if not sys.stdin.isatty():
                 raise MnistConvError(f"deleting run {run.id} removes its models and state; add --yes to confirm")
-            answer = input(f"Delete run {run.id} ({run.preset or run.kind}, {run.epochs_done} epochs, best "
+            answer = input(f"Delete run {run.id} ({run.preset or run.kind}, {run.epochs_text} epochs, best "
                            f"{_percent(run.best_accuracy)}) and its folder {run.folder}? [y/N] ")
             if answer.strip().lower() not in ("y", "yes"):
                 print("Nothing deleted.")

@@ -114,7 +114,17 @@ class Run:
     outcome: Outcome
     best_accuracy: float | None
     best_epoch: int | None
-    epochs_done: int
+    epochs_done: int | None  # None: the stored count was unreadable or past the planned epochs
+
+    @property
+    def planned_epochs(self) -> int | None:
+        return _count_or_none(self.config.get("epochs")) or None
+
+    @property
+    def epochs_text(self) -> str:
+        """Epochs done of planned, as lists show them ("?" for an unreadable count)."""
+        done = "?" if self.epochs_done is None else str(self.epochs_done)
+        return f"{done}/{self.planned_epochs}" if self.planned_epochs else done
 
     @property
     def resumable(self) -> bool:
@@ -358,15 +368,19 @@ class RunStore:
         version does not know is left out)."""
         history = RunHistory()
         by_run = {"run_id": run_id}
+        # Rows are checked as they are read: a row whose epoch or place is not a number in range is
+        # left out, a metric that is not a finite number reads as unmeasured (NaN).
         for row in self._rows(f"SELECT {', '.join(EPOCH_KEYED)} FROM epochs WHERE run_id = :run_id ORDER BY epoch",
                               by_run):
-            history.add_epoch(row[0], **dict(zip(EPOCH_COLUMNS, row[1:])))
+            if _count_or_none(row[0]) is not None:
+                history.add_epoch(row[0], **{name: _finite_or_nan(value) for name, value in zip(EPOCH_COLUMNS, row[1:])})
         for x, loss, lr in self._rows("SELECT x, loss, lr FROM batches WHERE run_id = :run_id ORDER BY x", by_run):
-            history.add_batch(x, math.nan if loss is None else loss, math.nan if lr is None else lr)
+            if _place_or_none(x) is not None:
+                history.add_batch(x, _finite_or_nan(loss), _finite_or_nan(lr))
         for x, kind, detail in self._rows("SELECT x, kind, detail FROM events WHERE run_id = :run_id ORDER BY x",
                                           by_run):
-            if kind in _KINDS:
-                history.add_marker(Marker(x, EventKind(kind), detail))
+            if kind in _KINDS and _place_or_none(x) is not None:
+                history.add_marker(Marker(float(x), EventKind(kind), _text_or_none(detail)))
         return history
 
     def _rows(self, query: str, parameters: dict | None = None) -> list:
@@ -395,8 +409,12 @@ class RunStore:
             data_dir=_text_or_none(values["data_dir"]), folder=folder,
             checkpoint=self._checkpoint_of(folder, values["checkpoint"]), outcome=Outcome(outcome),
             best_accuracy=_fraction_or_none(values["best_accuracy"]), best_epoch=_count_or_none(values["best_epoch"]),
-            epochs_done=_count_or_none(values["epochs_done"]) or 0,
+            epochs_done=_count_or_none(values["epochs_done"]),
         )
+        if run.epochs_done is not None and run.planned_epochs and run.epochs_done > run.planned_epochs:
+            run = dataclasses.replace(run, epochs_done=None)
+        if run.best_epoch is not None and (run.epochs_done is None or run.best_epoch > run.epochs_done):
+            run = dataclasses.replace(run, best_epoch=None)
         if run.outcome == RUNNING and not run_lock.is_held(folder / LOCK_NAME):
             run = dataclasses.replace(run, outcome=INTERRUPTED)  # its process died without saying how it ended
         return run
@@ -488,6 +506,15 @@ def _fraction_or_none(value: object) -> float | None:
 
 def _count_or_none(value: object) -> int | None:
     return value if type(value) is int and 0 <= value < 10**9 else None
+
+
+def _finite_or_nan(value: object) -> float:
+    return float(value) if type(value) in (int, float) and math.isfinite(value) else math.nan
+
+
+def _place_or_none(value: object) -> float | None:
+    """A place on the epoch axis: a number from 0 to a million epochs."""
+    return float(value) if type(value) in (int, float) and 0 <= value <= 10**6 else None
 
 
 def _json_dict(text: object) -> dict:

@@ -83,7 +83,9 @@ def epoch_line(row: dict) -> str:
     metric that was not measured is left out."""
     details = ", ".join(_metric_text(name, row[name]) for name in EPOCH_COLUMNS
                         if name != "test_accuracy" and row.get(name) is not None)
-    return f"[{row['epoch']}]: Test accuracy: {row['test_accuracy']:.4f}" + (f"   ({details})" if details else "")
+    accuracy = row["test_accuracy"]
+    accuracy_text = "unknown" if accuracy is None else f"{accuracy:.4f}"  # None: read back damaged
+    return f"[{row['epoch']}]: Test accuracy: {accuracy_text}" + (f"   ({details})" if details else "")
 
 
 def finish_summary(event: events.Finished) -> str:

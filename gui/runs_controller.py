@@ -29,9 +29,11 @@ class RunsController(QObject):
     def show_overlays(self, run_ids: list[int]) -> None:
         """Overlay the recorded histories of these runs on the plots (none when the store cannot be read)."""
         runs_view = self.window.runs_view
-        store = runs_view.store()
-        runs = [run for run in map(runs_view.run, run_ids) if run is not None] if store is not None else []
-        overlays = [Overlay(run.id, f"run {run.id} ({run.preset or run.kind})", store.history(run.id)) for run in runs]
+        overlays = []
+        for run in filter(None, map(runs_view.run, run_ids)):
+            history = runs_view.history(run.id)
+            if history is not None:
+                overlays.append(Overlay(run.id, f"run {run.id} ({run.preset or run.kind})", history))
         self.window.plots.set_overlays(overlays)
 
     def _on_run_recorded(self, event: events.RunRecorded) -> None:

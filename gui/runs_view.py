@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from mnistconv.core.atomic import atomic_write
 from mnistconv.core.errors import MnistConvError
+from mnistconv.core.history import RunHistory
 from mnistconv.core.runstore import RUNNING, Run, RunStore, StoreError
 
 COLUMNS = ("Run", "Started (UTC)", "Preset", "Best", "Epochs", "Duration", "Outcome")
@@ -55,8 +56,7 @@ def _cell(run: Run, column: int) -> tuple:
     if column == 3:
         return run.best_accuracy or 0.0, "" if run.best_accuracy is None else f"{100 * run.best_accuracy:.2f} %"
     if column == 4:
-        planned = run.config.get("epochs")
-        return run.epochs_done, f"{run.epochs_done}/{planned}" if planned else str(run.epochs_done)
+        return -1 if run.epochs_done is None else run.epochs_done, run.epochs_text
     if column == 5:
         return run.duration_s or 0.0, _duration(run.duration_s)
     return run.outcome, run.outcome.replace("_", " ")
@@ -231,6 +231,17 @@ class RunsView(QWidget):
     def run(self, run_id: int) -> Run | None:
         return next((run for run in self.model.runs if run.id == run_id), None)
 
+    def history(self, run_id: int) -> RunHistory | None:
+        """A run's recorded history; None (and the reason shown) when the store cannot be read."""
+        store = self.store()
+        if store is None:
+            return None
+        try:
+            return store.history(run_id)
+        except StoreError as exc:
+            self.status.setText(f"<b>Run {run_id} cannot be read:</b> {exc}")
+            return None
+
     def select(self, run_id: int) -> None:
         for row, run in enumerate(self.model.runs):
             if run.id == run_id:
@@ -348,7 +359,7 @@ class RunsView(QWidget):
         if run is None:
             return
         answer = QMessageBox.question(
-            self, "Delete run", f"Delete run {run.id} ({run.preset or run.kind}, {run.epochs_done} epochs) with its models "
+            self, "Delete run", f"Delete run {run.id} ({run.preset or run.kind}, {run.epochs_text} epochs) with its models "
             f"and its state?\n\n{run.folder}", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No,
         )

@@ -77,16 +77,16 @@ class TrainingController(QObject):
         if run is None:
             return False
         epochs = None
-        planned = int(run.config.get("epochs") or run.epochs_done)
-        if run.outcome not in (RUNNING, INTERRUPTED, FinishReason.STOPPED) or run.epochs_done >= planned:
+        done = run.epochs_done or 0  # the run's state says for certain; the store's row only guides the question
+        planned = run.planned_epochs or done
+        if run.outcome not in (RUNNING, INTERRUPTED, FinishReason.STOPPED) or done >= planned:
             epochs, accepted = QInputDialog.getInt(
                 window, f"Train run {run_id} further", f"Run {run_id} has finished ({str(run.outcome).replace('_', ' ')} "
-                f"after {run.epochs_done} epochs). Train it to how many epochs in all?", max(planned, run.epochs_done) + 5,
-                run.epochs_done + 1, 1000)
+                f"after {run.epochs_text} epochs). Train it to how many epochs in all?", max(planned, done) + 5,
+                done + 1, 1000)
             if not accepted:
                 return False
-        store = window.runs_view.store()
-        self._begin(store.history(run.id) if store is not None else RunHistory(), epochs or planned)
+        self._begin(window.runs_view.history(run.id) or RunHistory(), epochs or planned)
         window.trainer.resume_run(window.runs_dir, run_id, epochs=epochs)
         return True
 

@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mnistconv.core import cli_runs, events
 from mnistconv.core.errors import CheckpointError
+from mnistconv.core.history import EventKind, Marker
 from mnistconv.core.paths import state_file
 from mnistconv.core.runstore import DB_NAME, RunStore, StoreError
 from mnistconv.core.session import RUN_FOLDER, resume_session, training_session
@@ -41,7 +44,7 @@ def test_a_tampered_row_reads_as_unknown_values_never_an_error(tmp_path, column,
     assert read.id == run.id and read.folder == tmp_path / str(run.id)
     assert read.duration_s is None or read.duration_s >= 0
     assert read.best_accuracy is None or 0 <= read.best_accuracy <= 1
-    assert isinstance(read.epochs_done, int) and isinstance(read.config, dict)
+    assert (read.epochs_done is None or isinstance(read.epochs_done, int)) and isinstance(read.config, dict)
     assert cli_runs.runs_main(["--runs-dir", str(tmp_path), "list"]) == 0
     assert cli_runs.runs_main(["--runs-dir", str(tmp_path), "show", str(run.id)]) == 0
     assert str(run.id) in capsys.readouterr().out
@@ -144,3 +147,85 @@ def test_an_explicit_relative_save_file_is_recorded_where_it_was_meant(tmp_path,
         run = store.create_run(config={}, preset=None, data_dir=None, checkpoint=Path("models") / "mine.pt")
         assert run.checkpoint == tmp_path / "models" / "mine.pt"
         assert run.folder == tmp_path / "runs" / str(run.id)
+
+
+def recorded_run(root):
+    """A run with two epochs, batch reports and markers, as training records them."""
+    with RunStore(root) as store:
+        run = store.create_run(config={"epochs": 4}, preset="seed", data_dir=None)
+        for epoch in (1, 2):
+            store.record_epoch(run.id, {"epoch": epoch, "test_accuracy": 0.9 + epoch / 100, "train_loss": 0.3},
+                               [(epoch - 0.5, 0.4, 3e-3), (float(epoch), 0.3, 3e-3)],
+                               [Marker(epoch, EventKind.NEW_BEST, "0.9")])
+        store.set_best(run.id, 0.92, 2)
+        store.record_end(run.id, "completed")
+    return run
+
+
+HISTORY_TAMPERING = [
+    "UPDATE epochs SET test_accuracy = 'high' WHERE epoch = 1",
+    "UPDATE epochs SET epoch = 'two' WHERE epoch = 2",
+    "UPDATE epochs SET train_loss = x'00ff' WHERE epoch = 1",
+    "UPDATE epochs SET seconds = 1e999 WHERE epoch = 1",
+    "UPDATE batches SET x = 'far' WHERE rowid = 1",
+    "UPDATE batches SET loss = 'low', lr = x'01' WHERE rowid = 2",
+    "UPDATE events SET x = 1e30 WHERE rowid = 1",
+    "UPDATE events SET detail = 7, kind = 'exploded' WHERE rowid = 2",
+]
+
+
+@pytest.mark.parametrize("statement", HISTORY_TAMPERING)
+def test_a_tampered_history_row_is_left_out_or_unmeasured_never_an_error(tmp_path, statement, capsys):
+    run = recorded_run(tmp_path)
+    with sqlite3.connect(tmp_path / DB_NAME) as db:
+        db.execute(statement)
+    with RunStore(tmp_path) as store:
+        history = store.history(run.id)
+    assert len(history.epochs) in (1, 2) and len(history.batch_x) in (3, 4)
+    assert all(0 <= marker.x <= 10**6 for marker in history.markers)
+    assert history.epochs_csv().startswith("epoch,")
+    assert cli_runs.runs_main(["--runs-dir", str(tmp_path), "show", str(run.id)]) == 0
+    assert cli_runs.runs_main(["--runs-dir", str(tmp_path), "export", str(run.id), "--csv", str(tmp_path / "r.csv")]) == 0
+    assert "Wrote" in capsys.readouterr().out
+
+
+def test_more_epochs_done_than_planned_reads_as_unknown(tmp_path, capsys):
+    run = recorded_run(tmp_path)
+    tamper(tmp_path, run.id, epochs_done=100)
+    with RunStore(tmp_path) as store:
+        read = store.run(run.id)
+    assert read.epochs_done is None and read.best_epoch is None and read.epochs_text == "?/4"
+    assert cli_runs.runs_main(["--runs-dir", str(tmp_path), "list"]) == 0
+    assert "100" not in capsys.readouterr().out
+
+
+STORE_COLUMNS = ["started", "ended", "kind", "preset", "config", "seed", "device", "torch_version", "data_dir",
+                 "folder", "checkpoint", "outcome", "best_accuracy", "best_epoch", "epochs_done"]
+ANY_SQLITE_VALUE = st.one_of(st.none(), st.integers(-2**63, 2**63 - 1), st.floats(), st.text(max_size=40),
+                             st.binary(max_size=16), st.sampled_from(["completed", "running", "..", "/", "2026-13-40"]))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.dictionaries(st.sampled_from(STORE_COLUMNS), ANY_SQLITE_VALUE, min_size=1, max_size=5),
+       history_value=ANY_SQLITE_VALUE, history_column=st.sampled_from(
+           ["epochs.epoch", "epochs.test_accuracy", "epochs.lr", "batches.x", "batches.loss", "events.x", "events.kind",
+            "events.detail"]))
+def test_randomly_mutated_store_rows_never_crash_a_read_or_a_command(tmp_path_factory, values, history_value,
+                                                                      history_column):
+    root = tmp_path_factory.mktemp("store")
+    run = recorded_run(root)
+    table, column = history_column.split(".")
+    with sqlite3.connect(root / DB_NAME) as db:
+        db.execute("PRAGMA foreign_keys = OFF")
+        for name, value in values.items():
+            db.execute(f"UPDATE OR IGNORE runs SET {name} = ? WHERE id = ?", (value, run.id))  # NOT NULL holds
+        db.execute(f"UPDATE OR IGNORE {table} SET {column} = ? WHERE rowid = 1", (history_value,))
+    with RunStore(root) as store:
+        (read,) = store.runs()
+        history = store.history(run.id)
+    assert read.folder == root / str(run.id) and root in read.checkpoint.parents or read.checkpoint.is_absolute()
+    assert read.best_accuracy is None or 0 <= read.best_accuracy <= 1
+    assert read.epochs_done is None or read.epochs_done >= 0
+    history.last_epoch()
+    for argv in (["list"], ["--json", "list"], ["show", str(run.id)]):
+        assert cli_runs.runs_main(["--runs-dir", str(root), *argv]) == 0

@@ -95,3 +95,22 @@ def test_a_store_damaged_past_its_first_page_is_named_in_the_runs_tab_and_on_the
     assert "Runs cannot be listed" in view.status.text() and "damaged" in view.status.text()
     assert cli_runs.runs_main(["--runs-dir", str(tmp_path), "list"]) == 1
     assert "damaged or not a run store" in capsys.readouterr().err
+
+
+def test_a_tampered_history_is_overlaid_with_its_readable_rows(qtbot, make_window, own_run_store):
+    with RunStore(own_run_store) as store:
+        run = store.create_run(config={"epochs": 4}, preset="seed", data_dir=None)
+        for epoch in (1, 2, 3):
+            store.record_epoch(run.id, {"epoch": epoch, "test_accuracy": 0.9, "train_loss": 0.3},
+                               [(epoch - 0.5, 0.4, 3e-3)])
+        store.record_end(run.id, "completed")
+    with sqlite3.connect(own_run_store / DB_NAME) as db:
+        db.execute("UPDATE epochs SET epoch = 'two' WHERE epoch = 2")
+        db.execute("UPDATE epochs SET test_accuracy = 'high' WHERE epoch = 3")
+        db.execute("UPDATE batches SET x = 'far', loss = x'00' WHERE rowid = 1")
+    window = make_window()
+    window.runs_view.refresh()
+    window.runs_view.set_overlaid([run.id])
+    assert window.plots.overlaid_runs() == [run.id]
+    accuracy = window.plots.overlay_items(run.id)["accuracy"]
+    assert list(accuracy.xData) == [1, 3]
