@@ -9,6 +9,7 @@ running one. The holder's pid is written into the file, to name it in messages.
 from __future__ import annotations
 
 import os
+import stat
 import time
 from pathlib import Path
 
@@ -28,6 +29,11 @@ class LockHeld(Exception):
         super().__init__(f"{path} is locked by process {pid}")
         self.path = path
         self.pid = pid
+
+
+class LockUnusable(Exception):
+    """The lock's path is not a plain file (a link, a FIFO, a folder) or cannot be opened; it is left
+    as it is."""
 
 
 class RunLock:
@@ -78,7 +84,17 @@ def acquire(path: str | os.PathLike) -> RunLock:
 
 
 def _lock(path: Path) -> int:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    # O_NONBLOCK: a FIFO put where the lock belongs must not hang the open; fstat then refuses it.
+    flags = os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError as exc:
+        kind = "a link" if path.is_symlink() else "a folder" if path.is_dir() else None
+        raise LockUnusable(f"{path} is {kind}, not a plain file; it is left as it is (remove it to go on)" if kind
+                           else f"Cannot open the lock {path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise LockUnusable(f"{path} is not a plain file (a FIFO or a device); it is left as it is (remove it to go on)")
     if fcntl is not None:
         for attempt in range(ATTEMPTS):
             try:

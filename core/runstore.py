@@ -221,10 +221,20 @@ class RunStore:
                         if statement.strip():
                             db.execute(statement)
                     db.execute(f"PRAGMA user_version = {target}")
+        self._check_tables()
         if self._missing_epoch_columns(self._db):
             with self._transaction() as db:
                 for name in self._missing_epoch_columns(db):  # again, inside: another process may have added them
                     db.execute(f"ALTER TABLE epochs ADD COLUMN {name} REAL")
+
+    def _check_tables(self) -> None:
+        """Refuse a database whose version says run store but whose tables are not a run store's."""
+        for table, columns in _TABLES.items():
+            present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if not columns <= present:
+                raise StoreError(f"{self.path} is not a run store (its table {table!r} is missing or not a run "
+                                 "store's), perhaps another program's database; it is left as it is (record runs "
+                                 "elsewhere with --runs-dir, or move it away)")
 
     @staticmethod
     def _missing_epoch_columns(db: sqlite3.Connection) -> list[str]:
@@ -271,7 +281,10 @@ class RunStore:
     def lock_run(self, run: Run) -> run_lock.RunLock:
         """Hold the run's folder for this process (run_lock.LockHeld when another one trains it)."""
         make_folder(run.folder)
-        return run_lock.acquire(run.folder / LOCK_NAME)
+        try:
+            return run_lock.acquire(run.folder / LOCK_NAME)
+        except run_lock.LockUnusable as exc:
+            raise StoreError(f"Run {run.id}'s folder cannot be locked: {exc}") from None
 
     def mark_running(self, run_id: int) -> None:
         with self._transaction() as db:
@@ -443,6 +456,9 @@ _EPOCH_INSERT = (f"INSERT OR REPLACE INTO epochs (run_id, {', '.join(EPOCH_KEYED
 _RUN_FIELDS = ("id", "started", "ended", "kind", "preset", "config", "seed", "device", "torch_version", "data_dir",
                "folder", "checkpoint", "outcome", "best_accuracy", "best_epoch", "epochs_done")
 _RUN_COLUMNS = ", ".join(_RUN_FIELDS)
+#: The columns each table must have (version 1's; later metrics are added to `epochs` when missing).
+_TABLES = {"runs": {"id", *_RUN_FIELDS}, "epochs": {"run_id", "epoch", "test_accuracy"},
+           "batches": {"run_id", "x", "loss", "lr"}, "events": {"run_id", "x", "kind", "detail"}}
 
 
 class _Transaction:

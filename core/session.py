@@ -233,6 +233,8 @@ def _hold_save_file(path: Path):
         raise ConfigError(
             f"{holder} is already training into {path}; wait for it to finish or choose another save folder"
         ) from None
+    except run_lock.LockUnusable as exc:
+        raise ConfigError(f"Cannot train into {path}: {exc}") from None
     with lock:
         yield
 

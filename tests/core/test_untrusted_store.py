@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mnistconv.core import cli_runs, events
-from mnistconv.core.errors import CheckpointError
+from mnistconv.core.errors import CheckpointError, ConfigError
 from mnistconv.core.history import EventKind, Marker
 from mnistconv.core.paths import state_file
-from mnistconv.core.runstore import DB_NAME, RunStore, StoreError
+from mnistconv.core.runstore import DB_NAME, LOCK_NAME, RunStore, StoreError
 from mnistconv.core.session import RUN_FOLDER, resume_session, training_session
 from mnistconv.core.train import TrainingControl
 
@@ -122,11 +122,14 @@ def test_another_runs_state_is_refused(tiny_mnist_dir, tmp_path):
     assert (runs / "1" / "mnist_conv.pt").read_bytes() == model
 
 
-def test_a_foreign_sqlite_database_is_refused_not_converted(tmp_path):
+@pytest.mark.parametrize("version", [0, 1])
+def test_a_foreign_sqlite_database_is_refused_not_converted(tmp_path, version):
     with sqlite3.connect(tmp_path / DB_NAME) as db:
         db.execute("CREATE TABLE recipes (name TEXT)")
+        db.execute("CREATE TABLE runs (id INTEGER PRIMARY KEY, title TEXT)")
+        db.execute(f"PRAGMA user_version = {version}")
     before = (tmp_path / DB_NAME).read_bytes()
-    with pytest.raises(StoreError, match="an SQLite database of another program, not a run store"):
+    with pytest.raises(StoreError, match="another program"):
         RunStore(tmp_path)
     assert (tmp_path / DB_NAME).read_bytes() == before
 
@@ -229,3 +232,36 @@ def test_randomly_mutated_store_rows_never_crash_a_read_or_a_command(tmp_path_fa
     history.last_epoch()
     for argv in (["list"], ["--json", "list"], ["show", str(run.id)]):
         assert cli_runs.runs_main(["--runs-dir", str(root), *argv]) == 0
+
+
+def make_odd_entry(path: Path, kind: str, tmp_path: Path) -> None:
+    if kind == "link":
+        target = tmp_path / "elsewhere"
+        target.write_text("12345")
+        path.symlink_to(target)
+    elif kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.mkdir()
+
+
+@pytest.mark.parametrize("kind", ["link", "fifo", "folder"])
+def test_a_run_lock_that_is_not_a_plain_file_is_named_not_followed(tiny_mnist_dir, tmp_path, kind):
+    runs = tmp_path / "runs"
+    stopped_run(tiny_mnist_dir, runs)
+    lock = runs / "1" / LOCK_NAME
+    make_odd_entry(lock, kind, tmp_path)
+    with pytest.raises(StoreError, match=r"\.lock.*not a plain file"):
+        list(resume_session(runs, 1))
+    assert lock.is_symlink() or lock.exists()  # left as it is
+    if kind == "link":
+        assert (tmp_path / "elsewhere").read_text() == "12345"
+
+
+@pytest.mark.parametrize("kind", ["link", "fifo", "folder"])
+def test_a_save_file_lock_that_is_not_a_plain_file_is_refused_before_training(tiny_mnist_dir, tmp_path, kind):
+    models = tmp_path / "models"
+    models.mkdir()
+    make_odd_entry(models / ".mnist_conv.pt.lock", kind, tmp_path)
+    with pytest.raises(ConfigError, match="not a plain file"):
+        list(training_session(tiny_config(str(models), epochs=1), tiny_mnist_dir, runs_dir=tmp_path / "runs"))
