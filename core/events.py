@@ -173,6 +173,9 @@ class Finished:
     best_accuracy: float
     best_epoch: int
     checkpoint: Path | None
+    # The model the checkpoint holds: the best one's, unless saving it failed (then an earlier one's).
+    saved_epoch: int | None = None
+    saved_accuracy: float | None = None
 
     @classmethod
     def before_any_model(cls, reason: FinishReason, best_accuracy: float = 0.0) -> "Finished":

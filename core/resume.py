@@ -50,6 +50,8 @@ class ResumeState:
     seconds_in_epoch: float  # training seconds this epoch so far
     finished: str | None = None  # the FinishReason, once the run has ended
     run_id: int | None = None  # the recorded run this is the state of (None: not recorded, or an older file)
+    saved_epoch: int | None = None  # the model in the save file: its epoch and accuracy (None: none, or an older file)
+    saved_accuracy: float | None = None
 
     def to_payload(self) -> dict:
         payload = {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -78,7 +80,7 @@ _TYPES = {
     "seconds_in_epoch": float,
 }
 _OPTIONAL = {"scheduler_state": dict, "noise_draw_state": torch.Tensor, "order": torch.Tensor, "finished": str,
-             "run_id": int}
+             "run_id": int, "saved_epoch": int, "saved_accuracy": float}
 
 
 def load_resume_state(path: str | os.PathLike) -> ResumeState:
@@ -103,6 +105,10 @@ def load_resume_state(path: str | os.PathLike) -> ResumeState:
         values[name] = value
     if values["epochs_done"] < 0 or values["batch"] < 0:
         raise CheckpointError(f"{path} is a damaged run state (position {values['epochs_done']}, {values['batch']})")
+    saved_epoch, saved_accuracy = values["saved_epoch"], values["saved_accuracy"]
+    if saved_epoch is not None and not 1 <= saved_epoch <= values["epochs_done"] \
+            or saved_accuracy is not None and not 0 <= saved_accuracy <= 1:
+        raise CheckpointError(f"{path} is a damaged run state (its saved model: epoch {saved_epoch}, accuracy {saved_accuracy})")
     checkpoint.check_model_state(path, values["model_state"])
     check_optimizer_state(path, values["optimizer_state"])
     return ResumeState(**values)

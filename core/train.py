@@ -205,6 +205,7 @@ class RecipeRun:
         self.schedule = ScheduleState(lr=config.lr)
         self.best_epoch = 0
         self.saved_any = False
+        self.saved: tuple[int, float] | None = None  # the epoch and accuracy of the model in the save file
         self.epochs_done = 0
         self.batch = 0  # batches done in epoch epochs_done + 1
         self.order: torch.Tensor | None = None
@@ -223,6 +224,7 @@ class RecipeRun:
             scheduler_state=self.scheduler.state_dict() if self.scheduler is not None else None,
             lr=self.schedule.lr, best_accuracy=self.schedule.best_accuracy, last_improvement=self.schedule.last_improvement,
             best_epoch=self.best_epoch, saved_any=self.saved_any,
+            saved_epoch=self.saved[0] if self.saved else None, saved_accuracy=self.saved[1] if self.saved else None,
             generator_state=self.generator.get_state(),
             noise_draw_state=self.noise.draw_state if self.noise.buffer is not None else None,
             noise_draw_images=len(self.noise.buffer) if self.noise.buffer is not None else 0,
@@ -268,6 +270,10 @@ class RecipeRun:
             raise CheckpointError(f"the run's saved state does not fit this run ({exc})") from exc
         self.schedule = ScheduleState(lr=state.lr, best_accuracy=state.best_accuracy, last_improvement=state.last_improvement)
         self.best_epoch, self.saved_any = state.best_epoch, state.saved_any
+        if state.saved_epoch is not None and state.saved_accuracy is not None:
+            self.saved = (state.saved_epoch, state.saved_accuracy)
+        elif state.saved_any:  # a state from before saves were told apart from the best: the best
+            self.saved = (state.best_epoch, state.best_accuracy)
         self.epochs_done, self.batch = state.epochs_done, state.batch
         self.order = state.order.to(device, torch.int64) if state.order is not None else None
         self.loss_sum = torch.tensor(state.loss_sum, device=device)
@@ -287,6 +293,7 @@ class RecipeRun:
         return events.Finished(
             reason=reason, epochs_run=epochs_run, best_accuracy=self.schedule.best_accuracy,
             best_epoch=self.best_epoch, checkpoint=self.save_to if self.saved_any else None,
+            saved_epoch=self.saved[0] if self.saved else None, saved_accuracy=self.saved[1] if self.saved else None,
         )
 
     def run(self, control: TrainingControl, state_path: Path | None) -> Iterator[events.TrainingEvent]:
@@ -391,6 +398,7 @@ class RecipeRun:
                         hyperparameters=self.described,
                     )
                     self.saved_any = True
+                    self.saved = (epoch, result.accuracy)
                     yield events.NewBestSaved(epoch=epoch, accuracy=result.accuracy, path=self.save_to)
                 except CheckpointError as exc:
                     # Training goes on; the previous file is untouched (the write was atomic).

@@ -130,8 +130,13 @@ def log_lines(event: events.TrainingEvent) -> list[LogLine]:
         case events.Finished():
             if not event.best_epoch:
                 return []
-            where = f" in {event.checkpoint}" if event.checkpoint else ""
-            return [LogLine(f"Best test accuracy {event.best_accuracy:.4f} (epoch {event.best_epoch}){where}")]
+            best = f"Best test accuracy {event.best_accuracy:.4f} (epoch {event.best_epoch})"
+            if not event.checkpoint:
+                return [LogLine(f"{best}; no model could be saved", Level.WARNING)]
+            if event.saved_epoch is not None and event.saved_epoch != event.best_epoch:
+                return [LogLine(f"{best} could not be saved; {event.checkpoint} holds epoch {event.saved_epoch}'s model "
+                                f"({event.saved_accuracy:.4f})", Level.WARNING)]
+            return [LogLine(f"{best} in {event.checkpoint}")]
         case events.TrainingFailed():
             return [LogLine(f"Training failed: {event.message}", Level.ERROR)]
         case events.RunRecorded():

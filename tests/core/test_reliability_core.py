@@ -23,6 +23,7 @@ import pytest
 from mnistconv.core import acquire, atomic, checkpoint, cli, data, events
 from mnistconv.core.errors import DataError
 from mnistconv.core.train import train
+from mnistconv.core.wording import log_lines
 
 from idx_files import TEST_NAMES, TRAIN_NAMES, idx_bytes, synthetic_digits
 from tiny_training import tiny_config
@@ -250,3 +251,18 @@ def test_ctrl_c_in_the_cli_keeps_the_saved_model(tmp_path, monkeypatch, tiny_mni
     assert code == cli.EXIT_INTERRUPTED
     assert checkpoint.load_checkpoint(out / "mnist_conv.pt").epoch == 1
     assert os.listdir(out) == ["mnist_conv.pt"]
+
+
+def test_the_last_line_names_the_model_the_file_really_holds_after_failed_saves(tmp_path, monkeypatch, tiny_data):
+    run = []
+    for event in train(tiny_config(tmp_path / "run", epochs=3), tiny_data):
+        run.append(event)
+        if isinstance(event, events.NewBestSaved) and event.epoch == 1:
+            refuse_temporaries(monkeypatch, errno.ENOSPC, tmp_path / "run")  # every later save fails
+    finished = run[-1]
+    assert [e.epoch for e in run if isinstance(e, events.SaveFailed)] and finished.best_epoch > 1
+    assert (finished.saved_epoch, finished.checkpoint) == (1, tmp_path / "run" / "mnist_conv.pt")
+    assert checkpoint.load_checkpoint(finished.checkpoint).epoch == 1
+    (line,) = log_lines(finished)
+    assert f"(epoch {finished.best_epoch}) could not be saved" in line.text
+    assert f"holds epoch 1's model ({finished.saved_accuracy:.4f})" in line.text

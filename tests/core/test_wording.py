@@ -1,5 +1,6 @@
 """The seed's log words for each event: one function, used by the command line and the window."""
 
+import dataclasses
 import enum
 import typing
 from pathlib import Path
@@ -49,7 +50,9 @@ def test_the_other_lines_word_for_word():
     assert texts(events.SavedModelUnreadable(path=Path("m.pt"), message="cut short")) == [
         "Could not load the new model for the sketchpad: cut short"]
     unsaved = events.Finished(reason=FinishReason.COMPLETED, epochs_run=2, best_accuracy=0.5, best_epoch=1, checkpoint=None)
-    assert texts(unsaved) == ["Best test accuracy 0.5000 (epoch 1)"]  # every save failed: no file to name
+    assert texts(unsaved) == ["Best test accuracy 0.5000 (epoch 1); no model could be saved"]  # every save failed
+    earlier = dataclasses.replace(unsaved, best_epoch=3, checkpoint=Path("m.pt"), saved_epoch=1, saved_accuracy=0.25)
+    assert texts(earlier) == ["Best test accuracy 0.5000 (epoch 3) could not be saved; m.pt holds epoch 1's model (0.2500)"]
     assert [line.level for line in log_lines(events.NewBestSaved(epoch=1, accuracy=0.5, path=Path("m.pt")))] == [Level.SUCCESS]
     assert [line.level for line in log_lines(events.LrDropped(epoch=9, old_lr=3e-3, new_lr=3e-4))] == [Level.WARNING]
     assert [line.level for line in log_lines(started)] == [Level.INFO, Level.INFO]
