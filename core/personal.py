@@ -111,7 +111,7 @@ def read_picture(path: Path) -> np.ndarray:
             if width * height > MAX_PIXELS or width < 1 or height < 1:
                 raise PersonalError(f"{path}: {width}×{height} pixels is not a picture of a digit")
             image.load()
-            return _grey(image)
+            return _grey(image, path)
     except PersonalError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
@@ -120,18 +120,27 @@ def read_picture(path: Path) -> np.ndarray:
         raise PersonalError(f"{path}: a damaged or unreadable picture ({type(exc).__name__}: {exc})") from exc
 
 
-def _grey(image) -> np.ndarray:
+def _grey(image, path: Path) -> np.ndarray:
     from PIL import Image
 
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         values = np.asarray(image, dtype=np.float64)
-        low, high = float(values.min()), float(values.max())
+        finite = values[np.isfinite(values)]  # a float picture may hold inf or NaN: they take the extremes
+        low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+        values = np.nan_to_num(values, nan=low, posinf=high, neginf=low)
         return ((values - low) / (high - low) if high > low else np.zeros_like(values)).astype(np.float32)
+    if image.mode == "LAB":
+        image = image.getchannel("L")  # its lightness is the grey a person sees
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(paper, rgba)
-    return np.asarray(image.convert("L"), dtype=np.float32) / np.float32(255)
+    try:
+        grey = image.convert("L")
+    except ValueError as exc:
+        raise PersonalError(f"{path}: a picture in colour mode {image.mode}, which this program cannot turn into "
+                            "grey; save it as PNG") from exc
+    return np.asarray(grey, dtype=np.float32) / np.float32(255)
 
 
 def digit_image(path: Path) -> np.ndarray:

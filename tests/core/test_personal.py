@@ -80,6 +80,23 @@ def test_pictures_of_any_mode_are_read_either_way_round(tmp_path, mode):
     assert image.max() > 0.5 and image[:, :6].max() < 0.1  # the bar in the middle, bright, like MNIST
 
 
+@pytest.mark.parametrize("odd", [np.inf, -np.inf, np.nan])
+def test_a_float_picture_with_a_value_that_is_not_finite_is_read(tmp_path, odd):
+    paper = (1.0 - stroke_picture(side=100, thickness=10)).astype(np.float32)
+    paper[0, 0] = odd
+    Image.fromarray(paper).save(tmp_path / "digit.tif")
+    image = digit_image(tmp_path / "digit.tif")
+    assert np.isfinite(image).all() and image.max() > 0.5 and image[:, :6].max() < 0.1
+
+
+def test_a_lab_picture_is_read_by_its_lightness(tmp_path):
+    grey = ((1.0 - stroke_picture(side=100, thickness=10)) * 255).astype(np.uint8)
+    lab = Image.merge("LAB", [Image.fromarray(grey), *[Image.new("L", (100, 100), 128)] * 2])
+    lab.save(tmp_path / "digit.tif")
+    image = digit_image(tmp_path / "digit.tif")
+    assert image.max() > 0.5 and image[:, :6].max() < 0.1
+
+
 def test_transparent_pictures_count_their_clear_parts_as_paper(tmp_path):
     rgba = np.zeros((80, 80, 4), dtype=np.uint8)
     rgba[10:70, 36:44] = (0, 0, 0, 255)  # black ink, everything else transparent
