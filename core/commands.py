@@ -22,6 +22,11 @@ from typing import Callable, NoReturn
 def run_then_exit(main: Callable[[], int | None]) -> NoReturn:
     """Run `main`, flush stdout and stderr, and end the process with its status, skipping
     Python's shutdown. An exception other than SystemExit goes up as usual (and Python reports it)."""
+    for stream in (sys.stdout, sys.stderr):
+        # A path that is not UTF-8 (a folder named in another encoding) or a character the terminal's
+        # encoding lacks is printed escaped (\udce9), never an UnicodeEncodeError in the middle of a run.
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         status = main()
     except SystemExit as exc:  # argparse's --help and usage errors, or a main that exits itself

@@ -263,9 +263,10 @@ class RunStore:
                 "INSERT INTO runs (id, started, kind, preset, config, seed, data_dir, folder, checkpoint, pid, host) "
                 "VALUES (:id, :started, :kind, :preset, :config, :seed, :data_dir, :folder, :checkpoint, :pid, :host)",
                 {"id": run_id, "started": now_text(), "kind": kind, "preset": preset, "config": json.dumps(config),
-                 "seed": _text(config.get("seed")), "data_dir": data_dir, "folder": str(run_id),
+                 "seed": _text(config.get("seed")), "data_dir": _stored_path(data_dir), "folder": str(run_id),
                  # An explicit save file is where the person said, from where they said it: absolute.
-                 "checkpoint": os.path.abspath(checkpoint) if checkpoint is not None else f"{run_id}/{CHECKPOINT_NAME}",
+                 "checkpoint": _stored_path(os.path.abspath(checkpoint)) if checkpoint is not None
+                 else f"{run_id}/{CHECKPOINT_NAME}",
                  "pid": os.getpid(), "host": _host()},
             )
         return self.run(run_id)
@@ -419,7 +420,7 @@ class RunStore:
             kind=_text_or_none(values["kind"]) or "train", preset=_text_or_none(values["preset"]),
             config=_json_dict(values["config"]), seed=_seed_or_none(values["seed"]),
             device=_text_or_none(values["device"]), torch_version=_text_or_none(values["torch_version"]),
-            data_dir=_text_or_none(values["data_dir"]), folder=folder,
+            data_dir=_path_or_none(values["data_dir"]), folder=folder,
             checkpoint=self._checkpoint_of(folder, values["checkpoint"]), outcome=Outcome(outcome),
             best_accuracy=_fraction_or_none(values["best_accuracy"]), best_epoch=_count_or_none(values["best_epoch"]),
             epochs_done=_count_or_none(values["epochs_done"]),
@@ -437,7 +438,7 @@ class RunStore:
         folder's own model (as older versions stored it, absolute) is this run folder's, so a copied
         or moved runs folder never writes the original's; another absolute path is an explicit save
         file the run was given."""
-        text = _text_or_none(stored)
+        text = _path_or_none(stored)
         if not text:
             return folder / CHECKPOINT_NAME
         path = Path(text)
@@ -496,6 +497,25 @@ def _text(value) -> str | None:
 
 def _text_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _stored_path(path: str | None) -> str | bytes | None:
+    """A path as the store keeps it: text, or its bytes where it is not UTF-8 (a folder named in
+    another encoding; SQLite's text must be UTF-8)."""
+    if path is None:
+        return None
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path)
+    return path
+
+
+def _path_or_none(value: object) -> str | None:
+    """A stored path (text, or bytes for one that is not UTF-8) as Python names it, or None."""
+    if isinstance(value, bytes) and 0 < len(value) < 4096 and b"\0" not in value:
+        return os.fsdecode(value)
+    return value if isinstance(value, str) and "\0" not in value else None
 
 
 def _time_or_none(value: object) -> str | None:

@@ -183,6 +183,10 @@ def resume_session(
         batches = -(-len(data.train_labels) // config.batch_size)
         store.rewind(run.id, state.epochs_done, state.epochs_done + state.batch / batches)
         store.mark_running(run.id)
+        # The record's settings become the ones it now trains with (more epochs, another device),
+        # taken from the checked state, not from the stored row.
+        in_run_folder = run.checkpoint == run.folder / CHECKPOINT_NAME
+        run = replace(run, config={**config.to_dict(), "savepath": RUN_FOLDER if in_run_folder else str(run.checkpoint)})
         yield events.RunRecorded(run_id=run.id, folder=run.folder, resumed=True)
         yield from _train_and_record(config, data, control, store, run, state, reload_device)
 

@@ -82,6 +82,10 @@ def test_a_finished_run_can_be_extended_as_if_it_had_been_asked_for_more(tiny_mn
         next(resume_session(runs_dir))
     more = list(resume_session(runs_dir, 1, epochs=4))
     assert epoch_figures(first) + epoch_figures(more) == expected
+    with RunStore(runs_dir) as store:  # the record says what it trained to, not what it was first asked
+        run = store.run(1)
+    assert (run.epochs_done, run.planned_epochs, run.epochs_text) == (4, 4, "4/4")
+    assert run.best_epoch == more[-1].best_epoch and run.config["savepath"] == RUN_FOLDER
 
 
 def test_resume_continues_the_latest_run_by_default_and_names_it(tiny_mnist_dir, tmp_path):

@@ -4,6 +4,8 @@ lost store, a copied or moved runs folder, another run's state, a foreign databa
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -265,3 +267,20 @@ def test_a_save_file_lock_that_is_not_a_plain_file_is_refused_before_training(ti
     make_odd_entry(models / ".mnist_conv.pt.lock", kind, tmp_path)
     with pytest.raises(ConfigError, match="not a plain file"):
         list(training_session(tiny_config(str(models), epochs=1), tiny_mnist_dir, runs_dir=tmp_path / "runs"))
+
+
+def test_runs_and_data_in_folders_named_in_another_encoding_are_recorded_and_resumed(tiny_mnist_dir, tmp_path):
+    runs = tmp_path / os.fsdecode(b"caf\xe9-runs")  # Latin-1 bytes: not UTF-8, as an old disk may name folders
+    data = tmp_path / os.fsdecode(b"donn\xe9es")
+    shutil.copytree(tiny_mnist_dir, data)
+    stopped_run(data, runs)
+    with RunStore(runs) as store:
+        (run,) = store.runs()
+    assert run.data_dir == str(data) and run.checkpoint == runs / "1" / "mnist_conv.pt"
+    finished = list(resume_session(runs))[-1]  # the data folder as recorded
+    assert finished.reason is events.FinishReason.COMPLETED
+    strict_terminal = {**os.environ, "PYTHONIOENCODING": "utf-8:strict"}  # as a UTF-8 terminal's streams
+    shown = subprocess.run([sys.executable, "-c", "from mnistconv.core.commands import runs; runs()", "--runs-dir",
+                            runs, "show", "1"], capture_output=True, env=strict_terminal)
+    assert shown.returncode == 0, shown.stderr
+    assert b"[3]: Test accuracy" in shown.stdout and b"caf\\udce9-runs" in shown.stdout
