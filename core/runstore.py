@@ -178,9 +178,15 @@ class RunStore:
                              "device); it is left as it is")
         try:
             make_folder(self.root)
+        except (FileExistsError, NotADirectoryError):
+            raise StoreError(f"Cannot keep runs in {self.root}: it (or a folder above it) is a file, not a folder") from None
+        except OSError as exc:
+            raise StoreError(f"Cannot make the runs folder {self.root}: {exc.strerror or exc}") from exc
+        try:
             self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA user_version").fetchone()  # SQLite opens the file only now
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"Cannot open the run store {self.path}: {_reason(exc)}") from exc
+            raise StoreError(f"Cannot open the run store {self.path}: {_reason(exc, self.root)}") from exc
         try:
             self._db.execute("PRAGMA foreign_keys = ON")
             self._migrate()
@@ -191,7 +197,7 @@ class RunStore:
             raise
         except sqlite3.DatabaseError as exc:
             self._db.close()
-            raise StoreError(f"Cannot use the run store {self.path}: {_reason(exc)}") from exc
+            raise StoreError(f"Cannot use the run store {self.path}: {_reason(exc, self.root)}") from exc
 
     def close(self) -> None:
         self._db.close()
@@ -563,19 +569,39 @@ def _json_dict(text: object) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+def _unwritable(folder: Path) -> str | None:
+    """Why nothing can be written in `folder`, when that is so."""
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return f"{folder} is on a read-only file system"
+    except (OSError, AttributeError):  # no statvfs (Windows)
+        pass
+    if not os.access(folder, os.W_OK):
+        return f"the folder {folder} is not writable"
+    return None
+
+
 def _host() -> str:
     return os.uname().nodename if hasattr(os, "uname") else os.environ.get("COMPUTERNAME", "")
 
 
-def _reason(exc: BaseException) -> str:
+def _reason(exc: BaseException, folder: Path | None = None) -> str:
     text = str(exc)
     lowered = text.lower()
+    if folder is not None and ("unable to open" in lowered or "disk i/o" in lowered or "readonly" in lowered):
+        where = _unwritable(folder)
+        if where:
+            return f"{where} ({text})"
     if "not a database" in lowered or "malformed" in lowered:
         return f"the file is damaged or not a run store ({text}); it is left as it is"
     if "readonly" in lowered or "read-only" in lowered:
         return f"it is read-only ({text})"
     if "disk is full" in lowered or getattr(exc, "errno", None) == 28:
         return "the disk is full"
+    if "disk i/o" in lowered:
+        return f"the disk refused a read or a write ({text}): it may be full, read-only or failing"
+    if "unable to open" in lowered:
+        return f"SQLite could not open or create the file there ({text})"
     if "locked" in lowered or "busy" in lowered:
         return f"another process kept it busy for over {BUSY_TIMEOUT_S:.0f} s ({text})"
     return getattr(exc, "strerror", None) or text

@@ -105,6 +105,8 @@ def training_session(
             held.enter_context(_hold_save_file(checkpoint_file(config.savepath)))
         elif runs_dir is None:
             raise ConfigError("choose a save folder (or record the run in a run store)")
+        else:
+            ensure_folder(runs_dir, "runs folder")  # a file there is said now, not after every epoch
         data = yield from load_data(Path(data_dir), device, control, cache)
         if data is None:
             yield from stopped_before_training()
@@ -123,7 +125,9 @@ def training_session(
                 yield events.RecordingFailed(run_id=None, message=str(exc))
                 store, run = None, None
         if config.savepath == RUN_FOLDER:
-            folder = run.folder if run is not None else folder_of_its_own(runs_dir, "unrecorded")
+            # Unrecorded (the store could not be used): a folder of its own, made now, or said why not.
+            folder = run.folder if run is not None else ensure_folder(folder_of_its_own(runs_dir, "unrecorded"),
+                                                                      "folder for this unrecorded run")
             config = replace(config, savepath=str(folder / CHECKPOINT_NAME))
         if run is not None:
             yield events.RunRecorded(run_id=run.id, folder=run.folder, resumed=False)
@@ -149,6 +153,9 @@ def resume_session(
         run = store.run(run_id) if run_id is not None else store.latest()
         if run is None:
             raise StoreError(f"There are no runs in {runs_dir} to resume")
+        if run.kind == "finetune":
+            raise StoreError(f"Run {run.id} is a fit to handwriting, which keeps no state to resume; fit again instead "
+                             "(mnistconv-finetune, or the window's My digits tab)")
         try:
             held.enter_context(store.lock_run(run))
         except run_lock.LockHeld as exc:

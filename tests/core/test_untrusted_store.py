@@ -284,3 +284,36 @@ def test_runs_and_data_in_folders_named_in_another_encoding_are_recorded_and_res
                             runs, "show", "1"], capture_output=True, env=strict_terminal)
     assert shown.returncode == 0, shown.stderr
     assert b"[3]: Test accuracy" in shown.stdout and b"caf\\udce9-runs" in shown.stdout
+
+
+def test_a_runs_folder_that_is_a_file_is_named_before_any_training(tiny_mnist_dir, tmp_path):
+    runs = tmp_path / "runs"
+    runs.write_text("not a folder")
+    with pytest.raises(StoreError, match=r"Cannot keep runs in .*runs/sub: it \(or a folder above it\) is a file"):
+        RunStore(runs / "sub")
+    session = training_session(tiny_config(RUN_FOLDER, epochs=1), tiny_mnist_dir, runs_dir=runs)
+    with pytest.raises(ConfigError, match="the runs folder .*runs is a file, not a folder"):
+        next(session)  # before the data is even loaded
+
+
+def test_a_store_on_a_read_only_file_system_says_so(tmp_path, monkeypatch):
+    from mnistconv.core import runstore
+
+    class ReadOnly:
+        f_flag = os.ST_RDONLY
+
+    def unopenable(*args, **kwargs):
+        raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(runstore.os, "statvfs", lambda folder: ReadOnly())
+    monkeypatch.setattr(runstore.sqlite3, "connect", unopenable)
+    with pytest.raises(StoreError, match=r"runs is on a read-only file system \(unable to open database file\)"):
+        RunStore(tmp_path / "runs")
+
+
+def test_a_fit_to_handwriting_is_not_resumed_and_says_why(tmp_path):
+    with RunStore(tmp_path) as store:
+        run = store.create_run(config={}, preset="fit to my handwriting", kind="finetune", data_dir=None)
+        store.record_end(run.id, "completed")
+    with pytest.raises(StoreError, match="Run 1 is a fit to handwriting, which keeps no state to resume"):
+        next(resume_session(tmp_path, 1))
