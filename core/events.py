@@ -253,6 +253,8 @@ class FinetuneFinished:
     checkpoint: Path | None
     run_id: int | None
     seconds: float
+    held_out_before: float | None = None  # the base model on those same held-out digits
+    doubtful_labels: tuple[tuple[int, int, int], ...] = ()  # (filed under, read as, count), before and after alike
 
 
 TrainingEvent = (

@@ -8,8 +8,9 @@ learning rate that decays to zero.
 
 It reports before and after: the accuracy on your digits that the fit did not see (with few digits,
 cross-validated: the set in folds, each read by a model fitted on the others), and on MNIST's test
-set. A fit that would lower MNIST test accuracy by more than MAX_MNIST_DROP is refused, and says so;
-an accepted one is saved as a new run (with the run store) and handed back for the sketchpad.
+set. A fit that would lower MNIST test accuracy by more than MAX_MNIST_DROP is refused, and says so,
+as is one that reads the held-out digits worse than the model it started from (digits filed under
+the wrong label, most often); an accepted one is saved as a new run (with the run store) and handed back for the sketchpad.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from .personal import PersonalDigits
 from .runstore import RunStore, StoreError
 from .session import DataCache, load_data, read_saved_model, stopped_before_training
 from .train import Adam, TrainingControl
-from .wording import finetune_refusal
+from .wording import finetune_refusal, held_out_refusal
 
 MAX_MNIST_DROP = 0.002  # 0.2 points of MNIST test accuracy
 FOLDS = 5
@@ -126,15 +127,17 @@ def finetune_session(
     before_personal = _accuracy(base_model, personal_x, personal_y)
     stages = len(folds) + 1
     budget = None if settings.seconds is None else settings.seconds / stages
-    held_out_right = held_out_total = 0
+    # Each held-out digit's label, and what the base model and the model fitted without it read.
+    filed, read_before, read_after = [], [], []
     try:
         for stage, held_out in enumerate(folds, start=1):
             train_rows = np.setdiff1d(np.arange(len(labels)), held_out)
             model = copy.deepcopy(base_model)
             yield from _fit(model, personal_x[train_rows], personal_y[train_rows], mnist, settings, control, stage, stages,
                             budget)
-            held_out_right += round(_accuracy(model, personal_x[held_out], personal_y[held_out]) * len(held_out))
-            held_out_total += len(held_out)
+            filed.append(labels[held_out])
+            read_before.append(_readings(base_model, personal_x[held_out]))
+            read_after.append(_readings(model, personal_x[held_out]))
         model = copy.deepcopy(base_model)
         yield from _fit(model, personal_x, personal_y, mnist, settings, control, stages, stages, budget)
     except _Stopped as stop:
@@ -143,8 +146,17 @@ def finetune_session(
         return
     after_mnist = evaluate(model, mnist.test_images, mnist.test_labels).accuracy
     after_fitted = _accuracy(model, personal_x, personal_y)
-    accepted = keeps_mnist(before_mnist, after_mnist)
-    reason = "" if accepted else finetune_refusal(before_mnist, after_mnist, MAX_MNIST_DROP)
+    held_out = HeldOut(*(np.concatenate(parts) if parts else np.zeros(0, np.int64)
+                         for parts in (filed, read_before, read_after)))
+    if not keeps_mnist(before_mnist, after_mnist):
+        reason = finetune_refusal(before_mnist, after_mnist, MAX_MNIST_DROP)
+    elif held_out.worse():
+        # Digits the fit did not see read worse: it learnt something false, most often from digits
+        # filed under the wrong label. The previous model stays.
+        reason = held_out_refusal(held_out.accuracy_before(), held_out.accuracy_after(), len(held_out.filed))
+    else:
+        reason = ""
+    accepted = not reason
     path = run_id = None
     if accepted:
         path, run_id, problem = _save(model, saved, base_name, settings, digits_dir, data_dir, runs_dir, savepath,
@@ -153,7 +165,8 @@ def finetune_session(
             yield problem
     yield events.FinetuneFinished(
         base=base_name, digits=len(labels), before_personal=before_personal,
-        held_out_after=held_out_right / held_out_total if held_out_total else None, held_out_digits=held_out_total,
+        held_out_after=held_out.accuracy_after(), held_out_before=held_out.accuracy_before(),
+        held_out_digits=len(held_out.filed), doubtful_labels=held_out.doubtful_labels(),
         fitted_after=after_fitted, before_mnist=before_mnist, after_mnist=after_mnist, accepted=accepted,
         reason=reason, checkpoint=path, run_id=run_id, seconds=time.perf_counter() - started,
     )
@@ -198,16 +211,50 @@ def _folds(labels: np.ndarray, seed: int) -> list[np.ndarray]:
 
 
 ACCURACY_BATCH = 1000  # digits read at once: memory stays flat however many digits there are
+NOISE_DIGITS = 1  # held-out digits a fit may read worse, net, before it counts as worse (chance)
 
 
 @torch.inference_mode()
-def _accuracy(model: ConvNet, images: torch.Tensor, labels: torch.Tensor) -> float:
+def _readings(model: ConvNet, images: torch.Tensor) -> np.ndarray:
+    """The digit the model reads in each image, in batches of ACCURACY_BATCH."""
     model.eval()
+    return np.concatenate([model(images[i : i + ACCURACY_BATCH]).argmax(1).cpu().numpy()
+                           for i in range(0, len(images), ACCURACY_BATCH)] or [np.zeros(0, np.int64)])
+
+
+def _accuracy(model: ConvNet, images: torch.Tensor, labels: torch.Tensor) -> float:
     if not len(labels):
         return math.nan
-    right = sum(int((model(images[i : i + ACCURACY_BATCH]).argmax(1) == labels[i : i + ACCURACY_BATCH]).sum())
-                for i in range(0, len(labels), ACCURACY_BATCH))
-    return right / len(labels)
+    return float((_readings(model, images) == labels.cpu().numpy()).mean())
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """The held-out digits: each one's label, and what the base model and the model fitted without
+    it read."""
+
+    filed: np.ndarray
+    read_before: np.ndarray
+    read_after: np.ndarray
+
+    def accuracy_before(self) -> float | None:
+        return float((self.read_before == self.filed).mean()) if len(self.filed) else None
+
+    def accuracy_after(self) -> float | None:
+        return float((self.read_after == self.filed).mean()) if len(self.filed) else None
+
+    def worse(self) -> bool:
+        """Whether the fit reads them worse, net of chance (NOISE_DIGITS)."""
+        lost = int(((self.read_before == self.filed) & (self.read_after != self.filed)).sum())
+        gained = int(((self.read_before != self.filed) & (self.read_after == self.filed)).sum())
+        return lost - gained > NOISE_DIGITS
+
+    def doubtful_labels(self) -> tuple[tuple[int, int, int], ...]:
+        """(filed under, read as, how many) for the digits both models read as the same other digit:
+        the fit did not teach what the label says, so the label itself may be wrong."""
+        doubtful = (self.read_before == self.read_after) & (self.read_after != self.filed)
+        pairs, counts = np.unique(np.stack([self.filed[doubtful], self.read_after[doubtful]]), axis=1, return_counts=True)
+        return tuple((int(a), int(b), int(n)) for (a, b), n in zip(pairs.T, counts))
 
 
 def _fit(model: ConvNet, personal_x: torch.Tensor, personal_y: torch.Tensor, mnist, settings: FinetuneSettings,

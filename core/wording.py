@@ -62,6 +62,15 @@ def finetune_refusal(before_mnist: float, after_mnist: float, max_drop: float) -
             f"{100 * max_drop:.1f} points: the model reads your digits at the cost of everyone else's")
 
 
+DOUBTFUL_SHOWN = 5  # the most frequent of the doubtful labels a fit names
+
+
+def held_out_refusal(before: float, after: float, digits: int) -> str:
+    return (f"it reads the {digits} digits it did not see worse than before ({100 * before:.1f} % before, "
+            f"{100 * after:.1f} % after): some of your digits may be filed under the wrong label; check them in "
+            "My digits (each shows what the model reads) and fit again")
+
+
 def percent(fraction: float) -> str:
     """0.999 → '99.9%', 0.99 → '99%': as the seed writes its target."""
     return f"{100 * fraction:.10g}%"
@@ -157,13 +166,20 @@ def log_lines(event: events.TrainingEvent) -> list[LogLine]:
 
 
 def finetune_lines(event: events.FinetuneFinished) -> list[LogLine]:
-    held_out = ("not measured (too few digits to hold any out)" if event.held_out_after is None
-                else f"{100 * event.held_out_after:.1f} % of {event.held_out_digits} held out")
+    if event.held_out_after is None:
+        measured = (f"{100 * event.before_personal:.1f} % before, not measured after (too few digits to hold any "
+                    "out)")
+    else:
+        before = event.before_personal if event.held_out_before is None else event.held_out_before
+        measured = (f"{100 * before:.1f} % before, {100 * event.held_out_after:.1f} % after, of "
+                    f"{event.held_out_digits} held out")
     lines = [
-        LogLine(f"Your digits: {100 * event.before_personal:.1f} % before, {held_out} after "
-                f"({100 * event.fitted_after:.1f} % of the {event.digits} it was fitted to)"),
+        LogLine(f"Your digits: {measured} ({100 * event.fitted_after:.1f} % of the {event.digits} it was fitted to)"),
         LogLine(f"MNIST test set: {100 * event.before_mnist:.2f} % before, {100 * event.after_mnist:.2f} % after"),
     ]
+    for filed, read, count in sorted(event.doubtful_labels, key=lambda pair: -pair[2])[:DOUBTFUL_SHOWN]:
+        lines.append(LogLine(f" -> {count} digit{'s' if count > 1 else ''} filed under {filed} "
+                             f"read as {read}, before fitting and after (held out): filed right?", Level.WARNING))
     if event.accepted:
         where = f"run {event.run_id}, " if event.run_id is not None else ""
         lines.append(LogLine(f" -> Kept the fitted model ({where}{event.checkpoint}) in {event.seconds:.0f} s", Level.SUCCESS))

@@ -24,9 +24,12 @@ from tiny_training import tiny_config
 QUICK = FinetuneSettings(steps=20, device="cpu")
 
 
-def personal_set(folder, per_digit=5, seed=1):
+def personal_set(folder, per_digit=5, seed=1, ones_filed_as_7=0):
     digits = PersonalDigits(folder)
+    misfiled = 0
     for picture, label in zip(*drawings(per_digit, seed)):
+        if label == 1 and misfiled < ones_filed_as_7:
+            label, misfiled = 7, misfiled + 1
         digits.add(picture, label)
     return digits
 
@@ -42,7 +45,13 @@ def tiny_base(tiny_mnist_dir, tmp_path):
     return tmp_path / "base" / "mnist_conv.pt"
 
 
-def test_a_fit_reports_before_and_after_and_keeps_the_model_as_a_new_run(tiny_mnist_dir, tmp_path, tiny_base, own_run_store):
+def test_a_fit_reports_before_and_after_and_keeps_the_model_as_a_new_run(tiny_mnist_dir, tmp_path, tiny_base, own_run_store,
+                                                                        monkeypatch):
+    from mnistconv.core import finetune
+
+    # The tiny base model reads this hand barely (10 %), so held-out readings swing by chance: this
+    # test is about keeping a fit, not about that rule (tested below).
+    monkeypatch.setattr(finetune, "NOISE_DIGITS", 20)
     personal_set(tmp_path / "mine", per_digit=2)
     run = list(finetune_session(tmp_path / "mine", tiny_mnist_dir, base=tiny_base, settings=QUICK, runs_dir=own_run_store,
                                 reload_device="cpu"))
@@ -50,17 +59,16 @@ def test_a_fit_reports_before_and_after_and_keeps_the_model_as_a_new_run(tiny_mn
     assert (started.digits, started.per_digit, started.folds) == (20, (2,) * 10, 5)
     result = finished(run)
     assert result.held_out_digits == 20 and 0 <= result.held_out_after <= 1
-    assert result.before_mnist >= 0.9 and result.accepted == (result.after_mnist >= result.before_mnist - 0.002)
+    assert result.before_mnist >= 0.9 and result.after_mnist >= result.before_mnist - 0.002 and result.accepted
     stages = {e.epoch for e in run if isinstance(e, events.BatchProgress)}
     assert stages == {1, 2, 3, 4, 5, 6}  # five held-out fits and the final one
-    if result.accepted:
-        assert result.checkpoint == own_run_store / str(result.run_id) / "mnist_conv.pt" and result.checkpoint.is_file()
-        loaded = next(e for e in run if isinstance(e, events.SavedModelLoaded))
-        assert loaded.path == result.checkpoint
-        with RunStore(own_run_store) as store:
-            saved = store.run(result.run_id)
-            assert (saved.kind, saved.preset, saved.outcome) == ("finetune", "fit to my handwriting", "completed")
-            assert saved.config["finetune_digits"] == 20
+    assert result.checkpoint == own_run_store / str(result.run_id) / "mnist_conv.pt" and result.checkpoint.is_file()
+    loaded = next(e for e in run if isinstance(e, events.SavedModelLoaded))
+    assert loaded.path == result.checkpoint
+    with RunStore(own_run_store) as store:
+        saved = store.run(result.run_id)
+        assert (saved.kind, saved.preset, saved.outcome) == ("finetune", "fit to my handwriting", "completed")
+        assert saved.config["finetune_digits"] == 20
     assert run[-1].reason == "completed"
 
 
@@ -183,3 +191,61 @@ def test_a_save_path_that_cannot_be_written_is_refused_before_the_fit(tmp_path, 
     with pytest.raises(ConfigError, match="is a file, not a folder|is a link, not a regular file"):
         next(session)
     assert not own_run_store.exists() or not RunStore(own_run_store).runs()
+
+
+def test_held_out_digits_read_worse_net_of_one_and_doubtful_labels_are_named():
+    from mnistconv.core.finetune import HeldOut
+
+    filed = np.array([1, 1, 1, 7, 7, 2, 2, 3])
+    same = HeldOut(filed, filed.copy(), filed.copy())
+    assert not same.worse() and same.doubtful_labels() == ()
+    one_lost = HeldOut(filed, filed.copy(), np.array([1, 1, 1, 7, 7, 2, 2, 5]))
+    assert not one_lost.worse()  # one digit: chance
+    two_lost = HeldOut(filed, filed.copy(), np.array([1, 1, 1, 7, 7, 2, 8, 5]))
+    assert two_lost.worse() and two_lost.accuracy_after() == 6 / 8
+    traded = HeldOut(filed, np.array([1, 1, 1, 7, 7, 2, 8, 5]), np.array([1, 1, 4, 7, 7, 2, 2, 9]))
+    assert not traded.worse()  # two lost, two gained
+    misfiled = HeldOut(filed, np.array([1, 1, 1, 1, 1, 2, 2, 3]), np.array([1, 1, 1, 1, 1, 2, 2, 3]))
+    assert misfiled.doubtful_labels() == ((7, 1, 2),)
+
+
+def test_a_fit_that_reads_held_out_digits_worse_is_not_kept_and_says_why(tiny_mnist_dir, tmp_path, tiny_base,
+                                                                          own_run_store, monkeypatch):
+    from mnistconv.core import finetune
+
+    personal_set(tmp_path / "mine", per_digit=1)
+    images, labels, _, _ = PersonalDigits(tmp_path / "mine").load()
+    label_of = {image.tobytes(): label for image, label in zip(images, labels)}
+    models = []
+
+    def base_right_fitted_wrong(model, pictures):
+        """The base model (the first one asked) reads every digit right; the fitted ones the next digit."""
+        models.append(model)
+        right = np.array([label_of[picture.numpy().tobytes()] for picture in pictures[:, 0].cpu()])
+        return right if model is models[0] else (right + 1) % 10
+
+    monkeypatch.setattr(finetune, "_readings", base_right_fitted_wrong)
+    result = finished(finetune_session(tmp_path / "mine", tiny_mnist_dir, base=tiny_base,
+                                       settings=FinetuneSettings(steps=2, device="cpu"), runs_dir=own_run_store))
+    assert (result.held_out_before, result.held_out_after) == (1.0, 0.0)
+    assert not result.accepted and result.checkpoint is None
+    assert result.reason.startswith("it reads the 10 digits it did not see worse than before")
+    assert "filed under the wrong label" in result.reason
+    with RunStore(own_run_store) as store:
+        assert store.runs() == []
+
+
+@pytest.mark.mnist
+def test_ones_filed_under_7_are_named_as_doubtful(tmp_path, own_run_store):
+    from mnistconv.core import data
+    from mnistconv.core.paths import resolve_data_dir
+    from mnistconv.core.wording import finetune_lines
+
+    folder = resolve_data_dir()
+    if data.missing_files(folder):
+        pytest.skip(f"real MNIST not in {folder} (fetch it: mnistconv-fetch)")
+    personal_set(tmp_path / "mine", per_digit=5, seed=1, ones_filed_as_7=3)
+    result = finished(finetune_session(tmp_path / "mine", folder, settings=FinetuneSettings(steps=150, device="cpu"),
+                                       runs_dir=own_run_store))
+    assert result.doubtful_labels == ((7, 1, 3),), result
+    assert any("3 digits filed under 7 read as 1" in line.text for line in finetune_lines(result))
