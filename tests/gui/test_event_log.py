@@ -23,3 +23,24 @@ def test_only_the_newest_lines_are_kept(qtbot):
     lines = log.lines()
     assert len(lines) == MAX_LINES and lines[0].endswith("line 25") and lines[-1].endswith(f"line {MAX_LINES + 24}")
     assert log.blockCount() == MAX_LINES
+
+
+def test_the_log_follows_new_lines_unless_the_reader_scrolled_back(qtbot):
+    log = EventLog()
+    qtbot.addWidget(log)
+    log.resize(300, 120)
+    log.show()
+    bar = log.verticalScrollBar()
+    for i in range(60):
+        log.add(f"[{i}]: Test accuracy: 0.9884   (test loss 0.0381, train loss 0.0457, lr 0.003, 5.1 s, 11,800 images/s)")
+        qtbot.wait(1)
+        assert bar.value() == bar.maximum(), i
+    assert bar.maximum() > 20
+    log.resize(300, 60)  # the panel above grows: the log is made shorter while training
+    qtbot.wait(1)
+    log.add("[61]: Test accuracy: 0.9901")
+    qtbot.wait(1)
+    assert bar.value() == bar.maximum()
+    bar.setValue(bar.maximum() // 2)  # the reader goes back to an earlier line
+    log.add("Stopped in epoch 61 after 3 batches.")
+    assert bar.value() < bar.maximum() - 1  # left where the reader is
