@@ -176,11 +176,12 @@ class Finished:
     # The model the checkpoint holds: the best one's, unless saving it failed (then an earlier one's).
     saved_epoch: int | None = None
     saved_accuracy: float | None = None
+    fit: bool = False  # the end of a fit to handwriting (its best is the fitted model, when kept)
 
     @classmethod
-    def before_any_model(cls, reason: FinishReason, best_accuracy: float = 0.0) -> "Finished":
+    def before_any_model(cls, reason: FinishReason, best_accuracy: float = 0.0, fit: bool = False) -> "Finished":
         """A run that ended before it saved a model: stopped while fetching, failed, refused."""
-        return cls(reason=reason, epochs_run=0, best_accuracy=best_accuracy, best_epoch=0, checkpoint=None)
+        return cls(reason=reason, epochs_run=0, best_accuracy=best_accuracy, best_epoch=0, checkpoint=None, fit=fit)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from .history import EventKind, Marker
 from .model import ConvNet
 from .paths import CHECKPOINT_NAME, bundled_model_path, checkpoint_file, default_models_dir, ensure_folder, folder_of_its_own
 from .personal import PersonalDigits
-from .runstore import RunStore, StoreError
+from .runstore import RunStore, StoreError, now_text
 from .session import DataCache, load_data, read_saved_model, stopped_before_training
 from .train import Adam, TrainingControl
 from .wording import finetune_refusal, held_out_refusal
@@ -118,6 +118,7 @@ def finetune_session(
     personal_y = torch.from_numpy(labels).to(device)
     folds = _folds(labels, settings.seed)
     started = time.perf_counter()
+    started_at = now_text()  # the fit is recorded when it is kept, from when it began
     per_digit = tuple(int(n) for n in np.bincount(labels, minlength=10))
     yield events.FinetuneStarted(base=base_name, digits=len(labels), per_digit=per_digit, folds=len(folds),
                                  skipped=tuple(skipped), device=describe_device(device))
@@ -142,7 +143,7 @@ def finetune_session(
         yield from _fit(model, personal_x, personal_y, mnist, settings, control, stages, stages, budget)
     except _Stopped as stop:
         yield events.Stopped(epoch=stop.stage, batch=stop.step)
-        yield events.Finished.before_any_model(FinishReason.STOPPED, best_accuracy=before_mnist)
+        yield events.Finished.before_any_model(FinishReason.STOPPED, best_accuracy=before_mnist, fit=True)
         return
     after_mnist = evaluate(model, mnist.test_images, mnist.test_labels).accuracy
     after_fitted = _accuracy(model, personal_x, personal_y)
@@ -160,7 +161,7 @@ def finetune_session(
     path = run_id = None
     if accepted:
         path, run_id, problem = _save(model, saved, base_name, settings, digits_dir, data_dir, runs_dir, savepath,
-                                      after_mnist, len(labels), time.perf_counter() - started)
+                                      after_mnist, len(labels), time.perf_counter() - started, started_at)
         if problem is not None:
             yield problem
     yield events.FinetuneFinished(
@@ -173,7 +174,7 @@ def finetune_session(
     if path is not None and reload_device is not None:
         yield read_saved_model(path, reload_device)
     yield events.Finished(reason=FinishReason.COMPLETED, epochs_run=1, best_accuracy=after_mnist, best_epoch=1 if path else 0,
-                          checkpoint=path)
+                          checkpoint=path, fit=True)
 
 
 def _check_save_target(path: Path) -> None:
@@ -302,18 +303,22 @@ def _fit(model: ConvNet, personal_x: torch.Tensor, personal_y: torch.Tensor, mni
 
 
 def _save(model: ConvNet, base, base_name: str, settings: FinetuneSettings, digits_dir: Path, data_dir: Path,
-          runs_dir: Path | None, savepath: Path | None, accuracy: float, digits: int, seconds: float):
+          runs_dir: Path | None, savepath: Path | None, accuracy: float, digits: int, seconds: float, started_at: str):
     """Save the fitted model as a new run (in the store, when there is one) or to `savepath`."""
     hyperparameters = {**base.hyperparameters, **{f"finetune_{k}": v for k, v in asdict(settings).items()},
                        "finetune_base": base_name, "finetune_digits": digits, "finetune_digits_dir": str(digits_dir)}
+    # The run's record: one fit (the base model's own epochs are in its settings, not this run's).
+    recorded = {**hyperparameters, "epochs": 1, "seed": settings.seed}
     problem = None
     store = run = None
     if runs_dir is not None:
         try:
             store = RunStore(runs_dir)
             explicit = checkpoint_file(savepath) if savepath is not None else None
-            run = store.create_run(config=hyperparameters, preset="fit to my handwriting", kind="finetune",
-                                   data_dir=str(data_dir), checkpoint=explicit)
+            run = store.create_run(config=recorded, preset="fit to my handwriting", kind="finetune",
+                                   data_dir=str(data_dir), checkpoint=explicit, started=started_at)
+            store.set_started(run.id, device=describe_device(resolve_device(settings.device)),
+                              torch_version=str(torch.__version__), seed=settings.seed, config=recorded)
         except StoreError as exc:
             problem = events.RecordingFailed(run_id=None, message=str(exc))
             store = run = None

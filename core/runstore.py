@@ -252,7 +252,7 @@ class RunStore:
 
     # -- writing --------------------------------------------------------------------------------
     def create_run(self, *, config: dict, preset: str | None, kind: str = "train", data_dir: str | None,
-                   checkpoint: Path | None = None) -> Run:
+                   checkpoint: Path | None = None, started: str | None = None) -> Run:
         """A new run, marked running, with a new folder made; `checkpoint` is an explicit save file
         (default: `mnist_conv.pt` in the run's folder). The run's number is past every run recorded
         and every run folder present, so a folder is never reused, even after the store was lost."""
@@ -268,7 +268,7 @@ class RunStore:
             db.execute(
                 "INSERT INTO runs (id, started, kind, preset, config, seed, data_dir, folder, checkpoint, pid, host) "
                 "VALUES (:id, :started, :kind, :preset, :config, :seed, :data_dir, :folder, :checkpoint, :pid, :host)",
-                {"id": run_id, "started": now_text(), "kind": kind, "preset": preset, "config": json.dumps(config),
+                {"id": run_id, "started": started or now_text(), "kind": kind, "preset": preset, "config": json.dumps(config),
                  "seed": _text(config.get("seed")), "data_dir": _stored_path(data_dir), "folder": str(run_id),
                  # An explicit save file is where the person said, from where they said it: absolute.
                  "checkpoint": _stored_path(os.path.abspath(checkpoint)) if checkpoint is not None

@@ -99,6 +99,10 @@ def epoch_line(row: dict) -> str:
 
 def finish_summary(event: events.Finished) -> str:
     """'Converged: best 99.31 % at epoch 19', or just the title when nothing was saved."""
+    if event.fit:
+        if event.reason is FinishReason.STOPPED:
+            return "Fitting stopped; the sketchpad's model stays"
+        return "Fitting finished: " + ("the fitted model is kept" if event.checkpoint else "the fitted model was not kept")
     title = FINISH_TITLES[FinishReason(event.reason)]
     if event.best_epoch:
         return f"{title}: best {100 * event.best_accuracy:.2f} % at epoch {event.best_epoch}"
@@ -137,7 +141,7 @@ def log_lines(event: events.TrainingEvent) -> list[LogLine]:
                 return [LogLine(f"Stopped in epoch {event.epoch} after {event.batch} batches.")]
             return [LogLine("Stopped before training began.")]
         case events.Finished():
-            if not event.best_epoch:
+            if not event.best_epoch or event.fit:  # a fit's figures were said with FinetuneFinished
                 return []
             best = f"Best test accuracy {event.best_accuracy:.4f} (epoch {event.best_epoch})"
             if not event.checkpoint:

@@ -37,6 +37,7 @@ class TrainingController(QObject):
         self.window = window
         self.history = RunHistory()
         self._epochs = 0  # the run's planned epochs, for the bar
+        self._fit_folds: int | None = None  # while fitting: its held-out parts (then the final fit)
         window.plots.show_history(self.history)
         panel, trainer = window.panel, window.trainer
         panel.train_requested.connect(self.train)
@@ -47,6 +48,7 @@ class TrainingController(QObject):
         trainer.acquisition_progressed.connect(self._on_acquisition_progressed)
         trainer.training_started.connect(self._on_training_started)
         trainer.batch_progressed.connect(self._on_batch_progressed)
+        trainer.finetune_started.connect(self._on_fit_started)
         trainer.finished.connect(self._on_finished)
 
     # -- starting ------------------------------------------------------------------------------------
@@ -113,6 +115,7 @@ class TrainingController(QObject):
         window.network.clear_history()
         window.results.begin()
         self._epochs = epochs
+        self._fit_folds = None
         window.panel.set_progress(None, "Loading data…")
         window.panel.set_state(PanelState.RUNNING)
 
@@ -150,8 +153,21 @@ class TrainingController(QObject):
         window.seed_label.setText(f"Seed {event.seed}" + (" (drawn at random)" if drawn else ""))
         window.seed_label.setToolTip(f"Enter {event.seed} in the Seed field to repeat this run")
 
+    def _on_fit_started(self, event: events.FinetuneStarted) -> None:
+        self._fit_folds = event.folds
+        self.window.plots.set_epoch_span(event.folds + 1)  # the parts sit at 1, 2, … on the plots' axis
+
     def _on_batch_progressed(self, p: events.BatchProgress) -> None:
         remaining = (p.batches - p.batch) * p.seconds / max(p.batch, 1)
+        if self._fit_folds is not None:
+            # A fit's "epochs" are its parts: each held-out fit, then the final one; one bar for all.
+            folds = self._fit_folds
+            part = f"held-out part {p.epoch} of {folds}" if p.epoch <= folds else "the final model"
+            self.window.panel.set_progress(
+                (p.epoch - 1 + p.batch / p.batches) / (folds + 1), f"Fitting: {part} · %p%",
+                f"Step {p.batch}/{p.batches} · {p.images_per_s:,.0f} images/s · {remaining:.0f} s left in this part",
+            )
+            return
         self.window.panel.set_progress(
             p.batch / p.batches,
             f"Epoch {p.epoch}/{self._epochs} · %p%",

@@ -69,6 +69,9 @@ def test_a_fit_reports_before_and_after_and_keeps_the_model_as_a_new_run(tiny_mn
         saved = store.run(result.run_id)
         assert (saved.kind, saved.preset, saved.outcome) == ("finetune", "fit to my handwriting", "completed")
         assert saved.config["finetune_digits"] == 20
+    # Recorded from when the fit began (it takes about 3 s here), as one fit, with its device and torch.
+    assert saved.duration_s >= 1 and saved.epochs_text == "1/1"
+    assert saved.device.startswith("CPU") and saved.torch_version == str(torch.__version__)
     assert run[-1].reason == "completed"
 
 

@@ -217,3 +217,25 @@ def test_ten_thousand_digits_list_at_once_and_only_the_visible_ones_are_decoded(
     qtbot.waitUntil(lambda: len(view.model._images) > 0, timeout=5_000)  # the grid has drawn its first items
     assert view.model.rowCount() == 10_000 and view.counts_label.text().startswith("10,000 digits of yours")
     assert 0 < len(view.model._images) < 500  # the visible ones, not ten thousand
+
+
+def test_a_fits_progress_counts_its_parts_and_says_nothing_is_finished_before_the_end(qtbot, make_window, monkeypatch):
+    window = make_window()
+    window.finetune_settings = SHORT_FIT
+    keep_odd_hand(window.personal, 1, seed=4)
+    monkeypatch.setattr(window.messages, "show", lambda *args, **kwargs: None)
+    shown = []
+    real_set_progress = window.panel.set_progress
+    monkeypatch.setattr(window.panel, "set_progress", lambda fraction, text, detail="": (
+        shown.append((fraction, text)), real_set_progress(fraction, text, detail)))
+    statuses = []
+    window.statusBar().messageChanged.connect(statuses.append)
+    fit(qtbot, window)
+    during = [(fraction, text) for fraction, text in shown if fraction is not None and 0 < fraction < 1]
+    texts = [text for _, text in during]
+    assert texts and not [text for text in texts if "Epoch" in text], texts
+    assert "Fitting: held-out part 1 of 5 · %p%" in texts and "Fitting: the final model · %p%" in texts
+    fractions = [fraction for fraction, _ in during]
+    assert fractions == sorted(fractions)  # one bar for the whole fit, never back to the start
+    finished_words = [text for text in statuses + [text for _, text in shown] if "finished" in text.lower()]
+    assert len(finished_words) >= 1 and all("Fitting finished" in text for text in finished_words), finished_words
