@@ -63,11 +63,15 @@ _CURVE_COLOURS = {
     "lr": ("#0b7285", "#3bc9db"),
 }
 
-#: Overlaid runs' colours, in turn (light, dark palette): none of them the current run's.
+#: Overlaid runs' colours (light, dark palette): hues none of the current run's curves use (its
+#: blue, crimson, purple and teal). A run keeps the colour it first got for the whole session.
 OVERLAY_COLOURS = (
-    ("#f08c00", "#ffc078"), ("#2f9e44", "#8ce99a"), ("#7048e8", "#b197fc"), ("#495057", "#ced4da"),
-    ("#e64980", "#faa2c1"), ("#1098ad", "#66d9e8"), ("#a61e4d", "#f06595"), ("#5c940d", "#c0eb75"),
+    ("#e8590c", "#ffa94d"), ("#2f9e44", "#8ce99a"), ("#495057", "#ced4da"), ("#8d5524", "#e0a872"),
+    ("#5c940d", "#c0eb75"), ("#b08900", "#ffd43b"), ("#212529", "#f8f9fa"),
 )
+#: Labels of markers closer than this share of the epoch axis are stacked, not drawn over each other.
+LABEL_NEAR = 0.06
+LABEL_STEP = 0.12  # how far apart stacked labels sit along their line (a share of the plot's height)
 CURRENT_Z = 20  # the current run's curves stay above every overlay
 
 
@@ -202,6 +206,8 @@ class TrainingPlots(QWidget):
         self._pending_best: dict[int, EventMarker] = {}  # new_best marked before its epoch's accuracy
         self._span = 1.0  # the current run's planned epochs
         self._overlays: dict[int, tuple[Overlay, tuple]] = {}  # run id → the run and its items
+        self._colour_of: dict[int, int] = {}  # run id → its index in OVERLAY_COLOURS, for the session
+        self._current_label = "this run"
         for curve in (self.accuracy_curve, self.loss_curve, self.loss_smooth_curve, self.test_loss_curve, self.lr_curve):
             curve.setZValue(CURRENT_Z)
         self.legend = pg.LegendItem(offset=(-10, 10), labelTextSize="8pt")
@@ -251,6 +257,19 @@ class TrainingPlots(QWidget):
         self._refresh_legend()
         self._fit_span()
 
+    def overlay_colour(self, run_id: int) -> QColor:
+        """The colour run `run_id` is drawn in, the same all session: when it is first overlaid, the
+        colour fewest runs of this session have had (no two alike until seven runs were shown)."""
+        if run_id not in self._colour_of:
+            given = list(self._colour_of.values())
+            self._colour_of[run_id] = min(range(len(OVERLAY_COLOURS)), key=lambda i: (given.count(i), i))
+        return QColor(OVERLAY_COLOURS[self._colour_of[run_id]][self._dark()])
+
+    def set_current_label(self, label: str) -> None:
+        """How the legend names the current run ("this run", "run 3 (this run)")."""
+        self._current_label = label
+        self._refresh_legend()
+
     def overlaid_runs(self) -> list[int]:
         return sorted(self._overlays)
 
@@ -258,11 +277,8 @@ class TrainingPlots(QWidget):
         """The plot items of an overlaid run, by plot name (tests look at their data)."""
         return dict(zip(PLOTS, self._overlays[run_id][1]))
 
-    def _overlay_colour(self, index: int) -> QColor:
-        return QColor(OVERLAY_COLOURS[index % len(OVERLAY_COLOURS)][self._dark()])
-
     def _add_overlay(self, overlay: Overlay, index: int) -> None:
-        colour = self._overlay_colour(index)
+        colour = self.overlay_colour(overlay.run_id)
         history = overlay.history
         accuracy = pg.PlotDataItem(history.epochs.values, 100 * history.column("test_accuracy"), symbol="o", symbolSize=4,
                                    antialias=True, pen=pg.mkPen(colour, width=1.5), symbolPen=colour, symbolBrush=colour,
@@ -291,7 +307,7 @@ class TrainingPlots(QWidget):
         if not self._overlays:
             self.legend.hide()
             return
-        self.legend.addItem(self.accuracy_curve, "this run")
+        self.legend.addItem(self.accuracy_curve, self._current_label)
         for overlay, items in self._overlays.values():
             self.legend.addItem(items[0], overlay.label)
         self.legend.show()
@@ -354,20 +370,28 @@ class TrainingPlots(QWidget):
                 self._pending_best[int(epoch)] = drawn
         else:
             items = []
+            stacked = self._labels_near(epoch)
             for i, name in enumerate(style.plots):
+                base = 0.5 if name == "lr" else 0.12
                 line = pg.InfiniteLine(
                     pos=epoch, angle=90, movable=False,
                     pen=pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DashDotLine),
                     label=text if i == 0 else None,
                     # Low on the accuracy plot, where the rising curve has usually left room; on an
                     # opaque patch so it stays legible where it crosses a curve.
-                    labelOpts={"position": 0.5 if name == "lr" else 0.12, "color": colour, "fill": self._label_fill()},
+                    labelOpts={"position": (base + LABEL_STEP * stacked) % 0.84, "color": colour, "fill": self._label_fill()},
                 )
                 line.setToolTip(f"{text}: epoch {epoch:g}")
                 self._views[name].addItem(line)  # counts for the x range, so the event stays in view
                 items.append(line)
             drawn = EventMarker(marker.kind, epoch, text, tuple(items))
         self._markers.append(drawn)
+
+    def _labels_near(self, epoch: float) -> int:
+        """How many labelled lines are already drawn near `epoch` (a stop and a resume at one batch,
+        an LR drop and a convergence in one epoch): a new label goes above them."""
+        near = LABEL_NEAR * max(self._span, self.history.last_epoch(), 1.0)
+        return sum(1 for drawn in self._markers if drawn.kind is not EventKind.NEW_BEST and abs(drawn.epoch - epoch) < near)
 
     def markers(self, kind: EventKind | str) -> list[EventMarker]:
         """The markers of `kind` currently shown, one per marked event, oldest first."""
@@ -463,8 +487,8 @@ class TrainingPlots(QWidget):
         for line in self.guides.values():
             line.setPen(pg.mkPen(guide, width=1, style=Qt.PenStyle.DashLine))
             line.label.setColor(guide)
-        for index, (_, items) in enumerate(self._overlays.values()):
-            colour = self._overlay_colour(index)
+        for run_id, (_, items) in self._overlays.items():
+            colour = self.overlay_colour(run_id)
             for item in items:
                 item.setPen(pg.mkPen(colour, width=1.5))
             items[0].setSymbolPen(colour)

@@ -24,19 +24,33 @@ class RunsController(QObject):
         runs_view.open_model_requested.connect(window.sketchpad_model.load_model_file)
         runs_view.run_deleted.connect(self._on_run_deleted)
         window.trainer.run_recorded.connect(self._on_run_recorded)
+        window.trainer.data_loading_started.connect(lambda _: self._show_as_current(None))
         window.trainer.finished.connect(self._on_finished)
+        self.current_run: int | None = None  # the recorded run the plots show as the current one
+        self._ticked: list[int] = []
 
     def show_overlays(self, run_ids: list[int]) -> None:
-        """Overlay the recorded histories of these runs on the plots (none when the store cannot be read)."""
+        """Overlay the recorded histories of these runs on the plots (none when the store cannot be
+        read); the run the plots already show as the current one is not drawn a second time."""
+        self._ticked = list(run_ids)
         runs_view = self.window.runs_view
         overlays = []
         for run in filter(None, map(runs_view.run, run_ids)):
+            if run.id == self.current_run:
+                continue
             history = runs_view.history(run.id)
             if history is not None:
                 overlays.append(Overlay(run.id, f"run {run.id} ({run.preset or run.kind})", history))
         self.window.plots.set_overlays(overlays)
 
+    def _show_as_current(self, run_id: int | None) -> None:
+        self.current_run = run_id
+        self.window.plots.set_current_label("this run" if run_id is None else f"run {run_id} (this run)")
+        self.show_overlays(self._ticked)
+
     def _on_run_recorded(self, event: events.RunRecorded) -> None:
+        self.current_run = event.run_id
+        self.window.plots.set_current_label(f"run {event.run_id} (this run)")
         self.window.runs_view.training_run = event.run_id
         self.window.runs_view.refresh()
 

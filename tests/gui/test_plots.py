@@ -265,3 +265,34 @@ def test_the_test_loss_is_a_point_per_epoch_on_the_loss_plot(plots, history):
     np.testing.assert_allclose(plots.test_loss_curve.xData, [1, 2])
     np.testing.assert_allclose(plots.test_loss_curve.yData, [0.31, 0.12])
     assert plots.test_loss_curve.getViewBox() is plots.plot_widget("loss").getPlotItem().getViewBox()
+
+
+def overlay_pen_colour(plots, run_id):
+    return plots.overlay_items(run_id)["accuracy"].opts["pen"].color().name()
+
+
+def test_each_overlaid_run_keeps_its_colour_and_none_is_the_current_runs(plots, history):
+    runs = {run_id: RunHistory() for run_id in (1, 2, 3)}
+    for recorded in runs.values():
+        recorded.add_epoch(1, test_accuracy=0.9)
+    plots.set_overlays([Overlay(2, "run 2", runs[2])])  # ticked first
+    second = overlay_pen_colour(plots, 2)
+    plots.set_overlays([Overlay(1, "run 1", runs[1]), Overlay(2, "run 2", runs[2])])  # then run 1, listed before it
+    first = overlay_pen_colour(plots, 1)
+    assert overlay_pen_colour(plots, 2) == second and first != second  # two runs, two colours, run 2's kept
+    plots.set_overlays([Overlay(3, "run 3", runs[3])])
+    plots.set_overlays([Overlay(1, "run 1", runs[1]), Overlay(2, "run 2", runs[2]), Overlay(3, "run 3", runs[3])])
+    colours = [overlay_pen_colour(plots, run_id) for run_id in (1, 2, 3)]
+    assert colours[:2] == [first, second] and len(set(colours)) == 3
+    current = {plots.accuracy_curve.opts["pen"].color().name(), plots.loss_smooth_curve.opts["pen"].color().name(),
+               plots.lr_curve.opts["pen"].color().name(), plots.test_loss_curve.opts["pen"].color().name()}
+    assert not current & set(colours)
+
+
+def test_labels_of_markers_at_one_place_are_stacked_not_drawn_over_each_other(plots, history):
+    plots.set_epoch_span(10)
+    history.add_marker(Marker(2.5, EventKind.STOPPED))
+    history.add_marker(Marker(2.5, EventKind.STOPPED))  # stopped again where it was resumed
+    history.add_marker(Marker(8.0, EventKind.STOPPED))
+    positions = [marker.items[0].label.orthoPos for marker in plots.markers(EventKind.STOPPED)]
+    assert positions[0] != positions[1] and positions[2] == positions[0]

@@ -78,13 +78,14 @@ def test_ticked_runs_are_overlaid_under_the_current_run_with_a_legend(qtbot, mak
     assert all(item.zValue() < window.plots.accuracy_curve.zValue() for item in items.values())
     assert window.plots.legend.isVisible()
     labels = [label.text for _, label in window.plots.legend.items]
-    assert labels == ["this run", "run 1 (seed)"]
-    # Space in the table ticks and unticks the selected run.
-    view.select(2)
+    assert labels == ["run 2 (this run)", "run 1 (seed)"]
+    # Space in the table unticks and ticks the selected run.
+    view.select(1)
     view.table.setFocus()
     qtbot.keyClick(view.table, Qt.Key.Key_Space)
-    assert window.plots.overlaid_runs() == [1, 2]
+    assert window.plots.overlaid_runs() == []
     qtbot.keyClick(view.table, Qt.Key.Key_Space)
+    assert window.plots.overlaid_runs() == [1]
     view.set_overlaid([])
     assert window.plots.overlaid_runs() == [] and not window.plots.legend.isVisible()
 
@@ -178,6 +179,7 @@ def test_the_plots_export_as_one_picture_with_overlays(qtbot, make_window, tmp_p
     window = make_window(epochs=2)
     window.panel.savepath_edit.clear()
     train(qtbot, window)
+    train(qtbot, window)  # run 2 is drawn as the current run, run 1 under it
     view = runs_tab(window)
     view.set_overlaid([1])
     target = tmp_path / f"plots{suffix}"
@@ -216,3 +218,18 @@ def test_a_damaged_store_is_said_in_the_tab_and_training_still_works(qtbot, make
     assert "Runs cannot be listed:" in view.status.text() and "damaged or not a run store" in view.status.text()
     assert train(qtbot, window).reason == "completed"
     assert any("This run is not being recorded" in line for line in window.log.lines())
+
+
+def test_the_run_the_plots_show_is_never_overlaid_on_itself(qtbot, make_window):
+    window = make_window(epochs=1)
+    window.panel.savepath_edit.clear()
+    train(qtbot, window)
+    view = runs_tab(window)
+    view.set_overlaid([1])
+    assert window.plots.overlaid_runs() == []  # run 1 is the current run: drawn once
+    legend = [label.text for _, label in window.plots.legend.items]
+    assert window.runs.current_run == 1 and not legend
+    train(qtbot, window)  # run 2 becomes the current one: run 1, ticked, is now drawn under it
+    assert window.plots.overlaid_runs() == [1]
+    legend = [label.text for _, label in window.plots.legend.items]
+    assert len(legend) == 2 and legend[0] == "run 2 (this run)" and legend[1].startswith("run 1 (")
