@@ -96,7 +96,7 @@ class MainWindow(QMainWindow):
         for line in problems:
             self.log.add(line, "warning")
         if predictor is None:
-            self.sketchpad_model.use_bundled()
+            self.sketchpad_model.restore()
         else:
             self.sketchpad_model.set_predictor(predictor, Path(predictor.name) if str(predictor.name).endswith(".pt") else None)
 

@@ -3,6 +3,9 @@ models, reading pictures and test digits onto the canvas.
 
 Models are read from their files on the CPU; the sketchpad's device setting (File → Sketchpad
 device) then places them (core.sketchpad_device). The label above the canvas says which model reads.
+The window's settings remember the model's file, so the model the sketchpad read with (opened,
+fitted or trained) comes back at the next start; the bundled one, with a line saying why, when it
+cannot.
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ from mnistconv.core.wording import SAVE_FAILED_TITLE
 
 from .drawing_canvas import LOGICAL_SIDE
 from .picture_file import PictureError, canvas_picture, image_suffixes, is_image_file, read_grey
+from .settings_reader import Field, read, text
 
 MODEL_LOAD_DEVICE = "cpu"
+MODEL_KEY = "sketchpad/model"  # the file of the model the sketchpad reads with (absent: the bundled one)
 
 
 class SketchpadModel(QObject):
@@ -38,6 +43,24 @@ class SketchpadModel(QObject):
         self.label.setWordWrap(True)
 
     # -- which model reads ----------------------------------------------------------------------------
+    def restore(self) -> None:
+        """Read with the model the sketchpad read with when the window last closed, else the bundled one."""
+        problems: list[str] = []
+        remembered = read(self.window.settings, Field(MODEL_KEY, text), problems)
+        for line in problems:
+            self.window.log.add(line, "warning")
+        if remembered:
+            try:
+                predictor = Predictor.from_checkpoint(remembered, device=MODEL_LOAD_DEVICE)
+            except CheckpointError as exc:
+                self.window.log.add(f"The sketchpad's last model could not be read, so it reads with the bundled "
+                                    f"model: {exc}", "warning")
+            else:
+                self.set_predictor(predictor, Path(remembered))
+                self.window.log.add(f"Sketchpad model, as last time: {predictor.describe()}")
+                return
+        self.use_bundled()
+
     def use_bundled(self) -> None:
         try:
             with bundled_model_path() as path:
@@ -51,6 +74,11 @@ class SketchpadModel(QObject):
         is the checkpoint file it was read from."""
         window = self.window
         self.predictor = predictor
+        if predictor is not None:
+            if source is not None and predictor.name != BUNDLED_NAME:
+                window.settings.setValue(MODEL_KEY, str(Path(source).absolute()))
+            else:
+                window.settings.remove(MODEL_KEY)
         window.sketchpad.set_predictor(window.sketchpad_devices.place(predictor))
         window.personal_view.set_predictor(predictor)
         self.file = source if predictor is not None else None

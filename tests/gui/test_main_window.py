@@ -260,3 +260,27 @@ def test_a_new_best_model_that_cannot_be_read_keeps_the_sketchpads_model(qtbot, 
     assert window.sketchpad.predictor is before
     assert any("Could not load the new model for the sketchpad: the file is not a checkpoint" in line
                for line in window.log.lines())
+
+
+def test_the_sketchpads_model_comes_back_at_the_next_start_or_the_bundled_one_says_why(qtbot, make_window, tmp_path):
+    window = make_window()
+    assert window.sketchpad.predictor.name == "bundled model"
+    opened = tmp_path / "mine.pt"
+    assert window.sketchpad_model.save_model_file(opened)  # a copy of the bundled model, as a file of its own
+    assert window.sketchpad_model.load_model_file(opened)
+    window.close()
+
+    def reopened():
+        again = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+        qtbot.addWidget(again)
+        return again
+
+    again = reopened()
+    assert again.sketchpad.predictor.name == str(opened)
+    assert any("Sketchpad model, as last time" in line for line in again.log.lines())
+    again.close()
+    opened.write_bytes(b"not a model any more")
+    third = reopened()
+    assert third.sketchpad.predictor.name == "bundled model"
+    assert any(f"The sketchpad's last model could not be read, so it reads with the bundled model: {opened}" in line
+               for line in third.log.lines()), third.log.lines()
