@@ -112,7 +112,8 @@ def read_network(model, image: np.ndarray) -> Reading:
         third = F.relu(F.max_pool2d(conv3(second), 2))
         features = torch.flatten(third.contiguous(), 1)
         logits = fc(features)
-        probabilities = torch.softmax(logits.float(), dim=1)
+        # A Predictor's calibrated probabilities (its temperature), as the sketchpad shows them.
+        probabilities = torch.softmax(logits.float() / getattr(model, "temperature", 1.0), dim=1)
         maps = tuple(_numpy(block[0]) for block in (first, second, third))
         reading = Reading(image=batch[0, 0], seen=_numpy(x[0, 0]), maps=maps, features=_numpy(features[0]),
                           weight=_numpy(fc.weight),

@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 
 from .atomic import atomic_write, remove_abandoned_partials
+from .calibration import check_temperature
 from .errors import CheckpointError
 from .model import ConvNet, build_model
 from .paths import make_folder
@@ -51,6 +52,7 @@ class Checkpoint:
     lr: float | None
     hyperparameters: dict = field(repr=False)
     saved_at: str = ""
+    temperature: float = 1.0  # the logits are divided by it before the softmax (core.calibration)
 
     @property
     def deskews(self) -> bool:
@@ -62,7 +64,8 @@ class Checkpoint:
         return model.to(device).eval()
 
 
-def save_checkpoint(path: Path, model: ConvNet, *, epoch: int, accuracy: float, lr: float, hyperparameters: dict) -> Path:
+def save_checkpoint(path: Path, model: ConvNet, *, epoch: int, accuracy: float, lr: float, hyperparameters: dict,
+                    temperature: float = 1.0) -> Path:
     """Write the checkpoint to a new temporary file beside its final name, fsync it, then rename it
     over the old one (core.atomic); temporaries of saves killed mid-write are deleted first."""
     path = Path(path)
@@ -79,6 +82,7 @@ def save_checkpoint(path: Path, model: ConvNet, *, epoch: int, accuracy: float, 
         "epoch": int(epoch),
         "accuracy": float(accuracy),
         "lr": float(lr),
+        "temperature": float(temperature),
         "hyperparameters": {k: v for k, v in hyperparameters.items() if type(v) in PLAIN_TYPES},
         "torch_version": str(torch.__version__),
         "saved_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -141,6 +145,7 @@ def _checked(path: Path, payload: object) -> Checkpoint:
         lr=_lr(path, payload.get("lr")),
         hyperparameters=_hyperparameters(path, payload.get("hyperparameters")),
         saved_at=_saved_at(path, payload.get("saved_at")),
+        temperature=_temperature(path, payload.get("temperature", 1.0)),  # absent in files from before calibration
     )
     _check_architecture(path, architecture)
     state = check_model_state(path, state)
@@ -208,6 +213,13 @@ def _check_format_version(path: Path, version: object) -> None:
     if type(version) is not int or version < 1:
         raise CheckpointError(f"{path}: format_version must be a whole number from 1 to {FORMAT_VERSION}, "
                               f"not {show_value(version)}")
+
+
+def _temperature(path: Path, value: object) -> float:
+    try:
+        return check_temperature(value)
+    except ValueError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
 
 
 def _epoch(path: Path, value: object) -> int:

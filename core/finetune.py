@@ -330,7 +330,9 @@ def _save(model: ConvNet, base, base_name: str, settings: FinetuneSettings, digi
         # Not recorded and no folder named: a folder of its own beside the window's models, never the current folder.
         folder = Path(runs_dir) if runs_dir is not None else default_models_dir()
         path = folder_of_its_own(folder, "fitted") / CHECKPOINT_NAME
-    checkpoint.save_checkpoint(path, model, epoch=1, accuracy=accuracy, lr=settings.lr, hyperparameters=hyperparameters)
+    # The base's temperature stays: a fit of a few hundred steps moves the logits' scale little.
+    checkpoint.save_checkpoint(path, model, epoch=1, accuracy=accuracy, lr=settings.lr, hyperparameters=hyperparameters,
+                               temperature=base.temperature)
     if store is not None:
         try:
             store.record_epoch(run.id, {"epoch": 1, "test_accuracy": accuracy, "lr": settings.lr, "seconds": seconds})

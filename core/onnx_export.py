@@ -1,7 +1,9 @@
 """A saved model as ONNX, for use outside mnistconv (onnxruntime, other languages, the web).
 
 The graph takes `images`, float32 of shape (N, 1, 28, 28) with values in [0, 1] as `to_mnist` makes
-them (N free), and gives `logits`, shape (N, 10): softmax them for probabilities. It needs the
+them (N free), and gives `logits`, shape (N, 10): softmax(logits / temperature) are the calibrated
+probabilities the sketchpad shows, the temperature being the model's (core.calibration), kept in the
+file's metadata under "temperature". It needs the
 optional extra: `pip install 'mnistconv[onnx]'` (onnx and onnxscript to write, onnxruntime to run).
 """
 
@@ -50,6 +52,7 @@ def export_onnx(checkpoint_path: str | os.PathLike, out_path: str | os.PathLike)
             temporary = Path(folder) / out_path.name
             program = torch.onnx.export(model, (example,), dynamo=True, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
                                         dynamic_shapes=({0: batch},), verbose=False)
+            program.model.metadata_props["temperature"] = repr(saved.temperature)
             program.save(str(temporary))
             os.replace(temporary, out_path)
     except OSError as exc:

@@ -29,12 +29,14 @@ PIXEL_TOLERANCE = 0.01
 class Predictor:
     """Class probabilities for 28×28 images, from a private eval-mode copy of a model on one device."""
 
-    def __init__(self, model: nn.Module, device: torch.device, *, name: str, accuracy: float | None = None):
+    def __init__(self, model: nn.Module, device: torch.device, *, name: str, accuracy: float | None = None,
+                 temperature: float = 1.0):
         # Callers hand over a model nobody else holds; the classmethods below make sure of that.
         self.device = torch.device(device)
         self.model = model.to(self.device).eval().requires_grad_(False)
         self.name = name
         self.accuracy = accuracy
+        self.temperature = temperature  # the logits are divided by it: calibrated probabilities (core.calibration)
 
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike, device: str = "auto") -> "Predictor":
@@ -42,7 +44,7 @@ class Predictor:
         target = resolve_device(device)
         saved = load_checkpoint(path)
         accuracy = None if math.isnan(saved.accuracy) else saved.accuracy
-        return cls(saved.build_model(target), target, name=str(path), accuracy=accuracy)
+        return cls(saved.build_model(target), target, name=str(path), accuracy=accuracy, temperature=saved.temperature)
 
     @classmethod
     def bundled(cls, device: str = "auto") -> "Predictor":
@@ -55,7 +57,7 @@ class Predictor:
     @classmethod
     def from_model(
         cls, model: nn.Module, device: torch.device | str | None = None, *,
-        name: str = "current model", accuracy: float | None = None,
+        name: str = "current model", accuracy: float | None = None, temperature: float = 1.0,
     ) -> "Predictor":
         """A copy of `model`'s weights, on `device` (default: where the model is)."""
         if device is None:
@@ -69,7 +71,7 @@ class Predictor:
             twin = copy.deepcopy(model)
         for parameter in twin.parameters():
             parameter.grad = None  # deepcopy brings the gradients along; a reader needs none
-        return cls(twin, target, name=name, accuracy=accuracy)
+        return cls(twin, target, name=name, accuracy=accuracy, temperature=temperature)
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         """(28, 28) or (N, 28, 28) floats in [0, 1] → (N, 10) float32 softmax probabilities.
@@ -80,7 +82,7 @@ class Predictor:
         batch = torch.from_numpy(self._as_batch(images, "predict"))
         with torch.inference_mode():
             logits = self.model(batch.to(self.device))
-            return torch.softmax(logits.float(), dim=1).cpu().numpy()
+            return torch.softmax(logits.float() / self.temperature, dim=1).cpu().numpy()
 
     @staticmethod
     def _as_batch(images: np.ndarray, caller: str) -> np.ndarray:

@@ -76,6 +76,7 @@ def cuda_twin(predictor: Predictor) -> StreamPredictor:
     stream = torch.cuda.Stream(priority=-1)  # lower numbers are higher priorities
     with torch.cuda.stream(stream):
         twin = StreamPredictor(Predictor.from_model(predictor.model, torch.device("cuda"), name=predictor.name,
+                                                    temperature=predictor.temperature,
                                                     accuracy=predictor.accuracy), stream)
         twin.predict(np.zeros((28, 28), np.float32))
     stream.synchronize()
@@ -130,7 +131,8 @@ class SketchpadReader:
 
     def __init__(self, predictor: Predictor, devices: SketchpadDevices):
         self.cpu = predictor if predictor.device.type == "cpu" else Predictor.from_model(
-            predictor.model, torch.device("cpu"), name=predictor.name, accuracy=predictor.accuracy)
+            predictor.model, torch.device("cpu"), name=predictor.name, accuracy=predictor.accuracy,
+            temperature=predictor.temperature)
         self.devices = devices
         self.name = predictor.name
         self.accuracy = predictor.accuracy
@@ -158,6 +160,10 @@ class SketchpadReader:
     def model(self) -> torch.nn.Module:
         """The weights it reads with: the CPU copy's network (Save model as… writes these)."""
         return self.cpu.model
+
+    @property
+    def temperature(self) -> float:
+        return self.cpu.temperature
 
     @property
     def device(self) -> torch.device:

@@ -126,7 +126,7 @@ class SketchpadModel(QObject):
             saved = checkpoint.load_checkpoint(self.file)
             lr = saved.lr if saved.lr is not None else float(saved.hyperparameters.get("lr", 0.0))
             written = checkpoint.save_checkpoint(Path(path), predictor.model, epoch=saved.epoch, accuracy=saved.accuracy,
-                                                 lr=lr, hyperparameters=saved.hyperparameters)
+                                                 lr=lr, hyperparameters=saved.hyperparameters, temperature=saved.temperature)
         except CheckpointError as exc:
             self.window.messages.warn(SAVE_FAILED_TITLE, f"{exc}\n\nNothing was saved.")
             return False

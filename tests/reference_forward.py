@@ -8,8 +8,9 @@ import torch
 from torch.nn import functional as F
 
 
-def reference_forward(state: dict, image: np.ndarray) -> dict:
-    """The seed's network written out from the tensors alone: conv → ReLU → max-pool, three times, then dense."""
+def reference_forward(state: dict, image: np.ndarray, temperature: float = 1.0) -> dict:
+    """The seed's network written out from the tensors alone: conv → ReLU → max-pool, three times, then
+    dense; the probabilities with the model's temperature (core.calibration)."""
     weights = {name: tensor.to(torch.float64) for name, tensor in state.items()}
     x = torch.from_numpy(image.astype(np.float64))[None, None]
     out = {"pre_pool": [], "maps": []}
@@ -20,6 +21,7 @@ def reference_forward(state: dict, image: np.ndarray) -> dict:
         out["maps"].append(x[0].numpy())
     features = x.reshape(1, -1)
     logits = F.linear(features, weights["fc.weight"], weights["fc.bias"])
-    out.update(features=features[0].numpy(), logits=logits[0].numpy(), probabilities=torch.softmax(logits, 1)[0].numpy(),
+    probabilities = torch.softmax(logits / temperature, 1)[0].numpy()
+    out.update(features=features[0].numpy(), logits=logits[0].numpy(), probabilities=probabilities,
                weight=weights["fc.weight"].numpy(), bias=weights["fc.bias"].numpy())
     return out

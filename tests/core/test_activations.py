@@ -46,7 +46,7 @@ def test_maps_features_logits_and_contributions_equal_the_plain_forward_pass(bun
     image = images()[name]
     reading = read_network(predictor, image)
     seen = as_the_network_sees_it(image, deskews)
-    expected = reference_forward(state, seen)
+    expected = reference_forward(state, seen, predictor.temperature)
     assert [m.shape for m in reading.maps] == [(16, 14, 14), (32, 7, 7), (32, 3, 3)]
     for ours, theirs in zip(reading.maps, expected["maps"]):
         np.testing.assert_allclose(ours, theirs, **TOLERANCE)

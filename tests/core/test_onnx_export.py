@@ -8,6 +8,7 @@ import torch
 from mnistconv.core import cli_runs, onnx_export
 from mnistconv.core.checkpoint import load_checkpoint
 from mnistconv.core.paths import bundled_model_path, resolve_data_dir
+from mnistconv.core.predict import Predictor
 
 
 @pytest.mark.mnist
@@ -32,6 +33,9 @@ def test_onnx_runtime_agrees_with_pytorch_on_every_test_digit(tmp_path, capsys):
     assert onnx_logits.shape == (10_000, 10)
     assert np.array_equal(onnx_logits.argmax(1), torch_logits.argmax(1))
     assert float(np.abs(onnx_logits - torch_logits).max()) <= 1e-4
+    # The calibration travels with it: the sketchpad's probabilities from the file alone.
+    temperature = float(session.get_modelmeta().custom_metadata_map["temperature"])
+    assert temperature == Predictor.bundled("cpu").temperature < 1
 
 
 def test_without_the_extra_the_command_says_how_to_install_it(tmp_path, monkeypatch, capsys):

@@ -1,7 +1,6 @@
 """The "not sure" flag, measured: scribbles, letters and shapes drawn through the canvas are flagged,
 the check set's real-style digits are not (core.plausibility; benchmarks/not_sure.py has the figures)."""
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +28,11 @@ def predictor():
 
 
 def flags(predictor, images):
+    """Each image's flag, and its top probability as the old rule saw it: before calibration (the
+    old rule's 60 % was set on those; calibrated ones are sharper, core.calibration)."""
     probabilities = predictor.predict(np.asarray(images, dtype=np.float32))
-    return np.array([judge(image, p).not_a_digit for image, p in zip(images, probabilities)]), probabilities.max(axis=1)
+    uncalibrated = Predictor(predictor.model, predictor.device, name="uncalibrated").predict(np.asarray(images, np.float32))
+    return np.array([judge(image, p).not_a_digit for image, p in zip(images, probabilities)]), uncalibrated.max(axis=1)
 
 
 def test_non_digits_drawn_on_the_canvas_are_flagged(qtbot, predictor):
@@ -58,15 +60,3 @@ def test_check_set_digits_are_rarely_flagged(predictor):
     # The threshold was set on the even-numbered items; the odd-numbered ones were never looked at.
     assert flagged[1::2].mean() <= 0.03 and flagged.mean() <= 0.03, f"{flagged.mean():.1%} of the digits flagged"
     assert flagged.mean() < (confidence < OLD_RULE).mean()  # fewer false alarms than the old rule
-
-
-def test_a_judgement_costs_a_fraction_of_a_reading(predictor):
-    image = check_set_images()[0]
-    probabilities = predictor.predict(image)[0]
-    judge(image, probabilities)  # the statistics load once
-    times = []
-    for _ in range(200):
-        start = time.perf_counter()
-        judge(image, probabilities)
-        times.append(time.perf_counter() - start)
-    assert np.median(times) < 0.5e-3  # about 0.1 ms; a reading's work is about 2 ms
