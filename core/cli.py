@@ -30,7 +30,7 @@ from .progress_bar import ProgressBar
 from .runstore import RunStore, resolve_runs_dir
 from .session import RUN_FOLDER, load_data, resume_session, training_session
 from .train import TrainingControl
-from .wording import STOPPING_AT_CTRL_C, Level, log_lines
+from .wording import Level, log_lines, stopping_at_ctrl_c
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -144,6 +144,7 @@ class StopOnSignals:
     def __init__(self, control: TrainingControl, log: TextIO):
         self.control = control
         self.log = log
+        self.saved = False  # whether a best model was saved yet (the caller says, as events come)
         self.received: int | None = None
         self._previous: dict[int, object] = {}
 
@@ -162,7 +163,7 @@ class StopOnSignals:
             raise KeyboardInterrupt
         self.received = number
         self.control.request_stop()
-        print(STOPPING_AT_CTRL_C, file=self.log, flush=True)
+        print(stopping_at_ctrl_c(self.saved), file=self.log, flush=True)
 
     @property
     def exit_status(self) -> int | None:
@@ -223,6 +224,7 @@ def train_main(argv: Sequence[str] | None = None) -> int:
                 print_event(event, out, progress)
                 finished = event if isinstance(event, Finished) else finished
                 last_saved = event if isinstance(event, NewBestSaved) else last_saved
+                signals.saved = last_saved is not None
                 recorded = event if isinstance(event, RunRecorded) else recorded
         except ConfigError as exc:
             return _fail("mnistconv-train", str(exc), EXIT_USAGE)

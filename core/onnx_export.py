@@ -4,7 +4,7 @@ The graph takes `images`, float32 of shape (N, 1, 28, 28) with values in [0, 1] 
 them (N free), and gives `logits`, shape (N, 10): softmax(logits / temperature) are the calibrated
 probabilities the sketchpad shows, the temperature being the model's (core.calibration), kept in the
 file's metadata under "temperature". It needs the
-optional extra: `pip install 'mnistconv[onnx]'` (onnx and onnxscript to write, onnxruntime to run).
+optional extra: `pip install '.[onnx]'` in the project's folder (onnx and onnxscript to write, onnxruntime to run).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from .paths import make_folder
 
 INPUT_NAME = "images"
 OUTPUT_NAME = "logits"
-INSTALL_HINT = "pip install 'mnistconv[onnx]'"
+INSTALL_HINT = "pip install '.[onnx]' in the mnistconv folder (as the README's ONNX section says)"
 
 
 class ExportError(MnistConvError):

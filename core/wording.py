@@ -41,7 +41,15 @@ FINISH_TITLES = {
 
 
 STOPPING = "Stopping after the current batch; the best model so far stays saved"
-STOPPING_AT_CTRL_C = f" -> {STOPPING} (Ctrl+C again to quit at once)."
+STOPPING_NOTHING_SAVED = "Stopping after the current batch (no model has been saved yet)"
+
+
+def stopping_text(saved: bool) -> str:
+    return STOPPING if saved else STOPPING_NOTHING_SAVED
+
+
+def stopping_at_ctrl_c(saved: bool) -> str:
+    return f" -> {stopping_text(saved)} (Ctrl+C again to quit at once)."
 SAVE_FAILED_TITLE = "Could not save the model"
 SAVE_FAILED_GOES_ON = "Training goes on; the previous saved model is untouched."
 NAN_TITLE = "Training aborted: NaN parameters"

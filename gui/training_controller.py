@@ -14,12 +14,12 @@ from PySide6.QtWidgets import QInputDialog, QWidget
 from mnistconv.core import allocator, events
 from mnistconv.core.errors import ConfigError
 from mnistconv.core.events import FinishReason
-from mnistconv.core.history import RunHistory
+from mnistconv.core.history import EventKind, RunHistory
 from mnistconv.core.paths import checkpoint_file, ensure_folder
 from mnistconv.core.predict import BUNDLED_NAME
 from mnistconv.core.runstore import INTERRUPTED, RUNNING
 from mnistconv.core.session import RUN_FOLDER
-from mnistconv.core.wording import STOPPING, finish_summary
+from mnistconv.core.wording import finish_summary, stopping_text
 
 from .training_panel import NO_SEED, PanelState
 
@@ -136,8 +136,10 @@ class TrainingController(QObject):
     def stop(self) -> None:
         if self.window.trainer.is_running():
             self.window.trainer.stop()
+            saved = any(marker.kind is EventKind.NEW_BEST for marker in self.history.markers)
+            self.window.panel.stopping_text = stopping_text(saved)
             self.window.panel.set_state(PanelState.STOPPING)
-            self.window.log.add(f"{STOPPING}…")
+            self.window.log.add(f"{stopping_text(saved)}…")
 
     def _on_history_event(self, event: events.TrainingEvent) -> None:
         self.history.observe(event)

@@ -135,6 +135,7 @@ class TrainingPanel(QWidget):
         # A field that cannot work is said there too, so the form above never moves.
         self.progress_detail.setFixedHeight(2 * QFontMetrics(self.font()).lineSpacing())
         self._state = PanelState.IDLE
+        self.stopping_text = STOPPING  # what stopping keeps (the controller says whether a model was saved)
         self._progress = (0.0, "Idle", "")
         self._error = ""
 
@@ -292,7 +293,7 @@ class TrainingPanel(QWidget):
             detail = f"Paused between batches: {self.pause_action.text()} ({shortcut_text(self.pause_action)}) goes on."
         elif self._state is PanelState.STOPPING:
             text = f"Stopping · {text}"
-            detail = f"{STOPPING}."
+            detail = f"{self.stopping_text}."
         if self._error:
             self.progress_detail.set_text(f"Cannot train: {self._error}.", colour=ERROR_COLOUR)
         else:

@@ -274,3 +274,19 @@ def test_without_options_the_cli_trains_the_seed_recipe_and_a_preset_fills_the_r
     assert configs[0] == replace(TrainConfig(), savepath=RUN_FOLDER)
     assert configs[1] == preset_config("fast", savepath=RUN_FOLDER)
     assert configs[2] == preset_config("robust", epochs=4, lr=0.002, batch_size=32, noise_std=0.0, savepath=RUN_FOLDER)
+
+
+def test_ctrl_c_before_any_model_was_saved_does_not_say_one_stays():
+    import io
+    import signal
+
+    from mnistconv.core.train import TrainingControl
+
+    said = io.StringIO()
+    signals = cli.StopOnSignals(TrainingControl(), said)
+    signals._on_signal(signal.SIGINT, None)
+    assert said.getvalue().strip() == ("-> Stopping after the current batch (no model has been saved yet) "
+                                       "(Ctrl+C again to quit at once).")
+    signals.saved, signals.received = True, None
+    signals._on_signal(signal.SIGINT, None)
+    assert "the best model so far stays saved" in said.getvalue().splitlines()[-1]

@@ -1,6 +1,8 @@
 """ONNX export: onnxruntime reads the 10,000 test digits exactly as the PyTorch model does."""
 
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -13,7 +15,7 @@ from mnistconv.core.predict import Predictor
 
 @pytest.mark.mnist
 def test_onnx_runtime_agrees_with_pytorch_on_every_test_digit(tmp_path, capsys):
-    ort = pytest.importorskip("onnxruntime", reason="the onnx extra: pip install 'mnistconv[onnx]'")
+    ort = pytest.importorskip("onnxruntime", reason="the onnx extra: pip install '.[onnx]'")
     from mnistconv.core import data
 
     folder = resolve_data_dir()
@@ -44,7 +46,10 @@ def test_without_the_extra_the_command_says_how_to_install_it(tmp_path, monkeypa
                         lambda name, *args: None if name == "onnxscript" else real_find_spec(name, *args))
     assert cli_runs.export_main(["--onnx", str(tmp_path / "m.onnx")]) == 1
     err = capsys.readouterr().err
-    assert "ONNX export needs onnxscript" in err and "pip install 'mnistconv[onnx]'" in err
+    # The README's words: `pip install '.[onnx]'` in the project's folder.
+    assert "ONNX export needs onnxscript" in err and "pip install '.[onnx]' in the mnistconv folder" in err
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert "pip install '.[onnx]'" in readme
     assert not (tmp_path / "m.onnx").exists()
 
 

@@ -284,3 +284,13 @@ def test_the_sketchpads_model_comes_back_at_the_next_start_or_the_bundled_one_sa
     assert third.sketchpad.predictor.name == "bundled model"
     assert any(f"The sketchpad's last model could not be read, so it reads with the bundled model: {opened}" in line
                for line in third.log.lines()), third.log.lines()
+
+
+def test_stopping_before_any_model_was_saved_does_not_say_one_stays(qtbot, make_window):
+    window = make_window(epochs=50)
+    with qtbot.waitSignal(window.trainer.batch_progressed, timeout=60_000):
+        qtbot.mouseClick(window.panel.train_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(window.trainer.finished, timeout=60_000):
+        window.training.stop()
+        said = [line for line in window.log.lines() if "Stopping after the current batch" in line]
+    assert len(said) == 1 and said[0].endswith("(no model has been saved yet)…"), said
