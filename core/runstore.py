@@ -410,6 +410,10 @@ class RunStore:
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"Cannot read the run store {self.path}: {_reason(exc)}") from exc
 
+    def data_version(self) -> int:
+        """A number that changes whenever another connection (process) has written to the store."""
+        return self._rows("PRAGMA data_version")[0][0]
+
     def integrity(self) -> str:
         return self._db.execute("PRAGMA integrity_check").fetchone()[0]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -35,6 +35,9 @@ from mnistconv.core.runstore import RUNNING, Run, RunStore, StoreError
 
 COLUMNS = ("Run", "Started (UTC)", "Preset", "Best", "Epochs", "Duration", "Outcome")
 SORT_ROLE = Qt.ItemDataRole.UserRole
+
+
+WATCH_MS = 2000  # how often a shown Runs tab looks for runs recorded elsewhere
 
 
 def _duration(seconds: float | None) -> str:
@@ -140,6 +143,12 @@ class RunsView(QWidget):
         self.runs_dir = Path(runs_dir)
         self._store: RunStore | None = None
         self.training_run: int | None = None  # the run this window is training now
+        # Runs recorded by another process (the command line, another window) appear by themselves:
+        # while the tab is shown, the store is asked every WATCH_MS whether anyone else wrote to it.
+        self._seen_version: int | None = None
+        self._watch = QTimer(self)
+        self._watch.setInterval(WATCH_MS)
+        self._watch.timeout.connect(self._refresh_if_changed)  # started while the tab is shown
 
         self.status = QLabel()
         self.status.setWordWrap(True)
@@ -209,12 +218,31 @@ class RunsView(QWidget):
             self._store.close()
             self._store = None
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._watch.start()
+
+    def hideEvent(self, event) -> None:
+        self._watch.stop()
+        super().hideEvent(event)
+
+    def _refresh_if_changed(self) -> None:
+        if not self.isVisible() or self._store is None:
+            return
+        try:
+            changed = self._store.data_version() != self._seen_version
+        except StoreError:
+            return  # said by the next refresh
+        if changed:
+            self.refresh()
+
     def refresh(self) -> None:
         store = self.store()
         if store is None:
             self.model.set_runs([])
             return
         try:
+            self._seen_version = store.data_version()
             runs = store.runs()
         except StoreError as exc:
             self.status.setText(f"<b>Runs cannot be listed:</b> {exc}")

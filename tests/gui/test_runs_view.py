@@ -233,3 +233,15 @@ def test_the_run_the_plots_show_is_never_overlaid_on_itself(qtbot, make_window):
     assert window.plots.overlaid_runs() == [1]
     legend = [label.text for _, label in window.plots.legend.items]
     assert len(legend) == 2 and legend[0] == "run 2 (this run)" and legend[1].startswith("run 1 (")
+
+
+def test_runs_recorded_by_another_process_appear_without_reloading(qtbot, make_window, own_run_store):
+    window = make_window()
+    view = runs_tab(window)
+    view.refresh()
+    assert view.proxy.rowCount() == 0
+    with RunStore(own_run_store) as elsewhere:  # as mnistconv-train would, in a process of its own
+        run = elsewhere.create_run(config={"epochs": 2}, preset="seed", data_dir=None)
+        elsewhere.record_end(run.id, "completed")
+    qtbot.waitUntil(lambda: view.proxy.rowCount() == 1, timeout=10_000)
+    assert view.proxy.index(0, 0).data() == str(run.id)
