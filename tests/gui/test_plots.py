@@ -296,3 +296,33 @@ def test_labels_of_markers_at_one_place_are_stacked_not_drawn_over_each_other(pl
     history.add_marker(Marker(8.0, EventKind.STOPPED))
     positions = [marker.items[0].label.orthoPos for marker in plots.markers(EventKind.STOPPED)]
     assert positions[0] != positions[1] and positions[2] == positions[0]
+
+
+def test_an_svg_export_draws_the_same_in_renderers_without_non_scaling_strokes(plots, history, tmp_path):
+    """rsvg and ImageMagick ignore vector-effect: every stroke must be as thin as it shows, as written."""
+    import re
+    import xml.etree.ElementTree as ElementTree
+
+    for i in range(1, 100):
+        history.add_batch(i / 25, 2.0 / i, 3e-3)
+    for epoch in (1, 2, 3):
+        history.add_epoch(epoch, test_accuracy=0.9 + epoch / 100, test_loss=0.3 / epoch)
+    plots.resize(700, 600)
+    plots.export(str(tmp_path / "plots.svg"))
+    root = ElementTree.parse(tmp_path / "plots.svg").getroot()
+    widest = []
+
+    def walk(element, scale, width):
+        matrix = re.search(r"matrix\(([^)]*)\)", element.get("transform", ""))
+        if matrix:
+            a, b, c, d = (float(v) for v in re.split(r"[ ,]+", matrix.group(1).strip())[:4])
+            scale *= math.sqrt(abs(a * d - b * c)) or 1.0
+        width = float(element.get("stroke-width", width))
+        assert element.get("vector-effect") is None and element.get("font-family") != "Sans Serif"
+        if element.tag.endswith(("polyline", "path")):  # the curves, guides and frames
+            widest.append(width * scale)
+        for child in element:
+            walk(child, scale, width)
+
+    walk(root, 1.0, 1.0)
+    assert len(widest) >= 8 and max(widest) <= 4  # as drawn on screen: pens of 1–2 px (50× and more before)
