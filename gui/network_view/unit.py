@@ -98,24 +98,24 @@ class UnitCanvas(Canvas):
         count = self.inputs.count
         inputs = "the input image" if self.block == 1 else f"the {count} maps of block {self.block - 1}"
         bias = "" if self.unit is None else f" {signed(self.unit.bias, 3)}"
-        return (f"Block {self.block}, map {self.channel} = ReLU(max-pool 2×2(Σ of {inputs} ⊛ its 3×3 filters "
+        return (f"Block {self.block}, map {self.channel + 1} = ReLU(max-pool 2×2(Σ of {inputs} ⊛ its 3×3 filters "
                 f"+ bias{bias}))")
 
     def describe(self, tiles: Tiles, index: int, row: int, column: int) -> str:
         value = float(tiles.values[index, row, column])
         source = int(self._order[index]) if tiles in (self.inputs, self.kernels, self.partials) else 0
-        name = "the input image" if self.block == 1 else f"block {self.block - 1}, map {source}"
+        name = "the input image" if self.block == 1 else f"block {self.block - 1}, map {source + 1}"
         if tiles is self.pre_pool:
-            return f"Before pooling, row {row}, column {column}: {format_value(value)} (the inputs' sum plus the bias)"
+            return f"Before pooling, row {row + 1}, column {column + 1}: {format_value(value)} (the inputs' sum plus the bias)"
         if tiles is self.output:
-            return f"Block {self.block}, map {self.channel}, row {row}, column {column}: {format_value(value)}"
+            return f"Block {self.block}, map {self.channel + 1}, row {row + 1}, column {column + 1}: {format_value(value)}"
         if tiles is self.inputs:
-            return f"Input: {name}, row {row}, column {column}: {format_value(value)}"
+            return f"Input: {name}, row {row + 1}, column {column + 1}: {format_value(value)}"
         if tiles is self.kernels:
             weights = ", ".join(signed(float(w), 3) for w in tiles.values[index].ravel())
-            return f"Filter on {name}, weight at row {row}, column {column}: {signed(value, 3)} (all nine: {weights})"
+            return f"Filter on {name}, weight at row {row + 1}, column {column + 1}: {signed(value, 3)} (all nine: {weights})"
         strength = float(self.unit.strengths()[source]) if self.unit is not None else 0.0
-        return (f"{name} ⊛ its filter, row {row}, column {column}: {signed(value, 3)}; "
+        return (f"{name} ⊛ its filter, row {row + 1}, column {column + 1}: {signed(value, 3)}; "
                 f"on average {signed(strength, 3)} where pooling reads the map")
 
     def _layout(self) -> None:

@@ -29,12 +29,35 @@ from mnistconv.core.activations import MAP_SHAPES, NotShowable, Reading, UnitInp
 
 from ..plot_export import save_png
 from .canvas import MARGIN
+from .explanations import explanation
 from .filters import FiltersCanvas
 from .layers import LayersCanvas
 from .unit import UnitCanvas
 
 INTERVAL_MS = 30  # the view refreshes at most this often while drawing (about 25–30 times a second)
 QUIET_MS = 25  # …and this long after the last reading when the pen stops between two refreshes
+
+
+class CountedFromOne(QSpinBox):
+    """A spin box of 0-based indices shown counted from 1, as people count maps."""
+
+    def textFromValue(self, value: int) -> str:
+        return str(value + 1)
+
+    def valueFromText(self, text: str) -> int:
+        digits = text.removeprefix(self.prefix()).strip()
+        return int(digits) - 1 if digits.isdigit() else self.value()
+
+    def validate(self, text: str, position: int):
+        from PySide6.QtGui import QValidator
+
+        digits = text.removeprefix(self.prefix()).strip()
+        if not digits:
+            return QValidator.State.Intermediate, text, position
+        if not digits.isdigit():
+            return QValidator.State.Invalid, text, position
+        inside = self.minimum() <= int(digits) - 1 <= self.maximum()
+        return (QValidator.State.Acceptable if inside else QValidator.State.Intermediate), text, position
 
 
 class NetworkView(QWidget):
@@ -66,7 +89,7 @@ class NetworkView(QWidget):
         self.block_combo = QComboBox()
         self.block_combo.addItems(["Block 1", "Block 2", "Block 3"])
         self.block_combo.setToolTip("The block of the map shown")
-        self.channel_spin = QSpinBox()
+        self.channel_spin = CountedFromOne()
         self.channel_spin.setPrefix("map ")
         self.channel_spin.setRange(0, MAP_SHAPES[0][0] - 1)
         self.channel_spin.setToolTip("The map shown (or click one on the Layers page)")
@@ -101,9 +124,26 @@ class NetworkView(QWidget):
         self.save_button.setText("Save as PNG…")
         self.save_button.setToolTip("Save the page shown as a PNG image")
         self.save_button.clicked.connect(self._on_save_clicked)
-        self.pages.setCornerWidget(self.save_button, Qt.Corner.TopRightCorner)
+        self.help_button = QToolButton()
+        self.help_button.setText("Explain")
+        self.help_button.setCheckable(True)
+        self.help_button.setToolTip("What am I looking at? The page shown explained: filters, maps, features, logits")
+        corner = QWidget()
+        corner_layout = QHBoxLayout(corner)
+        corner_layout.setContentsMargins(0, 0, 0, 0)
+        corner_layout.addWidget(self.help_button)
+        corner_layout.addWidget(self.save_button)
+        self.pages.setCornerWidget(corner, Qt.Corner.TopRightCorner)
+        self.explanation = QLabel()
+        self.explanation.setWordWrap(True)
+        self.explanation.setTextFormat(Qt.TextFormat.RichText)
+        self.explanation.setContentsMargins(MARGIN, 4, MARGIN, 4)
+        self.explanation.hide()
+        self.help_button.toggled.connect(self._show_explanation)
+        self.pages.currentChanged.connect(lambda _: self._show_explanation(self.help_button.isChecked()))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.explanation)
         layout.addWidget(self.pages)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
@@ -117,6 +157,10 @@ class NetworkView(QWidget):
         self._quiet.timeout.connect(self._on_timer)
         self.pages.currentChanged.connect(lambda _: self._schedule(at_once=True))
         self.layers.map_clicked.connect(self.show_unit)
+
+    def _show_explanation(self, shown: bool) -> None:
+        self.explanation.setText(explanation(self.pages.currentIndex()))
+        self.explanation.setVisible(shown)
 
     # -- wiring ------------------------------------------------------------------------------------
     def watch(self, sketchpad) -> None:

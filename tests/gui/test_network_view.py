@@ -152,14 +152,15 @@ def test_hovering_a_map_shows_its_value(qtbot, make_view):
     value = float(reading.maps[1][5, 3, 4])
     QApplication.sendEvent(layers, QHelpEvent(QEvent.Type.ToolTip, point, layers.mapToGlobal(point)))
     qtbot.waitUntil(lambda: QToolTip.isVisible(), timeout=2000)
-    assert f"Block 2, map 5, row 3, column 4: {format_value(value)}" in QToolTip.text()
+    # Maps, rows and columns counted from 1, as people count: index 5 is the sixth map.
+    assert f"Block 2, map 6, row 4, column 5: {format_value(value)}" in QToolTip.text()
     QToolTip.hideText()
     send_mouse(layers, QEvent.Type.MouseMove, point.x(), point.y(), Qt.MouseButton.NoButton, Qt.MouseButton.NoButton)
-    assert layers.status_text.startswith("Block 2, map 5, row 3, column 4")
+    assert layers.status_text.startswith("Block 2, map 6, row 4, column 5")
     feature = tile_centre(layers.to_winner, 7, 1, 2)
     send_mouse(layers, QEvent.Type.MouseMove, feature.x(), feature.y(), Qt.MouseButton.NoButton, Qt.MouseButton.NoButton)
     contribution = float(reading.contributions(reading.winner)[7 * 9 + 1 * 3 + 2])
-    assert layers.status_text.startswith(f"Feature {7 * 9 + 5} (block 3, map 7, row 1, column 2)")
+    assert layers.status_text.startswith(f"Feature {7 * 9 + 5 + 1} (block 3, map 8, row 2, column 3)")
     assert f"{contribution:+.3f}".replace("-", "−") in layers.status_text
 
 
@@ -439,3 +440,20 @@ def test_every_page_saves_as_a_png_of_the_whole_page(qtbot, make_view, tmp_path)
         image = QImage(str(path))
         assert not image.isNull() and (image.width(), image.height()) == (widget.width(), widget.height())
     assert not view.save_png(tmp_path / "no-such-folder" / "x.png")
+
+
+def test_the_view_explains_each_page_and_counts_maps_from_one(qtbot, make_view):
+    holder = make_view()
+    view = holder.view
+    assert view.explanation.isHidden()
+    view.help_button.click()
+    assert view.explanation.isVisibleTo(view) and "logit" in view.explanation.text() and "⊛" in view.explanation.text()
+    view.pages.setCurrentIndex(2)
+    assert "Block 1's 16 filters" in view.explanation.text()
+    view.help_button.click()
+    assert view.explanation.isHidden()
+    view.channel_spin.setValue(0)
+    assert view.channel_spin.text() == "map 1"  # the first map, as people count
+    view.channel_spin.lineEdit().setText("map 16")
+    view.channel_spin.interpretText()
+    assert view.channel_spin.value() == 15
