@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from mnistconv.core import checkpoint  # noqa: E402
 from mnistconv.core.calibration import expected_calibration_error, fit_temperature, softmax  # noqa: E402
-from mnistconv.core.data import load_mnist, missing_files  # noqa: E402
+from mnistconv.core.data import load_mnist, missing_files, pixels  # noqa: E402
 from mnistconv.core.paths import bundled_model_path, resolve_data_dir  # noqa: E402
 
 from real_writers import validation_set  # noqa: E402
@@ -56,7 +56,7 @@ def main() -> None:
     mnist = load_mnist(folder, "cpu")
     real = validation_set()
     sets = {
-        "MNIST test set": (mnist.test_images[:, 0].numpy(), mnist.test_labels.numpy()),
+        "MNIST test set": (pixels(mnist.test_images)[:, 0].numpy(), mnist.test_labels.numpy()),
         "validation writers, the sketchpad's pen": (real["pen"], real["labels"]),
         "validation writers, four random hands each": (real["hands"].reshape(-1, 28, 28), np.tile(real["labels"], 4)),
     }

@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from mnistconv.core.data import load_mnist, missing_files  # noqa: E402
+from mnistconv.core.data import load_mnist, missing_files, pixels  # noqa: E402
 from mnistconv.core.errors import DataError  # noqa: E402
 from mnistconv.core.paths import resolve_data_dir  # noqa: E402
 from mnistconv.core.predict import Predictor  # noqa: E402
@@ -214,7 +214,7 @@ def load_mnist_test(data_dir: Path) -> tuple[tuple[np.ndarray, np.ndarray] | Non
         data = load_mnist(data_dir, "cpu")
     except DataError as exc:
         return None, f"MNIST unusable in {data_dir}: {exc}"
-    return (data.test_images[:, 0].numpy(), data.test_labels.numpy()), ""
+    return (pixels(data.test_images)[:, 0].numpy(), data.test_labels.numpy()), ""
 
 
 def main() -> None:

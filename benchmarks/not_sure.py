@@ -29,7 +29,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 import numpy as np  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from mnistconv.core.data import load_mnist, missing_files  # noqa: E402
+from mnistconv.core.data import load_mnist, missing_files, pixels  # noqa: E402
 from mnistconv.core.errors import DataError  # noqa: E402
 from mnistconv.core.paths import resolve_data_dir  # noqa: E402
 from mnistconv.core.plausibility import Doubt, bundled_statistics, judge  # noqa: E402
@@ -98,7 +98,7 @@ def main() -> None:
         if missing := missing_files(data_dir):
             mnist_note = f"MNIST not found in {data_dir} ({', '.join(missing)} missing): no MNIST row."
         else:
-            test = load_mnist(data_dir, "cpu").test_images[:, 0].numpy()
+            test = pixels(load_mnist(data_dir, "cpu").test_images)[:, 0].numpy()
             drawn = np.stack([to_mnist(image) for image in test])
             mnist_flagged, mnist_old, _ = judged(predictor, drawn)
             mnist_row = ["MNIST test set, through `to_mnist`", share(mnist_flagged), share(mnist_old)]

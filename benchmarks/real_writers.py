@@ -34,7 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from mnistconv.core.data import load_mnist, missing_files  # noqa: E402
+from mnistconv.core.data import load_mnist, missing_files, pixels  # noqa: E402
 from mnistconv.core.handwriting import Hand, load_unipen, random_hand, readable, render, writer_split  # noqa: E402
 from mnistconv.core.paths import resolve_data_dir  # noqa: E402
 from mnistconv.core.predict import Predictor  # noqa: E402
@@ -156,7 +156,7 @@ def main() -> None:
     mnist = None
     if not missing_files(folder):
         loaded = load_mnist(folder, "cpu")
-        mnist = (loaded.test_images[:, 0].numpy(), loaded.test_labels.numpy())
+        mnist = (pixels(loaded.test_images)[:, 0].numpy(), loaded.test_labels.numpy())
     check = load_check_set()
     predictor = Predictor.from_checkpoint(args.model, "cpu") if args.model else Predictor.bundled("cpu")
     result = measure(predictor, data, mnist, check)

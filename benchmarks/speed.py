@@ -54,7 +54,7 @@ from mnistconv.core import allocator, events  # noqa: E402
 from mnistconv.core import train as train_module  # noqa: E402
 from mnistconv.core.acquire import ensure_mnist  # noqa: E402
 from mnistconv.core.config import TrainConfig  # noqa: E402
-from mnistconv.core.data import load_mnist  # noqa: E402
+from mnistconv.core.data import MnistData, load_mnist, pixels  # noqa: E402
 from mnistconv.core.evaluate import evaluate  # noqa: E402
 from mnistconv.core.model import build_model  # noqa: E402
 from mnistconv.core.paths import resolve_data_dir  # noqa: E402
@@ -77,6 +77,11 @@ FIRST_BATCH_LINE = "Beginning training loop..."  # printed by both commands just
 
 
 # -- the whole command ----------------------------------------------------------------------------
+
+def as_floats(data: MnistData) -> MnistData:
+    """MNIST as float32 pixels, as a straight port of the seed holds it (the project keeps the bytes)."""
+    return MnistData(pixels(data.train_images), data.train_labels, pixels(data.test_images), data.test_labels)
+
 def project_command() -> list[str]:
     """`mnistconv-train` as installed beside this Python, else the same entry point through -c."""
     script = Path(sys.executable).with_name("mnistconv-train")
@@ -208,6 +213,8 @@ def epoch_worker(side: str, seed: int, data_dir: Path) -> None:
     if side == "flat_adam":
         train_module.make_optimizer = flat_adam.make_optimizer
     data = load_mnist(data_dir, "cpu")
+    if side == "baseline":
+        data = as_floats(data)  # a straight port holds MNIST as floats
     with tempfile.TemporaryDirectory() as savepath:
         if side == "baseline":
             epochs = baseline.train_epochs(data, EPOCHS_PER_SEED, seed)
@@ -337,7 +344,7 @@ def memory_child(side: str, data_dir: Path) -> None:
     sampler = threading.Thread(target=sample)
     sampler.start()
     if side == "baseline":
-        next(baseline.train_epochs(data, 1, seed=0))
+        next(baseline.train_epochs(as_floats(data), 1, seed=0))
     else:
         allocator.keep_freed_memory()
         with tempfile.TemporaryDirectory() as savepath:

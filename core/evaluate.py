@@ -11,7 +11,7 @@ import torch
 from torch.nn import functional as F
 
 from . import checkpoint
-from .data import MnistData
+from .data import MnistData, pixels
 from .paths import checkpoint_file
 
 
@@ -38,7 +38,7 @@ def _logits_in_chunks(model: torch.nn.Module, images: torch.Tensor, batch_size: 
     model.eval()
     try:
         for i in range(0, len(images), batch_size):
-            yield slice(i, i + batch_size), model(images[i : i + batch_size]).float()
+            yield slice(i, i + batch_size), model(pixels(images[i : i + batch_size])).float()
     finally:
         model.train(was_training)
 

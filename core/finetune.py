@@ -30,6 +30,7 @@ from . import checkpoint, events
 from .atomic import NotARegularFile, check_write_target
 from .augment import AugmentSettings, augment_batch
 from .config import RULES, SEED_MAX
+from .data import pixels
 from .device import describe_device, resolve_device
 from .errors import ConfigError
 from .evaluate import evaluate
@@ -281,7 +282,7 @@ def _fit(model: ConvNet, personal_x: torch.Tensor, personal_y: torch.Tensor, mni
         pick = torch.randint(len(personal_y), (own,), generator=generator, device=device)
         drawn = augment_batch(personal_x[pick], generator, PERSONAL_AUGMENT)
         rows = torch.randint(n_mnist, (others,), generator=generator, device=device)
-        x = torch.cat([drawn, mnist.train_images[rows]])
+        x = torch.cat([drawn, pixels(mnist.train_images[rows])])
         y = torch.cat([personal_y[pick], mnist.train_labels[rows]])
         x = x + settings.noise_std * torch.randn(x.shape, generator=generator, device=device)
         logits = model(x.contiguous(memory_format=torch.channels_last))

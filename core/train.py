@@ -22,7 +22,7 @@ from . import checkpoint, events
 from .augment import AugmentSettings, augment_batch
 from .banks import cached_bank
 from .config import TrainConfig, validate_config
-from .data import MnistData
+from .data import MnistData, pixels
 from .device import describe_device
 from .errors import CheckpointError
 from .evaluate import evaluate
@@ -333,11 +333,11 @@ class RecipeRun:
                     return
                 start = self.starts[batch_index]
                 if self.order is None:
-                    x = images[start : start + config.batch_size]
+                    x = pixels(images[start : start + config.batch_size])
                     y = labels[start : start + config.batch_size]
                 else:
                     picked = self.order[start : start + config.batch_size]
-                    x, y = images[picked], labels[picked]
+                    x, y = pixels(images[picked]), labels[picked]
                 mnist_count = len(y)
                 for share, (bank_images, bank_labels) in self.added:
                     # Drawn from the run's generator before the augmentation and the noise, every batch.

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnistconv.core.data import load_mnist
+from mnistconv.core.data import load_mnist, pixels
 from mnistconv.core.handwriting import handwriting_bank, load_unipen, readable_rows, render, writer_split
 from mnistconv.core.paths import resolve_data_dir
 from mnistconv.core.plausibility import DigitStatistics
@@ -55,7 +55,7 @@ def main() -> None:
     args = parser.parse_args()
 
     data = load_mnist(resolve_data_dir(args.data_dir), "cpu")
-    images, labels = data.train_images[:, 0].numpy(), data.train_labels.numpy()
+    images, labels = pixels(data.train_images)[:, 0].numpy(), data.train_labels.numpy()
     drawn = np.stack([to_mnist(image) for image in images]).reshape(len(images), -1).astype(np.float64)
     if args.real > 0:
         real_images, real_labels = handwriting_bank(args.real, args.seed)  # already through to_mnist

@@ -79,6 +79,6 @@ def test_the_bundled_models_percentages_are_calibrated_on_mnist_and_reach_99(tmp
     test = data.load_mnist(folder, "cpu")
     bundled = Predictor.bundled("cpu")
     assert bundled.temperature < 1  # label smoothing left it too unsure: the temperature sharpens
-    probabilities = bundled.predict(test.test_images[:, 0].numpy())
+    probabilities = bundled.predict(data.pixels(test.test_images)[:, 0].numpy())
     assert expected_calibration_error(probabilities, test.test_labels.numpy()) <= 0.02
     assert (probabilities.max(axis=1) >= 0.99).mean() > 0.5  # clean digits reach 99 %

@@ -15,16 +15,18 @@ from mnistconv.core.errors import DataError
 from idx_files import TEST_NAMES, TRAIN_NAMES, idx_bytes, synthetic_digits, write_split, write_tiny_mnist
 
 
-def test_loads_tensors_in_unit_range(tiny_mnist_dir):
+def test_loads_the_bytes_and_gives_pixels_in_unit_range(tiny_mnist_dir):
     loaded = data.load_mnist(tiny_mnist_dir, "cpu")
     assert loaded.train_images.shape == (512, 1, 28, 28)
     assert loaded.test_images.shape == (200, 1, 28, 28)
-    assert loaded.train_images.dtype == torch.float32
-    assert 0.0 <= float(loaded.train_images.min()) and float(loaded.train_images.max()) <= 1.0
+    assert loaded.train_images.dtype == torch.uint8  # a quarter of the memory of floats
     assert loaded.train_labels.dtype == torch.int64
     images, labels = synthetic_digits(512, seed=1)
     assert torch.equal(loaded.train_labels, torch.from_numpy(labels.astype(np.int64)))
-    assert torch.allclose(loaded.train_images[:, 0], torch.from_numpy(images).float() / 255)
+    assert torch.equal(loaded.train_images[:, 0], torch.from_numpy(images))
+    floats = data.pixels(loaded.train_images[:64])
+    assert floats.dtype == torch.float32 and 0.0 <= float(floats.min()) and float(floats.max()) <= 1.0
+    assert torch.equal(floats[:, 0], torch.from_numpy(images[:64]).float().div_(255.0))  # bit for bit as before
 
 
 def test_gz_files_are_unpacked_and_read(tmp_path):
@@ -272,7 +274,7 @@ def test_the_loader_reads_what_torchvision_reads(tiny_mnist_dir):
     for split, images, labels in (("train", loaded.train_images, loaded.train_labels),
                                   ("test", loaded.test_images, loaded.test_labels)):
         names = TRAIN_NAMES if split == "train" else TEST_NAMES
-        assert torch.equal(images, read_image_file(str(raw / names[0])).unsqueeze(1).float().div_(255.0))
+        assert torch.equal(data.pixels(images), read_image_file(str(raw / names[0])).unsqueeze(1).float().div_(255.0))
         assert torch.equal(labels, read_label_file(str(raw / names[1])).long())
 
 

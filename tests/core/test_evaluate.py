@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from mnistconv.core.data import pixels
 from mnistconv.core.evaluate import evaluate
 from mnistconv.core.model import build_model
 
@@ -14,7 +15,7 @@ def test_each_prediction_comes_with_its_softmax_probability(tiny_data):
     images, labels = tiny_data.test_images, tiny_data.test_labels
     result = evaluate(model, images, labels, batch_size=64)  # several chunks, the last one shorter
     with torch.no_grad():
-        probabilities = torch.softmax(model.eval()(images), dim=1)
+        probabilities = torch.softmax(model.eval()(pixels(images)), dim=1)
     expected_confidence, expected_class = probabilities.max(dim=1)
     assert result.confidences.dtype == np.float32 and result.confidences.shape == (len(labels),)
     np.testing.assert_array_equal(result.predictions, expected_class.numpy())

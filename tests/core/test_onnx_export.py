@@ -28,10 +28,10 @@ def test_onnx_runtime_agrees_with_pytorch_on_every_test_digit(tmp_path, capsys):
     session = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])
     (given,), (returned,) = session.get_inputs(), session.get_outputs()
     assert (given.name, given.shape[1:], returned.name, returned.shape[1:]) == ("images", [1, 28, 28], "logits", [10])
-    images = mnist.test_images.numpy()
+    images = data.pixels(mnist.test_images).numpy()
     onnx_logits = np.concatenate([session.run(None, {"images": images[i : i + 2500]})[0] for i in range(0, 10_000, 2500)])
     with bundled_model_path() as path, torch.inference_mode():
-        torch_logits = load_checkpoint(path).build_model("cpu")(mnist.test_images).numpy()
+        torch_logits = load_checkpoint(path).build_model("cpu")(data.pixels(mnist.test_images)).numpy()
     assert onnx_logits.shape == (10_000, 10)
     assert np.array_equal(onnx_logits.argmax(1), torch_logits.argmax(1))
     assert float(np.abs(onnx_logits - torch_logits).max()) <= 1e-4

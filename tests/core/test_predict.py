@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from mnistconv.core.checkpoint import save_checkpoint
-from mnistconv.core.data import load_mnist
+from mnistconv.core.data import load_mnist, pixels
 from mnistconv.core.errors import CheckpointError
 from mnistconv.core.model import build_model
 from mnistconv.core.predict import Predictor
@@ -107,7 +107,7 @@ def test_from_checkpoint_on_a_bad_file_raises_checkpoint_error(tmp_path, content
 def test_trained_predictor_reads_the_tiny_test_digits(tiny):
     data, path = tiny
     predictor = Predictor.from_checkpoint(path, device="cpu")
-    images = data.test_images[:, 0].numpy()
+    images = pixels(data.test_images)[:, 0].numpy()
     labels = data.test_labels.numpy()
     predicted = predictor.predict(images).argmax(axis=1)
     assert (predicted == labels).mean() >= 0.95

@@ -9,6 +9,7 @@ import torch
 from torch.nn import functional as F
 
 from mnistconv.core import checkpoint, events
+from mnistconv.core.data import pixels
 from mnistconv.core.errors import ConfigError
 from mnistconv.core.evaluate import evaluate_saved_model
 from mnistconv.core.model import ConvNet, build_model
@@ -299,7 +300,7 @@ def test_each_batch_is_the_seeds_next_slice_with_fresh_noise_of_std_0_1(tmp_path
     model = RecordingNet()
     list(train(config_for(tmp_path, epochs=2), tiny_data, model=model))
     assert len(model.trained_on) == 2 * 8
-    images = tiny_data.train_images
+    images = pixels(tiny_data.train_images)
     for index, x in enumerate(model.trained_on):
         start = (index % 8) * 64  # the seed's minibatches: the data in order, 64 at a time, every epoch
         noise = x - images[start : start + 64]
@@ -324,7 +325,7 @@ def test_each_step_is_the_seeds_adam_on_the_cross_entropy(tmp_path, tiny_data):
     # convolution kernels round differently, and Adam's first steps (about lr·sign(g)) turn a rounding
     # difference in a near-zero gradient into one of up to 2·lr in its weight.
     reference.to(memory_format=torch.channels_last)
-    images = tiny_data.train_images.contiguous(memory_format=torch.channels_last)
+    images = pixels(tiny_data.train_images).contiguous(memory_format=torch.channels_last)
     adam = torch.optim.Adam(reference.parameters(), lr=3e-3)
     for _ in range(3):
         loss = F.cross_entropy(reference(images), tiny_data.train_labels)
