@@ -7,6 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog, QWidget
 
+from .file_places import remember, start_in
 from .plot_export import save_png
 
 
@@ -19,10 +20,11 @@ class Exports(QObject):
         self.window = window
 
     def ask_to_export_plots(self) -> None:
-        path, chosen = QFileDialog.getSaveFileName(self.window, "Export plots", "mnistconv-plots.png",
+        path, chosen = QFileDialog.getSaveFileName(self.window, "Export plots", start_in("mnistconv-plots.png"),
                                                    "PNG image (*.png);;SVG drawing (*.svg)")
         if not path:
             return
+        remember(path)
         if not Path(path).suffix:
             path += ".svg" if "svg" in chosen.lower() else ".png"
         try:
@@ -56,9 +58,11 @@ class Exports(QObject):
         shown = window.tabs.currentWidget()
         name = {window.plots: "plots", window.confusion: "confusion-matrix", window.runs_view: "runs",
                 window.personal_view: "my-digits"}.get(shown, f"network-{window.network.page()}")
-        path, _ = QFileDialog.getSaveFileName(window, "Export view as PNG", str(Path.home() / f"{name}.png"),
-                                              "PNG images (*.png)")
+        path, _ = QFileDialog.getSaveFileName(window, "Export view as PNG", start_in(f"{name}.png"), "PNG images (*.png)")
         if path:
+            remember(path)
             path = path if path.lower().endswith(".png") else path + ".png"
             if not self.export_view_png(path):
                 window.messages.warn("Could not save the image", f"{path} could not be written.")
+            else:
+                window.statusBar().showMessage(f"Saved {path}", 5000)

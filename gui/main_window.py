@@ -23,6 +23,7 @@ from mnistconv.core.qt_trainer import QtTrainer
 from mnistconv.core.runstore import resolve_runs_dir
 from mnistconv.core.sketchpad_device import SketchpadDevices
 
+from . import file_places
 from .about import show_about
 from .confusion import ConfusionMatrixView
 from .event_log import EventLog
@@ -35,7 +36,7 @@ from .plots import TrainingPlots
 from .run_results import RunResults
 from .runs_controller import RunsController
 from .runs_view import RunsView
-from .settings_reader import Field, flag, read, saved_state
+from .settings_reader import Field, flag, read, saved_state, text
 from .shortcuts import ShortcutsDialog, shortcut_rows
 from .sketchpad import Sketchpad
 from .sketchpad_device_menu import SketchpadDeviceMenu, stored_setting
@@ -93,6 +94,7 @@ class MainWindow(QMainWindow):
 
         problems = settings_problems + self.panel.load_settings(self.settings)
         problems += self._restore_geometry()
+        file_places.restore(read(self.settings, Field(file_places.SETTINGS_KEY, text), problems))
         for line in problems:
             self.log.add(line, "warning")
         if predictor is None:
@@ -264,6 +266,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/splitter", self.splitter.saveState())
         self.settings.setValue("window/network_docked", self.network_dock_action.isChecked())
         self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue(file_places.SETTINGS_KEY, file_places.start_in())
         self.settings.sync()
         self.runs_view.close_store()
         super().closeEvent(event)

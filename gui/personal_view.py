@@ -29,6 +29,8 @@ from PySide6.QtWidgets import (
 
 from mnistconv.core.personal import DIGITS, PersonalDigit, PersonalDigits, PersonalError, digit_image
 
+from .file_places import remember, start_in
+
 THUMB = 56
 MISREAD_COLOUR = QColor("#e03131")
 ITEM_ROLE = Qt.ItemDataRole.UserRole
@@ -277,9 +279,10 @@ class PersonalView(QWidget):
         return copied, skipped
 
     def _on_import(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Import digits (a folder with folders 0 … 9)")
+        folder = QFileDialog.getExistingDirectory(self, "Import digits (a folder with folders 0 … 9)", start_in())
         if not folder:
             return
+        remember(folder)
         try:
             copied, skipped = self.import_folder(Path(folder))
         except PersonalError as exc:
@@ -289,9 +292,10 @@ class PersonalView(QWidget):
         QMessageBox.information(self, "Imported", f"Copied {copied} digit pictures into your digits.{note}")
 
     def _on_export(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Export your digits to a folder")
+        folder = QFileDialog.getExistingDirectory(self, "Export your digits to a folder", start_in())
         if not folder:
             return
+        remember(folder)
         try:
             count = self.digits.export_to(Path(folder))
         except OSError as exc:

@@ -35,7 +35,7 @@ from mnistconv.core.runstore import RUNNING, Run, RunStore, StoreError
 
 COLUMNS = ("Run", "Started (UTC)", "Preset", "Best", "Epochs", "Duration", "Outcome")
 SORT_ROLE = Qt.ItemDataRole.UserRole
-
+from .file_places import remember, start_in
 
 WATCH_MS = 2000  # how often a shown Runs tab looks for runs recorded elsewhere
 
@@ -357,13 +357,16 @@ class RunsView(QWidget):
         run = self.selected_run()
         if run is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export metrics", f"run-{run.id}.csv", "CSV files (*.csv)")
+        path, _ = QFileDialog.getSaveFileName(self, "Export metrics", start_in(f"run-{run.id}.csv"), "CSV files (*.csv)")
         if not path:
             return
+        remember(path)
         try:
             self.export_csv(run, Path(path))
         except (OSError, MnistConvError) as exc:
             QMessageBox.warning(self, "Could not export", f"Could not write {path}: {getattr(exc, 'strerror', None) or exc}")
+            return
+        self.status.setText(f"Wrote run {run.id}'s epochs to {path}")
 
     def delete(self, run: Run) -> bool:
         """Delete without asking; False (and a message) when it cannot be."""

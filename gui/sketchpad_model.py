@@ -18,11 +18,12 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QWidget
 
 from mnistconv.core import checkpoint
 from mnistconv.core.errors import CheckpointError
-from mnistconv.core.paths import CHECKPOINT_SUFFIX, bundled_model_path, checkpoint_file, default_models_dir
+from mnistconv.core.paths import CHECKPOINT_SUFFIX, bundled_model_path
 from mnistconv.core.predict import BUNDLED_NAME, Predictor
 from mnistconv.core.wording import SAVE_FAILED_TITLE
 
 from .drawing_canvas import LOGICAL_SIDE
+from .file_places import remember, start_in
 from .picture_file import PictureError, canvas_picture, image_suffixes, is_image_file, read_grey
 from .settings_reader import Field, read, text
 
@@ -134,22 +135,24 @@ class SketchpadModel(QObject):
         return True
 
     def ask_to_open_model(self) -> None:
-        start = str(checkpoint_file(self.window.panel.savepath_edit.text()))
-        path, _ = QFileDialog.getOpenFileName(self.window, "Open model", start, "mnistconv models (*.pt);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open model", start_in(), "mnistconv models (*.pt);;All files (*)")
         if path:
+            remember(path)
             self.load_model_file(path)
 
     def ask_to_save_model(self) -> None:
         predictor = self.window.sketchpad.predictor
         if predictor is None:
             return
-        folder = Path(self.window.panel.savepath_edit.text() or default_models_dir()).expanduser()
         bundled = self.file is None or predictor.name == BUNDLED_NAME
         stem = "mnist_conv-bundled" if bundled else f"{Path(predictor.name).stem}-copy"
-        path, _ = QFileDialog.getSaveFileName(self.window, "Save model as", str(folder / f"{stem}.pt"),
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save model as", start_in(f"{stem}.pt"),
                                               "mnistconv models (*.pt);;All files (*)")
         if path:
-            self.save_model_file(path if path.endswith(CHECKPOINT_SUFFIX) else path + CHECKPOINT_SUFFIX)
+            remember(path)
+            path = path if path.endswith(CHECKPOINT_SUFFIX) else path + CHECKPOINT_SUFFIX
+            if self.save_model_file(path):
+                self.window.statusBar().showMessage(f"Saved the sketchpad's model to {path}", 5000)
 
     # -- pictures on the canvas -----------------------------------------------------------------------
     def open_image_file(self, path: str | Path) -> bool:
@@ -166,8 +169,9 @@ class SketchpadModel(QObject):
 
     def ask_to_open_image(self) -> None:
         patterns = " ".join(f"*.{suffix}" for suffix in image_suffixes())
-        path, _ = QFileDialog.getOpenFileName(self.window, "Open image", str(Path.home()), f"Images ({patterns});;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open image", start_in(), f"Images ({patterns});;All files (*)")
         if path:
+            remember(path)
             self.open_image_file(path)
 
     def open_test_digit(self, index: int) -> bool:

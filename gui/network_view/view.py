@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from mnistconv.core.activations import MAP_SHAPES, NotShowable, Reading, UnitInputs, network_filters, read_network, unit_inputs
 
+from ..file_places import remember, start_in
 from ..plot_export import save_png
 from .canvas import MARGIN
 from .explanations import explanation
@@ -336,8 +337,9 @@ class NetworkView(QWidget):
 
     def _on_save_clicked(self) -> None:
         name = f"network-{self.page()}.png"
-        path, _ = QFileDialog.getSaveFileName(self, "Save as PNG", str(Path.home() / name), "PNG images (*.png)")
+        path, _ = QFileDialog.getSaveFileName(self, "Save as PNG", start_in(name), "PNG images (*.png)")
         if path:
+            remember(path)
             path = path if path.lower().endswith(".png") else path + ".png"
             if not self.save_png(path):
                 box = QMessageBox(QMessageBox.Icon.Warning, "Could not save the image", f"{path} could not be written.",

@@ -294,3 +294,29 @@ def test_stopping_before_any_model_was_saved_does_not_say_one_stays(qtbot, make_
         window.training.stop()
         said = [line for line in window.log.lines() if "Stopping after the current batch" in line]
     assert len(said) == 1 and said[0].endswith("(no model has been saved yet)…"), said
+
+
+def test_file_dialogs_open_where_the_last_file_went_and_saves_are_confirmed(qtbot, make_window, monkeypatch, tmp_path):
+    from PySide6.QtWidgets import QFileDialog
+
+    window = make_window()
+    asked = []
+    answers = iter([str(tmp_path / "exports" / "plots.png"), str(tmp_path / "exports" / "copy.pt")])
+
+    def save_dialog(parent, caption, start, *rest):
+        asked.append(start)
+        return next(answers), ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_dialog)
+    (tmp_path / "exports").mkdir()
+    window.exports.ask_to_export_plots()
+    assert window.statusBar().currentMessage() == f"Plots written to {tmp_path / 'exports' / 'plots.png'}"
+    window.sketchpad_model.ask_to_save_model()
+    assert asked[1] == str(tmp_path / "exports" / "mnist_conv-bundled.pt")  # where the plots went
+    assert window.statusBar().currentMessage() == f"Saved the sketchpad's model to {tmp_path / 'exports' / 'copy.pt'}"
+    window.close()  # the folder is kept for the next session
+    again = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(again)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda parent, caption, start, *rest: (asked.append(start), ("", ""))[1])
+    again.sketchpad_model.ask_to_open_model()
+    assert asked[-1] == str(tmp_path / "exports")
