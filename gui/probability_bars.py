@@ -65,8 +65,10 @@ class ProbabilityBars(QWidget):
         return self._top
 
     def text(self, row: int) -> str:
-        """The percentage written on a row's bar, as painted."""
-        return f"{100 * self._values[row] / STEPS:.0f} %"
+        """The percentage written on a row's bar, as painted: whole percents, but a tenth near the ends,
+        where calibrated readings gather (99.5 % is not 100 %, nor 0.4 % nothing)."""
+        percent = 100 * self._values[row] / STEPS
+        return f"{percent:.1f} %" if 0 < self._values[row] < STEPS and (percent > 99 or percent < 1) else f"{percent:.0f} %"
 
     # -- geometry -------------------------------------------------------------------------------
     def _row_height(self) -> int:

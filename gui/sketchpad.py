@@ -27,6 +27,8 @@ MIN_CANVAS_SIDE = 224  # the canvas grows from here with the space the window gi
 UNSURE_COLOUR = QColor("#c77c02")  # amber, legible on light and dark backgrounds
 
 
+KEEP_GAP = 10  # px between the buttons under the preview and the probability bars
+
 class PredictorLike(Protocol):
     def predict(self, images: np.ndarray) -> np.ndarray: ...
     def describe(self) -> str: ...
@@ -132,6 +134,7 @@ class Sketchpad(QWidget):
         beside_bars.addStretch(1)
         results = QHBoxLayout()
         results.addLayout(beside_bars)
+        results.addSpacing(KEEP_GAP)  # Keep as…'s menu arrow must not touch the bars' digit labels
         results.addWidget(self.bars, 1, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -1,5 +1,6 @@
 """The window's size: it fits a 1280×720 screen with a taskbar, and uses a large screen's room."""
 
+import pytest
 from PySide6.QtCore import QRect, QSize
 
 from mnistconv.gui.main_window import MAX_DEFAULT_SIZE
@@ -68,3 +69,13 @@ def test_a_stroke_on_the_grown_canvas_lands_where_it_was_drawn(qtbot, make_windo
     drag(canvas, [(100 * scale, 50 * scale), (100 * scale, 230 * scale)])
     (stroke,) = canvas.strokes()
     assert abs(stroke[0][0] - 100) < 0.5 and abs(stroke[-1][1] - 230) < 0.5
+
+
+@pytest.mark.parametrize("width, height", [(1000, 640), (1152, 648), (1280, 720)])
+def test_the_keep_button_never_covers_the_bars_labels(qtbot, make_window, width, height):
+    window = shown_at(qtbot, make_window(), width, height)
+    pad = window.sketchpad
+    button = pad.keep_button
+    button_right = button.mapTo(pad, button.rect().topRight()).x()
+    bars_left = pad.bars.mapTo(pad, pad.bars.rect().topLeft()).x()
+    assert bars_left - button_right >= 6, (button_right, bars_left)  # a clear gap, not the arrow against the 7

@@ -47,6 +47,11 @@ def test_values_follow_the_probabilities_and_none_empties_them(bars):
     assert bars.values() == [round(STEPS * float(p)) for p in probabilities]
     assert bars.text(2) == "90 %" and bars.text(0) == "0 %"
     assert "2: 90 %" in bars.accessibleDescription()
+    # Near the ends a tenth is shown: a calibrated 99.5 % is not 100 %, nor 0.4 % nothing.
+    bars.set_probabilities(np.array([0.995, 0.004, 0.001] + [0.0] * 7, dtype=np.float32))
+    assert [bars.text(row) for row in range(4)] == ["99.5 %", "0.4 %", "0.1 %", "0 %"]
+    bars.set_probabilities(np.array([1.0] + [0.0] * 9, dtype=np.float32))
+    assert bars.text(0) == "100 %"
     bars.set_probabilities(None)
     assert bars.values() == [0] * 10
 
