@@ -437,7 +437,7 @@ class RunStore:
         )
         if run.epochs_done is not None and run.planned_epochs and run.epochs_done > run.planned_epochs:
             run = dataclasses.replace(run, epochs_done=None)
-        if run.best_epoch is not None and (run.epochs_done is None or run.best_epoch > run.epochs_done):
+        if run.best_epoch is not None and run.epochs_done is not None and run.best_epoch > run.epochs_done:
             run = dataclasses.replace(run, best_epoch=None)
         if run.outcome == RUNNING and not run_lock.is_held(folder / LOCK_NAME):
             run = dataclasses.replace(run, outcome=INTERRUPTED)  # its process died without saying how it ended

@@ -72,7 +72,7 @@ def load_data(
     yield events.DataLoaded(
         data_dir=data_dir,
         train_images=len(data.train_labels),
-        test_images=data.test_images[:, 0].cpu().numpy(),  # uint8, as the files hold them
+        test_images=data.test_images[:, 0].cpu().numpy().copy(),  # uint8, as the files hold them; the window's own
         test_labels=data.test_labels.cpu().numpy(),
     )
     return data

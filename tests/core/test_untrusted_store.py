@@ -199,7 +199,11 @@ def test_more_epochs_done_than_planned_reads_as_unknown(tmp_path, capsys):
     tamper(tmp_path, run.id, epochs_done=100)
     with RunStore(tmp_path) as store:
         read = store.run(run.id)
-    assert read.epochs_done is None and read.best_epoch is None and read.epochs_text == "?/4"
+    assert read.epochs_done is None and read.epochs_text == "?/4"
+    assert read.best_epoch == 2  # its own field, in range: a run whose count is unknown still lists its model
+    tamper(tmp_path, run.id, epochs_done=1)
+    with RunStore(tmp_path) as store:
+        assert store.run(run.id).best_epoch is None  # best after the last epoch done: unknown
     assert cli_runs.runs_main(["--runs-dir", str(tmp_path), "list"]) == 0
     assert "100" not in capsys.readouterr().out
 
