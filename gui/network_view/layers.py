@@ -92,7 +92,7 @@ class LayersCanvas(Canvas):
             return f"Block {block}: {count} maps, {height}×{width} (pooled)"
         if key == "input":
             deskewed = reading is not None and not np.array_equal(reading.seen, reading.image)
-            return "Input, 28×28, deskewed" if deskewed else "Input, 28×28"
+            return "Input, deskewed" if deskewed else "Input, 28×28"  # short: the column is the image wide
         if key == "logits":
             return "Logit · probability"
         if key == "dense":

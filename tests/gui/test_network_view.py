@@ -102,7 +102,7 @@ def test_the_view_shows_what_a_plain_forward_pass_computes(qtbot, make_view, bun
     # The input as the first block sees it: the bundled network deskews, and says so.
     np.testing.assert_array_equal(layers.input.values[0], reading.seen)
     np.testing.assert_allclose(reading.seen, seen_by_bundled(holder.pad.network_input()), atol=1e-6, rtol=0)
-    assert layers.header("input") == "Input, 28×28, deskewed"
+    assert layers.header("input") == "Input, deskewed"
     assert int(np.argmax(expected["logits"])) == reading.winner == int(holder.pad.probabilities().argmax())
 
 
