@@ -10,7 +10,9 @@ It reports before and after: the accuracy on your digits that the fit did not se
 cross-validated: the set in folds, each read by a model fitted on the others), and on MNIST's test
 set. A fit that would lower MNIST test accuracy by more than MAX_MNIST_DROP is refused, and says so,
 as is one that reads the held-out digits worse than the model it started from (digits filed under
-the wrong label, most often); an accepted one is saved as a new run (with the run store) and handed back for the sketchpad.
+the wrong label, most often); an accepted one is saved as a new run (with the run store) and handed
+back for the sketchpad. Held-out digits that the model reads as the same other digit before and
+after fitting are named: their label may be wrong.
 """
 
 from __future__ import annotations
