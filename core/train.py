@@ -204,7 +204,6 @@ class RecipeRun:
         self.described = {**config.to_dict(), **({"trained_on": ATTRIBUTION} if config.real_share > 0 else {})}
         self.schedule = ScheduleState(lr=config.lr)
         self.best_epoch = 0
-        self.saved_any = False
         self.saved: tuple[int, float] | None = None  # the epoch and accuracy of the model in the save file
         self.epochs_done = 0
         self.batch = 0  # batches done in epoch epochs_done + 1
@@ -223,8 +222,7 @@ class RecipeRun:
             optimizer_state=_to_cpu(self.optimizer.state_dict()),
             scheduler_state=self.scheduler.state_dict() if self.scheduler is not None else None,
             lr=self.schedule.lr, best_accuracy=self.schedule.best_accuracy, last_improvement=self.schedule.last_improvement,
-            best_epoch=self.best_epoch, saved_any=self.saved_any,
-            saved_epoch=self.saved[0] if self.saved else None, saved_accuracy=self.saved[1] if self.saved else None,
+            best_epoch=self.best_epoch, saved_any=self.saved is not None, **self._saved_fields(),
             generator_state=self.generator.get_state(),
             noise_draw_state=self.noise.draw_state if self.noise.buffer is not None else None,
             noise_draw_images=len(self.noise.buffer) if self.noise.buffer is not None else 0,
@@ -269,7 +267,7 @@ class RecipeRun:
         except (RuntimeError, ValueError, KeyError, TypeError) as exc:
             raise CheckpointError(f"the run's saved state does not fit this run ({exc})") from exc
         self.schedule = ScheduleState(lr=state.lr, best_accuracy=state.best_accuracy, last_improvement=state.last_improvement)
-        self.best_epoch, self.saved_any = state.best_epoch, state.saved_any
+        self.best_epoch = state.best_epoch
         if state.saved_epoch is not None and state.saved_accuracy is not None:
             self.saved = (state.saved_epoch, state.saved_accuracy)
         elif state.saved_any:  # a state from before saves were told apart from the best: the best
@@ -292,9 +290,14 @@ class RecipeRun:
     def _finished(self, reason: FinishReason, epochs_run: int) -> events.Finished:
         return events.Finished(
             reason=reason, epochs_run=epochs_run, best_accuracy=self.schedule.best_accuracy,
-            best_epoch=self.best_epoch, checkpoint=self.save_to if self.saved_any else None,
-            saved_epoch=self.saved[0] if self.saved else None, saved_accuracy=self.saved[1] if self.saved else None,
+            best_epoch=self.best_epoch, checkpoint=self.save_to if self.saved is not None else None,
+            **self._saved_fields(),
         )
+
+    def _saved_fields(self) -> dict:
+        """The model in the save file, as a state and the Finished event name it."""
+        epoch, accuracy = self.saved if self.saved is not None else (None, None)
+        return {"saved_epoch": epoch, "saved_accuracy": accuracy}
 
     def run(self, control: TrainingControl, state_path: Path | None) -> Iterator[events.TrainingEvent]:
         config, data, model, optimizer = self.config, self.data, self.model, self.optimizer
@@ -397,7 +400,6 @@ class RecipeRun:
                         self.save_to, model, epoch=epoch, accuracy=result.accuracy, lr=self.schedule.lr,
                         hyperparameters=self.described,
                     )
-                    self.saved_any = True
                     self.saved = (epoch, result.accuracy)
                     yield events.NewBestSaved(epoch=epoch, accuracy=result.accuracy, path=self.save_to)
                 except CheckpointError as exc:
