@@ -73,6 +73,11 @@ class Predictor:
             parameter.grad = None  # deepcopy brings the gradients along; a reader needs none
         return cls(twin, target, name=name, accuracy=accuracy, temperature=temperature)
 
+    def copy_to(self, device: torch.device) -> "Predictor":
+        """The same reader (weights, name, accuracy, temperature) with weights of its own on `device`."""
+        return Predictor.from_model(self.model, device, name=self.name, accuracy=self.accuracy,
+                                    temperature=self.temperature)
+
     def predict(self, images: np.ndarray) -> np.ndarray:
         """(28, 28) or (N, 28, 28) floats in [0, 1] → (N, 10) float32 softmax probabilities.
 

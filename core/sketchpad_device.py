@@ -75,9 +75,7 @@ def cuda_twin(predictor: Predictor) -> StreamPredictor:
     first convolution on a GPU loads its kernels, which takes far longer than a reading."""
     stream = torch.cuda.Stream(priority=-1)  # lower numbers are higher priorities
     with torch.cuda.stream(stream):
-        twin = StreamPredictor(Predictor.from_model(predictor.model, torch.device("cuda"), name=predictor.name,
-                                                    temperature=predictor.temperature,
-                                                    accuracy=predictor.accuracy), stream)
+        twin = StreamPredictor(predictor.copy_to(torch.device("cuda")), stream)
         twin.predict(np.zeros((28, 28), np.float32))
     stream.synchronize()
     return twin
@@ -130,9 +128,7 @@ class SketchpadReader:
     ready, and whenever CUDA fails."""
 
     def __init__(self, predictor: Predictor, devices: SketchpadDevices):
-        self.cpu = predictor if predictor.device.type == "cpu" else Predictor.from_model(
-            predictor.model, torch.device("cpu"), name=predictor.name, accuracy=predictor.accuracy,
-            temperature=predictor.temperature)
+        self.cpu = predictor if predictor.device.type == "cpu" else predictor.copy_to(torch.device("cpu"))
         self.devices = devices
         self.name = predictor.name
         self.accuracy = predictor.accuracy

@@ -82,3 +82,14 @@ def test_the_bundled_models_percentages_are_calibrated_on_mnist_and_reach_99(tmp
     probabilities = bundled.predict(data.pixels(test.test_images)[:, 0].numpy())
     assert expected_calibration_error(probabilities, test.test_labels.numpy()) <= 0.02
     assert (probabilities.max(axis=1) >= 0.99).mean() > 0.5  # clean digits reach 99 %
+
+
+def test_a_copy_of_a_predictor_reads_with_the_same_temperature(tmp_path):
+    path = checkpoint.save_checkpoint(tmp_path / "m.pt", build_model(), epoch=1, accuracy=0.5, lr=1e-3,
+                                      hyperparameters={}, temperature=0.25)
+    original = Predictor.from_checkpoint(path, "cpu")
+    copy = original.copy_to(torch.device("cpu"))  # as the sketchpad copies it to and from the GPU
+    assert (copy.temperature, copy.name, copy.accuracy) == (0.25, original.name, original.accuracy)
+    assert copy.model is not original.model
+    image = np.random.default_rng(2).random((28, 28), dtype=np.float32)
+    np.testing.assert_array_equal(copy.predict(image), original.predict(image))
