@@ -20,6 +20,11 @@ SCALE_WIDTH = 136  # a header's colour bar with its two values
 MIN_FILTERS_WIDTH = 480
 
 
+def at(row: int, column: int) -> str:
+    """A cell's place as the view words it, counted from 1 as people count ("row 1, column 3")."""
+    return f"row {row + 1}, column {column + 1}"
+
+
 def signed(value: float, digits: int = 2) -> str:
     return f"{value:+.{digits}f}".replace("-", "−")
 

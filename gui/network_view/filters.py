@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QWidget
 from mnistconv.core.activations import Filters
 
 from ..tiles import SEQUENTIAL, Tiles, diverging, format_value, paint_scale, signed_limit
-from .canvas import GAP, MARGIN, MIN_FILTERS_WIDTH, SECTION_GAP, Canvas, signed
+from .canvas import GAP, MARGIN, MIN_FILTERS_WIDTH, SECTION_GAP, Canvas, at, signed
 
 
 class FiltersCanvas(Canvas):
@@ -79,14 +79,14 @@ class FiltersCanvas(Canvas):
         value = float(tiles.values[index, row, column])
         if tiles is self.first:
             bias = float(self.filters.first_bias[index])
-            return (f"Block 1, filter {index + 1} (makes map {index + 1}), weight at row {row + 1}, "
-                    f"column {column + 1}: {signed(value, 3)}; bias {signed(bias, 3)}")
+            return (f"Block 1, filter {index + 1} (makes map {index + 1}), weight at {at(row, column)}: "
+                    f"{signed(value, 3)}; bias {signed(bias, 3)}")
         if tiles in self.strengths:
             block = 2 if tiles is self.strengths[0] else 3
             return (f"Block {block}, filter {column + 1} reads block {block - 1}'s map {row + 1} with a 3×3 kernel of "
                     f"size (L2 norm, the strength shown) {format_value(value)}")
         epoch = self.history[index // 16][0]
-        return (f"Epoch {epoch}: block 1, filter {index % 16 + 1}, weight at row {row + 1}, column {column + 1}: "
+        return (f"Epoch {epoch}: block 1, filter {index % 16 + 1}, weight at {at(row, column)}: "
                 f"{signed(value, 3)}")
 
     def _layout(self) -> None:

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QWidget
 from mnistconv.core.activations import MAP_SHAPES, Reading
 
 from ..tiles import GREY, SEQUENTIAL, Tiles, diverging, format_value, paint_scale, signed_limit
-from .canvas import GAP, MARGIN, MAX_TILE, SCALE_WIDTH, SECTION_GAP, Canvas, signed
+from .canvas import GAP, MARGIN, MAX_TILE, SCALE_WIDTH, SECTION_GAP, Canvas, at, signed
 
 
 class LayersCanvas(Canvas):
@@ -108,10 +108,10 @@ class LayersCanvas(Canvas):
     def describe(self, tiles: Tiles, index: int, row: int, column: int) -> str:
         value = float(tiles.values[index, row, column])
         if tiles is self.input:
-            return f"Input at row {row + 1}, column {column + 1}: {value:.3f} (0 black … 1 white)"
+            return f"Input at {at(row, column)}: {value:.3f} (0 black … 1 white)"
         if tiles in self.blocks:
             block = self.blocks.index(tiles) + 1
-            return (f"Block {block}, map {index + 1}, row {row + 1}, column {column + 1}: {format_value(value)} "
+            return (f"Block {block}, map {index + 1}, {at(row, column)}: {format_value(value)} "
                     f"(this map's largest {format_value(float(tiles.values[index].max()))}; "
                     f"block scale {format_value(tiles.low)} … {format_value(tiles.high)}). Click to see what feeds it.")
         reading = self.reading
@@ -119,7 +119,7 @@ class LayersCanvas(Canvas):
         feature = index * 9 + row * 3 + column
         weight = float(reading.weight[digit, feature])
         by_map = float(reading.contributions_by_map(digit)[index])
-        return (f"Feature {feature + 1} (block 3, map {index + 1}, row {row + 1}, column {column + 1}) = "
+        return (f"Feature {feature + 1} (block 3, map {index + 1}, {at(row, column)}) = "
                 f"{format_value(float(reading.features[feature]))} × weight {signed(weight, 3)} = {signed(value, 3)} "
                 f"towards {digit}; map {index + 1}'s nine features together: {signed(by_map, 3)}")
 

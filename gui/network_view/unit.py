@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QWidget
 from mnistconv.core.activations import MAP_SHAPES, UnitInputs
 
 from ..tiles import GREY, SEQUENTIAL, Tiles, diverging, format_value, paint_scale, signed_limit
-from .canvas import GAP, MARGIN, MAX_TILE, SECTION_GAP, Canvas, signed
+from .canvas import GAP, MARGIN, MAX_TILE, SECTION_GAP, Canvas, at, signed
 
 
 class UnitCanvas(Canvas):
@@ -106,16 +106,16 @@ class UnitCanvas(Canvas):
         source = int(self._order[index]) if tiles in (self.inputs, self.kernels, self.partials) else 0
         name = "the input image" if self.block == 1 else f"block {self.block - 1}, map {source + 1}"
         if tiles is self.pre_pool:
-            return f"Before pooling, row {row + 1}, column {column + 1}: {format_value(value)} (the inputs' sum plus the bias)"
+            return f"Before pooling, {at(row, column)}: {format_value(value)} (the inputs' sum plus the bias)"
         if tiles is self.output:
-            return f"Block {self.block}, map {self.channel + 1}, row {row + 1}, column {column + 1}: {format_value(value)}"
+            return f"Block {self.block}, map {self.channel + 1}, {at(row, column)}: {format_value(value)}"
         if tiles is self.inputs:
-            return f"Input: {name}, row {row + 1}, column {column + 1}: {format_value(value)}"
+            return f"Input: {name}, {at(row, column)}: {format_value(value)}"
         if tiles is self.kernels:
             weights = ", ".join(signed(float(w), 3) for w in tiles.values[index].ravel())
-            return f"Filter on {name}, weight at row {row + 1}, column {column + 1}: {signed(value, 3)} (all nine: {weights})"
+            return f"Filter on {name}, weight at {at(row, column)}: {signed(value, 3)} (all nine: {weights})"
         strength = float(self.unit.strengths()[source]) if self.unit is not None else 0.0
-        return (f"{name} ⊛ its filter, row {row + 1}, column {column + 1}: {signed(value, 3)}; "
+        return (f"{name} ⊛ its filter, {at(row, column)}: {signed(value, 3)}; "
                 f"on average {signed(strength, 3)} where pooling reads the map")
 
     def _layout(self) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QPalette, QValidator
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -50,8 +50,6 @@ class CountedFromOne(QSpinBox):
         return int(digits) - 1 if digits.isdigit() else self.value()
 
     def validate(self, text: str, position: int):
-        from PySide6.QtGui import QValidator
-
         digits = text.removeprefix(self.prefix()).strip()
         if not digits:
             return QValidator.State.Intermediate, text, position
