@@ -79,8 +79,9 @@ def test_the_bundled_models_percentages_are_calibrated_on_mnist_and_reach_99(tmp
     test = data.load_mnist(folder, "cpu")
     bundled = Predictor.bundled("cpu")
     assert bundled.temperature < 1  # label smoothing left it too unsure: the temperature sharpens
-    probabilities = bundled.predict(data.pixels(test.test_images)[:, 0].numpy())
-    assert expected_calibration_error(probabilities, test.test_labels.numpy()) <= 0.02
+    held_out = slice(1, None, 2)  # the odd-numbered test digits: the even ones fitted the temperature
+    probabilities = bundled.predict(data.pixels(test.test_images[held_out])[:, 0].numpy())
+    assert expected_calibration_error(probabilities, test.test_labels[held_out].numpy()) <= 0.02
     assert (probabilities.max(axis=1) >= 0.99).mean() > 0.5  # clean digits reach 99 %
 
 
