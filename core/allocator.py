@@ -25,7 +25,7 @@ _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 
 # Blocks up to this size come from the heap instead of their own mmap; the largest per-step
-# buffer of the seed recipe is 6.4 MB, and evaluation chunks of 1,000 images need about 50 MB.
+# buffer of the seed recipe is 6.4 MB, and evaluation chunks of 250 images about 13 MB each.
 MMAP_THRESHOLD_BYTES = 64 << 20
 # Free memory at the top of the heap is given back only beyond this much.
 TRIM_THRESHOLD_BYTES = 256 << 20

@@ -45,7 +45,7 @@ class TrainConfig:
     # Deskew every input inside the network (core.model): the same network, its input made upright.
     deskew: bool = False
     # How the loop runs, not what it computes.
-    eval_batch_size: int = 1000
+    eval_batch_size: int = 250  # core.evaluate.EVAL_BATCH_SIZE: activations stay small on the CPU
     progress_interval_s: float = 0.1
 
     def to_dict(self) -> dict:

@@ -24,6 +24,11 @@ class Evaluation:
     confidences: np.ndarray  # float32 per image: the predicted class's softmax probability
 
 
+# Images per forward pass when evaluating. A chunk of 1,000 peaks at 160–260 MB of activations on
+# the CPU, one of 250 at 50–100 MB, in the same time per test-set pass (1.1–1.4 s here).
+EVAL_BATCH_SIZE = 250
+
+
 def _classes_and_confidences(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """The argmax of each row and its softmax probability, 1 / Σ exp(logit - top logit), from the
     logits already computed (ten exponentials per image: nothing next to the forward pass)."""
@@ -44,17 +49,17 @@ def _logits_in_chunks(model: torch.nn.Module, images: torch.Tensor, batch_size: 
 
 
 def predict_with_confidences(model: torch.nn.Module, images: torch.Tensor,
-                             batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
+                             batch_size: int = EVAL_BATCH_SIZE) -> tuple[torch.Tensor, torch.Tensor]:
     """Each image's predicted class and that class's softmax probability (float32)."""
     chunks = [_classes_and_confidences(logits) for _, logits in _logits_in_chunks(model, images, batch_size)]
     return torch.cat([c[0] for c in chunks]), torch.cat([c[1] for c in chunks])
 
 
-def predict_classes(model: torch.nn.Module, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+def predict_classes(model: torch.nn.Module, images: torch.Tensor, batch_size: int = EVAL_BATCH_SIZE) -> torch.Tensor:
     return predict_with_confidences(model, images, batch_size)[0]
 
 
-def evaluate(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000,
+def evaluate(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = EVAL_BATCH_SIZE,
              num_classes: int = 10) -> Evaluation:
     chunks, loss_sum = [], torch.zeros((), device=images.device)
     for rows, logits in _logits_in_chunks(model, images, batch_size):
@@ -69,7 +74,8 @@ def evaluate(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
                       confusion=confusion, confidences=confidences.cpu().numpy())
 
 
-def evaluate_saved_model(savepath: str | Path, data: MnistData, batch_size: int = 1000) -> tuple[float, checkpoint.Checkpoint]:
+def evaluate_saved_model(savepath: str | Path, data: MnistData,
+                         batch_size: int = EVAL_BATCH_SIZE) -> tuple[float, checkpoint.Checkpoint]:
     """The seed's test(): rebuild the model from the saved checkpoint and measure it on the test set.
 
     `savepath` is the checkpoint file or its folder (core.paths.checkpoint_file)."""

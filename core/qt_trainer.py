@@ -20,7 +20,7 @@ from .errors import MnistConvError
 from .events import FinishReason
 from .finetune import FinetuneSettings, finetune_session
 from .priority import lower_this_threads_priority
-from .session import DataCache, resume_session, training_session
+from .session import resume_session, training_session
 from .train import TrainingControl
 
 # The signal that carries each event type: past tense, snake_case, one per type.
@@ -106,7 +106,8 @@ class QtTrainer(QObject):
         """With `saved_model_device`, each saved model is read back on that device for the sketchpad."""
         super().__init__(parent)
         self.saved_model_device = saved_model_device
-        self.data_cache = DataCache()
+        # No DataCache here: reading MNIST again takes about 0.1 s, and a window that kept the last
+        # run's data would hold 55 MB more from the end of its first run to its close.
         self._thread: _SessionThread | None = None
         self._control: TrainingControl | None = None
         self.finished.connect(self._on_finished)
@@ -125,14 +126,14 @@ class QtTrainer(QObject):
         """Fetch, load and train in the background (core.session.training_session), recording the
         run in the run store at `runs_dir` when given."""
         control = TrainingControl()
-        session = training_session(config, Path(data_dir), control, cache=self.data_cache, reload_device=self.saved_model_device,
+        session = training_session(config, Path(data_dir), control, reload_device=self.saved_model_device,
                                    runs_dir=runs_dir, preset=preset)
         self.run_session(session, control)
 
     def resume_run(self, runs_dir: Path, run_id: int, *, epochs: int | None = None, data_dir: Path | None = None) -> None:
         """Continue a recorded run in the background (core.session.resume_session)."""
         control = TrainingControl()
-        session = resume_session(runs_dir, run_id, control, epochs=epochs, data_dir=data_dir, cache=self.data_cache,
+        session = resume_session(runs_dir, run_id, control, epochs=epochs, data_dir=data_dir,
                                  reload_device=self.saved_model_device)
         self.run_session(session, control)
 
@@ -141,7 +142,7 @@ class QtTrainer(QObject):
         """Fit a model to personal digits in the background (core.finetune.finetune_session)."""
         control = TrainingControl()
         session = finetune_session(Path(digits_dir), Path(data_dir), control, base=base, settings=settings, runs_dir=runs_dir,
-                                   cache=self.data_cache, reload_device=self.saved_model_device)
+                                   reload_device=self.saved_model_device)
         self.run_session(session, control)
 
     def run_session(self, session: Iterator[events.TrainingEvent], control: TrainingControl) -> None:

@@ -2,7 +2,7 @@
 
 `training_session(...)` is one generator for the window and the command line alike: it resolves the
 device, finds the data (fetching MNIST when missing, cancellable, with progress), loads it (or
-takes it from a DataCache, so a second run starts at once), trains, and after each saved model can
+takes it from a DataCache, for callers that run many sessions in a row), trains, and after each saved model can
 hand back a ready Predictor of it. Everything it does arrives as core.events, in order; it ends with
 `Finished`. Errors with a message for a person (core.errors) propagate to the caller, which words
 them; the Qt adapter (core.qt_trainer) and the CLI (core.cli) are thin loops around it.
