@@ -22,12 +22,24 @@ from .probability_bars import ProbabilityBars, with_article
 from .steady_label import SteadyLabel
 
 PREDICT_INTERVAL_MS = 12  # a reading takes about 2 ms: the bars keep within a 60 Hz frame of the pen
+SALIENCY_RED = "#ff0000"  # the legend's swatch: the tint at its strongest
 PREVIEW_SIDE = 112  # the 28×28 network input, shown 4× with nearest-neighbour scaling
 MIN_CANVAS_SIDE = 224  # the canvas grows from here with the space the window gives it
 UNSURE_COLOUR = QColor("#c77c02")  # amber, legible on light and dark backgrounds
 
 
 KEEP_GAP = 10  # px between the buttons under the preview and the probability bars
+
+
+def visible_heat(saliency: np.ndarray) -> np.ndarray:
+    """The saliency as tint strengths in [0, 1]: the top tenth of the pixels that drove the answer at
+    full strength, the rest by the square root of their share. Scaled to the single strongest pixel,
+    most of them showed as faint specks."""
+    driving = saliency[saliency > 0]
+    if driving.size == 0:
+        return saliency
+    return np.sqrt(np.clip(saliency / np.percentile(driving, 90), 0.0, 1.0))
+
 
 class PredictorLike(Protocol):
     def predict(self, images: np.ndarray) -> np.ndarray: ...
@@ -100,6 +112,10 @@ class Sketchpad(QWidget):
         self.saliency_check.setToolTip("Tint the pixels that pushed the network towards its answer (input × gradient)")
         self.saliency_check.toggled.connect(self._on_saliency_toggled)
         self._saliency: np.ndarray | None = None
+        self.saliency_legend = QLabel()  # what the red means, shown with the tint
+        self.saliency_legend.setWordWrap(True)
+        self.saliency_legend.setMaximumWidth(PREVIEW_SIDE)
+        self.saliency_legend.hide()
 
         self.bars = ProbabilityBars()
         self.bars.row_clicked.connect(self.keep_requested)
@@ -130,6 +146,7 @@ class Sketchpad(QWidget):
         beside_bars = QVBoxLayout()
         beside_bars.addWidget(self.preview_label)
         beside_bars.addWidget(self.saliency_check)
+        beside_bars.addWidget(self.saliency_legend)
         beside_bars.addLayout(tools)
         beside_bars.addStretch(1)
         results = QHBoxLayout()
@@ -262,6 +279,16 @@ class Sketchpad(QWidget):
         # Without an overlay before or now, the preview read_drawing just showed is already right.
         if self._network_input is not None and (shown_before or self._saliency is not None):
             self._show_preview(self._network_input)
+        self._show_saliency_legend()
+
+    def _show_saliency_legend(self) -> None:
+        if self._saliency is None:
+            self.saliency_legend.hide()
+            return
+        digit = int(self._probabilities.argmax())
+        self.saliency_legend.setText(f'<span style="color:{SALIENCY_RED}">■</span> pushed it towards {digit}; '
+                                     "the brighter, the more")
+        self.saliency_legend.show()
 
     def _seen(self, image: np.ndarray) -> np.ndarray:
         """The input as the model's first block sees it (deskewed, by a model that deskews)."""
@@ -293,6 +320,7 @@ class Sketchpad(QWidget):
         self._probabilities = None
         self._verdict = None
         self._saliency = None
+        self.saliency_legend.hide()
         self.digit_label.set_text(message, self._hint_font)
         self.confidence_label.clear()
         self.bars.set_probabilities(None)
@@ -304,9 +332,9 @@ class Sketchpad(QWidget):
         self._network_input = image
         pixels = np.ascontiguousarray(np.clip(self._seen(image) * 255 + 0.5, 0, 255).astype(np.uint8))
         if self._saliency is not None:
-            # Grey drawing with the saliency in red on top.
-            heat = np.clip(self._saliency * 255 + 0.5, 0, 255).astype(np.uint8)
-            rgb = np.stack([np.maximum(pixels // 2, heat), pixels // 2, pixels // 2], axis=-1)
+            heat = np.clip(visible_heat(self._saliency) * 255 + 0.5, 0, 255).astype(np.uint8)
+            grey = pixels // 3
+            rgb = np.stack([np.maximum(grey, heat), grey, grey], axis=-1)
             rgb = np.ascontiguousarray(rgb)
             preview = QImage(rgb.data, 28, 28, 28 * 3, QImage.Format.Format_RGB888).copy()
         else:

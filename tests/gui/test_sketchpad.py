@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QInputDevice, QPointingDevice, QTabletEvent
+from PySide6.QtGui import QColor, QInputDevice, QPointingDevice, QTabletEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -343,8 +343,16 @@ def test_saliency_overlay_tints_the_preview_where_the_ink_is(qtbot, make_pad):
     assert float(heat[pad.network_input() == 0].max()) == 0.0 and float(heat.max()) == pytest.approx(1.0)
     preview = pad.preview_label.pixmap().toImage()
     assert not preview.isGrayscale()  # red tint on grey
+    # Visible, not a few faint pixels: most of the pixels that drove it show at least half red.
+    step = preview.width() // 28
+    red = np.array([[QColor(preview.pixel(col * step + step // 2, row * step + step // 2)).red() for col in range(28)]
+                    for row in range(28)])
+    driving = heat > 0.02
+    assert driving.sum() >= 20 and np.mean(red[driving] >= 128) >= 0.5, np.mean(red[driving] >= 128)
+    digit = int(pad.probabilities().argmax())
+    assert pad.saliency_legend.isVisibleTo(pad) and f"towards {digit}" in pad.saliency_legend.text()
     pad.saliency_check.setChecked(False)
-    assert pad.saliency() is None
+    assert pad.saliency() is None and not pad.saliency_legend.isVisibleTo(pad)
 
 
 def test_readings_leave_the_window_layout_alone(qtbot, make_window):
