@@ -144,7 +144,8 @@ def main() -> None:
         f"| **check-set digits, all** | **{share(check_flagged)}** | {share(check_old)} |",
         f"| check-set digits, odd-numbered (held out from the threshold) | {share(check_flagged[held_out])} | "
         f"{share(check_old[held_out])} |",
-        f"| check-set digits, even-numbered (set the threshold at its 98th percentile) | {share(check_flagged[~held_out])} | "
+        "| check-set digits, even-numbered (their 98th percentile is one bound of the threshold) | "
+        f"{share(check_flagged[~held_out])} | "
         f"{share(check_old[~held_out])} |",
         f"| check-set digits from fonts | {share(check_flagged[font])} | {share(check_old[font])} |",
         f"| check-set digits drawn on the canvas | {share(check_flagged[~font])} | {share(check_old[~font])} |",

@@ -10,7 +10,7 @@ digit), so the decision here looks at the 28×28 input itself:
   noise: Tipping & Bishop's PPCA). A reading whose negative log-likelihood under the best-fitting
   component exceeds a threshold looks like no digit people write. The statistics and the threshold
   are in `resources/digit_statistics.npz`, made by `scripts/make_digit_statistics.py` (the threshold:
-  the 98th percentile on half of the project's check set of drawn and font digits and on the
+  the higher of the 98th percentiles on half of the project's check set of drawn and font digits and on the
   training writers' digits; benchmarks/not_sure.py measures on the other half and on the
   validation writers, whom neither saw).
 * **A blob.** A dot, blown up to the 20-px box, is a disc; digit strokes stay thin after `to_mnist`

@@ -58,3 +58,19 @@ def test_real_writers_digits_are_rarely_taken_for_non_digits():
     flagged = [judge(to_mnist(render(digits.strokes(int(row)))), ONE_HOT_7).not_a_digit for row in rows]
     assert len(flagged) == 899
     assert np.mean(flagged) <= 0.03  # 2.3 % (statistics of MNIST alone, before: 3.9 %)
+    # 1.8 % since the pen styles are modelled and the threshold is set per kind of digit
+
+
+def test_slashed_zeros_are_digits():
+    """The check set's slashed 0s (drawn through the canvas by their own generator, not core.synth's),
+    odd-numbered: held out from the threshold. MNIST's writers hardly slash a 0; before the pen
+    styles were modelled, 15 of these 40 were flagged "not sure"."""
+    from pathlib import Path
+
+    with np.load(Path(__file__).resolve().parents[2] / "benchmarks" / "check_set.npz") as check:
+        images, labels, sources = check["images"], check["labels"], check["source"]
+    held_out = [i for i in range(1, len(labels), 2) if labels[i] == 0 and str(sources[i]).startswith("style:")]
+    assert len(held_out) == 40
+    one_hot_0 = np.eye(10, dtype=np.float32)[0]
+    flagged = [judge(images[i].astype(np.float32) / 255, one_hot_0).not_a_digit for i in held_out]
+    assert sum(flagged) <= 4, sum(flagged)  # 3 of 40
