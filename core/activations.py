@@ -178,6 +178,16 @@ class Filters:
     strengths: tuple[np.ndarray, np.ndarray]  # (32, 16) and (32, 32): L2 norm of each 3×3 kernel, [out, in]
 
 
+def first_filters_flat(model) -> tuple[float, ...]:
+    """Block 1's filters as 144 plain floats (16 filters of 3×3, row by row), for an event and the
+    run store; () for a network this program does not show."""
+    try:
+        conv1 = _modules(model)[0]
+    except NotShowable:
+        return ()
+    return tuple(_numpy(conv1.weight[:, 0]).reshape(-1).tolist())
+
+
 def network_filters(model) -> Filters:
     conv1, conv2, conv3, _ = _modules(model)
     first = _numpy(conv1.weight[:, 0])

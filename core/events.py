@@ -126,6 +126,7 @@ class NewBestSaved:
     epoch: int
     accuracy: float
     path: Path
+    first_filters: tuple[float, ...] = ()  # block 1's 16 filters of 3×3, flat (core.activations.first_filters_flat)
 
 
 @dataclass(frozen=True)

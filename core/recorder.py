@@ -56,7 +56,7 @@ class Recorder:
             case events.NewBestSaved():
                 # In the store as soon as the file is on disk, with its marker.
                 _, markers, mark = self._unwritten()
-                self.store.set_best(self.run.id, event.accuracy, event.epoch, markers)
+                self.store.set_best(self.run.id, event.accuracy, event.epoch, markers, first_filters=event.first_filters)
                 self._written = Mark(self._written.batches, mark.epochs, mark.markers)
             case events.Finished():
                 batches, markers, mark = self._unwritten()

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+import numpy as np
+
 from . import run_lock
 from .errors import MnistConvError
 from .events import Outcome
@@ -37,7 +39,8 @@ from .paths import CHECKPOINT_NAME, make_folder, state_file, user_data_dir
 
 DB_NAME = "runs.sqlite3"
 LOCK_NAME = ".lock"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+FIRST_FILTERS_SHAPE = (16, 3, 3)  # block 1's filters, one row per saved model (the Filters page)
 BUSY_TIMEOUT_S = 5.0  # another process writing: wait this long before calling the store unavailable
 RUNNING = Outcome.RUNNING
 INTERRUPTED = Outcome.INTERRUPTED
@@ -89,6 +92,14 @@ MIGRATIONS: dict[int, str] = {
         detail TEXT
     );
     CREATE INDEX events_of_run ON events (run_id, x);
+    """,
+    2: """
+    CREATE TABLE filters (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        epoch INTEGER NOT NULL,
+        weights BLOB NOT NULL,  -- float32, little-endian, FIRST_FILTERS_SHAPE
+        PRIMARY KEY (run_id, epoch)
+    );
     """,
 }
 
@@ -219,6 +230,8 @@ class RunStore:
         if version == 0 and self._db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
             raise StoreError(f"{self.path} is an SQLite database of another program, not a run store; it is left as it is "
                              "(record runs elsewhere with --runs-dir, or move it away)")
+        if version >= 1:
+            self._check_tables(version)  # before any migration: another program's tables are never altered
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self._transaction() as db:
                 # Another process may have migrated since the version was read: look again, inside.
@@ -227,15 +240,18 @@ class RunStore:
                         if statement.strip():
                             db.execute(statement)
                     db.execute(f"PRAGMA user_version = {target}")
-        self._check_tables()
+        self._check_tables(SCHEMA_VERSION)
         if self._missing_epoch_columns(self._db):
             with self._transaction() as db:
                 for name in self._missing_epoch_columns(db):  # again, inside: another process may have added them
                     db.execute(f"ALTER TABLE epochs ADD COLUMN {name} REAL")
 
-    def _check_tables(self) -> None:
-        """Refuse a database whose version says run store but whose tables are not a run store's."""
+    def _check_tables(self, version: int) -> None:
+        """Refuse a database whose version says run store but whose tables are not a run store's of
+        that version."""
         for table, columns in _TABLES.items():
+            if _TABLE_SINCE.get(table, 1) > version:
+                continue
             present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
             if not columns <= present:
                 raise StoreError(f"{self.path} is not a run store (its table {table!r} is missing or not a run "
@@ -313,12 +329,18 @@ class RunStore:
             self._append(db, run_id, batches, markers)
             db.execute("UPDATE runs SET epochs_done = :epoch WHERE id = :run_id", {"epoch": epoch["epoch"], "run_id": run_id})
 
-    def set_best(self, run_id: int, accuracy: float, epoch: int, markers: Iterable[Marker] = ()) -> None:
-        """A new best model was saved (its NEW_BEST marker among `markers`)."""
+    def set_best(self, run_id: int, accuracy: float, epoch: int, markers: Iterable[Marker] = (),
+                 first_filters: Iterable[float] = ()) -> None:
+        """A new best model was saved (its NEW_BEST marker among `markers`; its block 1 filters, flat,
+        when given)."""
         with self._transaction() as db:
             db.execute("UPDATE runs SET best_accuracy = :accuracy, best_epoch = :epoch WHERE id = :run_id",
                        {"accuracy": accuracy, "epoch": epoch, "run_id": run_id})
             self._append(db, run_id, (), markers)
+            weights = np.asarray(tuple(first_filters), dtype="<f4")
+            if weights.size == math.prod(FIRST_FILTERS_SHAPE):
+                db.execute("INSERT OR REPLACE INTO filters (run_id, epoch, weights) VALUES (:run_id, :epoch, :weights)",
+                           {"run_id": run_id, "epoch": epoch, "weights": weights.tobytes()})
 
     def record_end(self, run_id: int, outcome: Outcome, batches: Iterable[tuple[float, float, float]] = (),
                    markers: Iterable[Marker] = ()) -> None:
@@ -342,6 +364,7 @@ class RunStore:
             db.execute("DELETE FROM epochs WHERE run_id = :run_id AND epoch > :epochs_done", where)
             db.execute("DELETE FROM batches WHERE run_id = :run_id AND x > :x", where)
             db.execute("DELETE FROM events WHERE run_id = :run_id AND x > :x", where)
+            db.execute("DELETE FROM filters WHERE run_id = :run_id AND epoch > :epochs_done", where)
             best = db.execute("SELECT test_accuracy, epoch FROM epochs WHERE run_id = :run_id "
                               "ORDER BY test_accuracy DESC, epoch DESC LIMIT 1", where).fetchone()
             db.execute("UPDATE runs SET epochs_done = :epochs_done, best_accuracy = :accuracy, best_epoch = :epoch "
@@ -402,6 +425,20 @@ class RunStore:
             if kind in _KINDS and _place_or_none(x) is not None:
                 history.add_marker(Marker(float(x), EventKind(kind), _text_or_none(detail)))
         return history
+
+    def first_filters(self, run_id: int) -> list[tuple[int, np.ndarray]]:
+        """Block 1's filters at each model the run saved, by epoch: (epoch, FIRST_FILTERS_SHAPE float32).
+        A row whose epoch is not a count or whose weights are not that many finite floats is left out."""
+        expected = 4 * math.prod(FIRST_FILTERS_SHAPE)
+        rows = self._rows("SELECT epoch, weights FROM filters WHERE run_id = :run_id ORDER BY epoch", {"run_id": run_id})
+        out = []
+        for epoch, weights in rows:
+            if _count_or_none(epoch) is None or not isinstance(weights, bytes) or len(weights) != expected:
+                continue
+            filters = np.frombuffer(weights, dtype="<f4").astype(np.float32).reshape(FIRST_FILTERS_SHAPE)
+            if np.isfinite(filters).all():
+                out.append((epoch, filters))
+        return out
 
     def _rows(self, query: str, parameters: dict | None = None) -> list:
         """All the rows of a query; a store damaged past its first page is a StoreError naming it."""
@@ -469,7 +506,9 @@ _RUN_FIELDS = ("id", "started", "ended", "kind", "preset", "config", "seed", "de
 _RUN_COLUMNS = ", ".join(_RUN_FIELDS)
 #: The columns each table must have (version 1's; later metrics are added to `epochs` when missing).
 _TABLES = {"runs": {"id", *_RUN_FIELDS}, "epochs": {"run_id", "epoch", "test_accuracy"},
-           "batches": {"run_id", "x", "loss", "lr"}, "events": {"run_id", "x", "kind", "detail"}}
+           "batches": {"run_id", "x", "loss", "lr"}, "events": {"run_id", "x", "kind", "detail"},
+           "filters": {"run_id", "epoch", "weights"}}
+_TABLE_SINCE = {"filters": 2}  # the schema version that added a table (1 where not named)
 
 
 class _Transaction:

@@ -19,6 +19,7 @@ import torch
 from torch.nn import functional as F
 
 from . import checkpoint, events
+from .activations import first_filters_flat
 from .augment import AugmentSettings, augment_batch
 from .banks import cached_bank
 from .config import TrainConfig, validate_config
@@ -401,7 +402,8 @@ class RecipeRun:
                         hyperparameters=self.described,
                     )
                     self.saved = (epoch, result.accuracy)
-                    yield events.NewBestSaved(epoch=epoch, accuracy=result.accuracy, path=self.save_to)
+                    yield events.NewBestSaved(epoch=epoch, accuracy=result.accuracy, path=self.save_to,
+                                              first_filters=first_filters_flat(model))
                 except CheckpointError as exc:
                     # Training goes on; the previous file is untouched (the write was atomic).
                     yield events.SaveFailed(epoch=epoch, message=str(exc))

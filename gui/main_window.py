@@ -41,6 +41,7 @@ from .shortcuts import ShortcutsDialog, shortcut_rows
 from .sketchpad import Sketchpad
 from .sketchpad_device_menu import SketchpadDeviceMenu, stored_setting
 from .sketchpad_model import MODEL_LOAD_DEVICE, SketchpadModel
+from .status_bar import ElidingStatusBar
 from .training_controller import TrainingController
 from .training_panel import TrainingPanel
 
@@ -77,6 +78,7 @@ class MainWindow(QMainWindow):
         self.sketchpad_model = SketchpadModel(self)
         self._lay_out()
 
+        self.setStatusBar(ElidingStatusBar())
         self.device_label = QLabel(describe_device(resolve_device("auto")))
         self.seed_label = QLabel()  # the last run's seed, given or drawn: enter it in Seed to repeat the run
         self.statusBar().addPermanentWidget(self.seed_label)

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from mnistconv.core.personal import DIGITS, PersonalDigit, PersonalDigits, PersonalError, digit_image
 
 from .file_places import remember, start_in
+from .guarded_model import GuardedData
 
 THUMB = 56
 MISREAD_COLOUR = QColor("#e03131")
@@ -37,7 +38,7 @@ ITEM_ROLE = Qt.ItemDataRole.UserRole
 ITEM_SIZE = QSize(THUMB + 48, THUMB + 24)  # a thumbnail and a caption such as "0 → read 8"
 
 
-class PersonalModel(QAbstractListModel):
+class PersonalModel(GuardedData, QAbstractListModel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.digits: list[PersonalDigit] = []
@@ -108,16 +109,7 @@ class PersonalModel(QAbstractListModel):
         painter.end()
         return marked
 
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        # Never let an exception leave data() (Qt calls it from C++): the digits are files read back.
-        try:
-            return self._data(index, role)
-        except Exception:  # noqa: BLE001 - a cell that cannot be shown stays empty
-            return None
-
-    def _data(self, index: QModelIndex, role: int):
-        if not index.isValid() or index.row() >= len(self.digits):
-            return None
+    def cell(self, index: QModelIndex, role: int):
         digit = self.digits[index.row()]
         if role == Qt.ItemDataRole.DecorationRole:
             return self._pixmap(digit)
@@ -190,11 +182,11 @@ class PersonalView(QWidget):
         self.export_button.setToolTip("Copy your digits (pictures and strokes) to a folder, in folders 0 … 9")
         self.export_button.clicked.connect(self._on_export)
 
-        # Two short rows, so the tab fits beside the sketchpad in the smallest window.
-        self.counts_label.setWordWrap(True)
+        # Short rows, so the tab fits beside the sketchpad in the smallest window; the counts get a
+        # row of their own (beside the buttons they wrapped into a tall column).
         top = QHBoxLayout()
         top.addWidget(self.filter_combo)
-        top.addWidget(self.counts_label, 1)
+        top.addStretch(1)
         top.addWidget(self.delete_button)
         top.addWidget(self.relabel_button)
         buttons = QHBoxLayout()
@@ -204,6 +196,7 @@ class PersonalView(QWidget):
         buttons.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self.counts_label)
         layout.addWidget(self.grid, 1)
         layout.addWidget(self.notes_label)
         layout.addLayout(buttons)

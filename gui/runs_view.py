@@ -36,6 +36,7 @@ from mnistconv.core.runstore import RUNNING, Run, RunStore, StoreError
 COLUMNS = ("Run", "Started (UTC)", "Preset", "Best", "Epochs", "Duration", "Outcome")
 SORT_ROLE = Qt.ItemDataRole.UserRole
 from .file_places import remember, start_in
+from .guarded_model import GuardedData
 
 WATCH_MS = 2000  # how often a shown Runs tab looks for runs recorded elsewhere
 
@@ -65,7 +66,7 @@ def _cell(run: Run, column: int) -> tuple:
     return run.outcome, run.outcome.replace("_", " ")
 
 
-class RunsModel(QAbstractTableModel):
+class RunsModel(GuardedData, QAbstractTableModel):
     """The runs as rows; the first column's check box says whether the run is overlaid on the plots."""
 
     overlay_toggled = Signal()
@@ -96,18 +97,7 @@ class RunsModel(QAbstractTableModel):
         flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
         return flags | Qt.ItemFlag.ItemIsUserCheckable if index.column() == 0 else flags
 
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        # An exception must never leave data(): Qt calls it from C++ (sorting, painting), where an
-        # escaping Python error can take the whole window down. The store checks every row it reads;
-        # this is the last line behind it.
-        try:
-            return self._data(index, role)
-        except Exception:  # noqa: BLE001 - any fault in one cell shows as an empty cell
-            return None
-
-    def _data(self, index: QModelIndex, role: int):
-        if not index.isValid():
-            return None
+    def cell(self, index: QModelIndex, role: int):
         run = self.runs[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.CheckStateRole and column == 0:
@@ -269,6 +259,16 @@ class RunsView(QWidget):
         except StoreError as exc:
             self.status.setText(f"<b>Run {run_id} cannot be read:</b> {exc}")
             return None
+
+    def first_filters(self, run_id: int) -> list:
+        """Block 1's filters at each model the run saved, (epoch, (16, 3, 3)); [] when unreadable."""
+        store = self.store()
+        if store is None:
+            return []
+        try:
+            return store.first_filters(run_id)
+        except StoreError:
+            return []
 
     def select(self, run_id: int) -> None:
         for row, run in enumerate(self.model.runs):

@@ -89,6 +89,7 @@ class TrainingController(QObject):
             if not accepted:
                 return False
         self._begin(window.runs_view.history(run.id) or RunHistory(), epochs or planned)
+        window.network.set_history(window.runs_view.first_filters(run.id))  # the Filters page from the run's first epoch
         window.trainer.resume_run(window.runs_dir, run_id, epochs=epochs)
         return True
 

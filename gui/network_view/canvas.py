@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPalette
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPalette
 from PySide6.QtWidgets import QToolTip, QWidget
 
 from ..colour_scheme import is_dark
@@ -104,15 +104,26 @@ class Canvas(QWidget):
         return (palette.color(QPalette.ColorRole.Window), palette.color(QPalette.ColorRole.WindowText),
                 palette.color(QPalette.ColorRole.Mid), palette.color(QPalette.ColorRole.Highlight))
 
-    def _text(self, painter: QPainter, rect: QRectF, text: str, align=Qt.AlignmentFlag.AlignLeft, bold: bool = False) -> None:
+    def _text(self, painter: QPainter, rect: QRectF, text: str | tuple[str, ...], align=Qt.AlignmentFlag.AlignLeft,
+              bold: bool = False) -> None:
+        """Draw `text` in `rect`; given several wordings, longest first, the first one that fits
+        (the last one cut short with … when none does)."""
         if rect.width() < 4 or not text:
             return
         font = QFont(self.font())
         font.setBold(bold)
         painter.setFont(font)
-        elided = painter.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, int(rect.width()))
-        painter.drawText(rect, align | Qt.AlignmentFlag.AlignVCenter, elided)
+        painter.drawText(rect, align | Qt.AlignmentFlag.AlignVCenter, self.fitted(text, rect.width(), bold))
         painter.setFont(self.font())
+
+    def fitted(self, text: str | tuple[str, ...], width: float, bold: bool = False) -> str:
+        """What `_text` shows of `text` in `width` pixels."""
+        font = QFont(self.font())
+        font.setBold(bold)
+        metrics = QFontMetricsF(font)
+        wordings = (text,) if isinstance(text, str) else text
+        fitting = next((w for w in wordings if metrics.horizontalAdvance(w) <= width), wordings[-1])
+        return metrics.elidedText(fitting, Qt.TextElideMode.ElideRight, width)
 
     def _paint_status(self, painter: QPainter, colour: QColor) -> None:
         painter.setPen(colour)

@@ -14,6 +14,7 @@ from mnistconv.core.activations import MAP_SHAPES, Reading
 from ..tiles import GREY, SEQUENTIAL, Tiles, diverging, format_value, paint_scale, signed_limit
 from .canvas import GAP, MARGIN, MAX_TILE, SCALE_WIDTH, SECTION_GAP, Canvas, at, signed
 
+BOLD_HEADERS = ("dense", "input", "logits")
 
 class LayersCanvas(Canvas):
     """The input, the three blocks' maps, the dense layer's contributions, the logits and probabilities."""
@@ -84,26 +85,33 @@ class LayersCanvas(Canvas):
         self.update()
 
     # -- words -------------------------------------------------------------------------------------
-    def header(self, key: str) -> str:
+    def shown_headers(self) -> dict[str, str]:
+        """Each column's heading as drawn at the present size."""
+        return {key: self.fitted(self.header(key), rect.width(), key in BOLD_HEADERS) for key, rect in self._headers.items()}
+
+    def header(self, key: str) -> str | tuple[str, ...]:
+        """A column's heading: one wording, or several, longest first (the first that fits is drawn)."""
         reading = self.reading
         if key.startswith("block"):
             block = int(key[-1])
             count, height, width = MAP_SHAPES[block - 1]
-            return f"Block {block}: {count} maps, {height}×{width} (pooled)"
+            return (f"Block {block}: {count} maps, {height}×{width} (pooled)", f"Block {block}: {count} maps, {height}×{width}",
+                    f"Block {block}: {count} maps", f"Block {block}")
         if key == "input":
             deskewed = reading is not None and not np.array_equal(reading.seen, reading.image)
             return "Input, deskewed" if deskewed else "Input, 28×28"  # short: the column is the image wide
         if key == "logits":
             return "Logit · probability"
         if key == "dense":
-            return "Dense layer: feature × weight"
+            return ("Dense layer: feature × weight", "Dense: feature × weight", "Dense layer", "Dense")
         digit = None if reading is None else (reading.winner if key == "winner" else reading.runner_up)
         role = "answer" if key == "winner" else "2nd"
         if digit is None:
             return f"to the {'answer' if key == 'winner' else 'runner-up'}"
         total = float(np.sum(reading.contributions(digit), dtype=np.float64))
-        return (f"to {digit} ({role}): {signed(total)} {signed(float(reading.bias[digit]))} bias "
-                f"= logit {format_value(float(reading.logits[digit]))}")
+        logit, bias = format_value(float(reading.logits[digit])), signed(float(reading.bias[digit]))
+        return (f"to {digit} ({role}): {signed(total)} {bias} bias = logit {logit}",
+                f"to {digit}: {signed(total)} {bias} bias = {logit}", f"to {digit} ({role}): {logit}")
 
     def describe(self, tiles: Tiles, index: int, row: int, column: int) -> str:
         value = float(tiles.values[index, row, column])
@@ -204,7 +212,7 @@ class LayersCanvas(Canvas):
         painter.fillRect(self.rect(), background)
         painter.setPen(text)
         for key, rect in self._headers.items():
-            self._text(painter, rect, self.header(key), bold=key in ("dense", "input", "logits"))
+            self._text(painter, rect, self.header(key), bold=key in BOLD_HEADERS)
         for tiles in self.tile_groups():
             tiles.paint(painter, outline, highlight)
         reading = self.reading

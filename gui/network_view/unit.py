@@ -157,6 +157,16 @@ class UnitCanvas(Canvas):
                                   y + (i // best_columns) * stack + kind * (tile + GAP), tile, tile) for i in range(count)]
         self.update()
 
+    def big_labels(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The wordings over the two large maps, longest first."""
+        before, after = (f"{shape[0]}×{shape[1]}" for shape in (self.pre_pool.shape, self.output.shape))
+        return ((f"Before pooling, {before}", f"Before pool, {before}", before),
+                (f"After pooling and ReLU: the map, {after}", f"After pooling and ReLU, {after}", f"Pooled, ReLU, {after}",
+                 after))
+
+    def shown_big_labels(self) -> list[str]:
+        return [self.fitted(label, rect.width()) for rect, label in zip(self._big_labels, self.big_labels())]
+
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
         background, text, outline, highlight = self._colours()
@@ -168,9 +178,7 @@ class UnitCanvas(Canvas):
         painter.drawText(self._title_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter | Qt.TextFlag.TextWordWrap,
                          self.title())
         painter.setFont(self.font())
-        labels = (f"Before pooling, {self.pre_pool.shape[0]}×{self.pre_pool.shape[1]}",
-                  f"After pooling and ReLU: the map, {self.output.shape[0]}×{self.output.shape[1]}")
-        for rect, label in zip(self._big_labels, labels):
+        for rect, label in zip(self._big_labels, self.big_labels()):
             self._text(painter, rect, label)
         count = self.inputs.count
         what = "its input" if count == 1 else f"its {count} inputs, strongest first"

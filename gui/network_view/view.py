@@ -220,8 +220,12 @@ class NetworkView(QWidget):
         self.filters_canvas.set_history(self.history)
 
     def clear_history(self) -> None:
-        self.history.clear()
-        self.filters_canvas.set_history([])
+        self.set_history([])
+
+    def set_history(self, rows: list[tuple[int, np.ndarray]]) -> None:
+        """The Filters page's rows so far: (epoch, block 1's (16, 3, 3) filters), as a resumed run recorded them."""
+        self.history = [(int(epoch), filters) for epoch, filters in rows]
+        self.filters_canvas.set_history(self.history)
 
     def save_png(self, path: str | Path, page: str | None = None) -> bool:
         """Save a page (the one shown by default) as a PNG image, whole; False when it cannot be written."""

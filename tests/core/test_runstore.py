@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from mnistconv.core import events, run_lock
@@ -300,3 +301,48 @@ def test_a_store_without_a_metrics_column_gets_it_and_keeps_its_epochs(tmp_path)
         store.record_epoch(1, {"epoch": 2, "test_accuracy": 0.98, "test_loss": 0.07})
         assert [r["test_loss"] for r in store.history(1).epoch_rows()] == [None, 0.07]
         assert store.integrity() == "ok"
+
+
+def test_each_saved_models_first_filters_are_recorded_and_read_back(tiny_mnist_dir, tmp_path):
+    from mnistconv.core import session
+    from mnistconv.core.checkpoint import load_checkpoint
+
+    from tiny_training import tiny_config
+
+    runs = tmp_path / "runs"
+    run = list(session.training_session(tiny_config(tmp_path / "run", epochs=3), tiny_mnist_dir, runs_dir=runs))
+    saved = [e.epoch for e in run if isinstance(e, events.NewBestSaved)]
+    with RunStore(runs) as store:
+        (recorded,) = store.runs()
+        rows = store.first_filters(recorded.id)
+    assert [epoch for epoch, _ in rows] == saved and saved
+    last = load_checkpoint(recorded.checkpoint).model_state["conv1.weight"][:, 0].numpy()
+    assert rows[-1][1].shape == (16, 3, 3) and np.array_equal(rows[-1][1], last)
+
+
+@pytest.mark.parametrize("weights", [b"short", "text", np.full(144, np.nan, "<f4").tobytes(), 7])
+def test_a_tampered_filters_row_is_left_out(tmp_path, weights):
+    with RunStore(tmp_path) as store:
+        run = store.create_run(config={}, preset=None, data_dir=None)
+        store.set_best(run.id, 0.9, 1, first_filters=np.ones(144))
+        store.set_best(run.id, 0.95, 2, first_filters=np.ones(144))
+    with sqlite3.connect(tmp_path / DB_NAME) as db:
+        db.execute("UPDATE filters SET weights = ? WHERE epoch = 2", (weights,))
+    with RunStore(tmp_path) as store:
+        assert [epoch for epoch, _ in store.first_filters(run.id)] == [1]
+
+
+def test_a_version_1_store_gains_the_filters_table_and_keeps_its_runs(tmp_path):
+    from mnistconv.core.runstore import MIGRATIONS
+
+    db = sqlite3.connect(tmp_path / DB_NAME)
+    db.executescript(MIGRATIONS[1] + "; PRAGMA user_version = 1;")
+    db.execute("INSERT INTO runs (id, started, config, folder, checkpoint, outcome) "
+               "VALUES (1, '2026-01-01T00:00:00+00:00', '{}', 'x', 'x/m.pt', 'completed')")
+    db.commit()
+    db.close()
+    with RunStore(tmp_path) as store:
+        assert [run.id for run in store.runs()] == [1] and store.first_filters(1) == []
+        store.set_best(1, 0.9, 1, first_filters=np.arange(144))
+        assert np.array_equal(store.first_filters(1)[0][1].reshape(-1), np.arange(144, dtype=np.float32))
+    assert sqlite3.connect(tmp_path / DB_NAME).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2

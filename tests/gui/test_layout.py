@@ -79,3 +79,21 @@ def test_the_keep_button_never_covers_the_bars_labels(qtbot, make_window, width,
     button_right = button.mapTo(pad, button.rect().topRight()).x()
     bars_left = pad.bars.mapTo(pad, pad.bars.rect().topLeft()).x()
     assert bars_left - button_right >= 6, (button_right, bars_left)  # a clear gap, not the arrow against the 7
+
+
+def test_a_long_status_message_is_cut_before_the_seed_and_device_labels_and_shown_whole_in_the_tooltip(qtbot, make_window):
+    window = make_window()
+    minimum = window.minimumSizeHint()
+    window.resize(minimum)
+    qtbot.waitUntil(lambda: window.size() == minimum.expandedTo(window.minimumSize()), timeout=5000)
+    window.seed_label.setText("Seed 1234567890 (drawn at random)")
+    qtbot.wait(50)
+    bar = window.statusBar()
+    message = "Training finished: best 99.24 % at epoch 20, saved in " + "/a/rather/long/folder/name" * 4
+    bar.showMessage(message, 10_000)
+    shown = bar.currentMessage()
+    assert shown.endswith("…") and bar.toolTip() == message and bar.full_message() == message
+    seed_left = window.seed_label.mapTo(bar, window.seed_label.rect().topLeft()).x()
+    assert bar.fontMetrics().horizontalAdvance(shown) < seed_left
+    bar.showMessage("Saved", 5000)
+    assert bar.currentMessage() == "Saved" and bar.toolTip() == ""

@@ -310,10 +310,10 @@ def test_file_dialogs_open_where_the_last_file_went_and_saves_are_confirmed(qtbo
     monkeypatch.setattr(QFileDialog, "getSaveFileName", save_dialog)
     (tmp_path / "exports").mkdir()
     window.exports.ask_to_export_plots()
-    assert window.statusBar().currentMessage() == f"Plots written to {tmp_path / 'exports' / 'plots.png'}"
+    assert window.statusBar().full_message() == f"Plots written to {tmp_path / 'exports' / 'plots.png'}"
     window.sketchpad_model.ask_to_save_model()
     assert asked[1] == str(tmp_path / "exports" / "mnist_conv-bundled.pt")  # where the plots went
-    assert window.statusBar().currentMessage() == f"Saved the sketchpad's model to {tmp_path / 'exports' / 'copy.pt'}"
+    assert window.statusBar().full_message() == f"Saved the sketchpad's model to {tmp_path / 'exports' / 'copy.pt'}"
     window.close()  # the folder is kept for the next session
     again = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(again)

@@ -116,7 +116,7 @@ def test_contributions_shown_add_up_to_the_logits_they_name(qtbot, make_view, bu
         np.testing.assert_allclose(shown, expected["weight"][digit] * expected["features"], **TOLERANCE)
         assert float(shown.sum(dtype=np.float64)) + expected["bias"][digit] == pytest.approx(expected["logits"][digit], abs=1e-4)
         assert f"logit {format_value(float(reading.logits[digit]))}" in layers.header("winner" if tiles is layers.to_winner
-                                                                                      else "runner_up")
+                                                                                      else "runner_up")[0]
     # One symmetric scale for both, so the two rows can be compared by colour.
     assert layers.to_winner.low == -layers.to_winner.high
     assert (layers.to_winner.low, layers.to_winner.high) == (layers.to_runner_up.low, layers.to_runner_up.high)

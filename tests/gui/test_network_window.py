@@ -176,7 +176,7 @@ def test_open_in_sketchpad_reads_the_test_digit_pixel_for_pixel(qtbot, make_wind
     qtbot.waitUntil(lambda: pad.probabilities() is not None, timeout=5000)
     np.testing.assert_array_equal(pad.network_input(), images[4].astype(np.float32) / 255)
     np.testing.assert_allclose(pad.probabilities(), reads[4], rtol=1e-5, atol=1e-6)  # as the gallery said
-    assert "test digit #4 (a 7" in window.statusBar().currentMessage()
+    assert "test digit #4 (a 7" in window.statusBar().full_message()
     window.tabs.setCurrentWidget(window.network)
     reading = shown_reading(qtbot, window)
     np.testing.assert_array_equal(reading.image, images[4].astype(np.float32) / 255)
@@ -217,3 +217,19 @@ def test_the_smallest_window_with_the_network_view_shown_or_docked(qtbot, make_w
     window.resize(window.minimumSizeHint())
     qtbot.wait(50)
     assert not window.grab().isNull()
+
+
+def test_at_the_smallest_window_the_headings_are_worded_to_fit_not_cut(qtbot, make_window):
+    window = make_window()
+    window.tabs.setCurrentWidget(window.network)
+    draw_on(qtbot, window)
+    minimum = window.minimumSizeHint()
+    window.resize(minimum)
+    qtbot.waitUntil(lambda: window.size() == minimum.expandedTo(window.minimumSize()), timeout=5000)
+    qtbot.wait(50)
+    headers = window.network.layers.shown_headers()
+    assert headers["dense"].startswith("Dense") and not any(text.endswith("…") for text in headers.values()), headers
+    window.network.show_unit(2, 0)
+    qtbot.wait(50)
+    labels = window.network.unit_canvas.shown_big_labels()
+    assert labels[1].endswith("7×7") and not any(text.endswith("…") for text in labels), labels

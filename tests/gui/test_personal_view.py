@@ -52,7 +52,7 @@ def test_a_digit_key_keeps_the_drawing_with_its_strokes_and_clears_the_canvas(qt
     assert json.loads(path.with_suffix(".json").read_text())["strokes"] == [[list(point) for point in stroke]
                                                                            for stroke in strokes]
     assert window.sketchpad.canvas.is_empty()  # ready for the next one
-    assert "Kept as a 7" in window.statusBar().currentMessage()
+    assert "Kept as a 7" in window.statusBar().full_message()
 
 
 def test_an_empty_canvas_is_not_kept_and_says_what_to_do(qtbot, make_window):
@@ -60,7 +60,7 @@ def test_an_empty_canvas_is_not_kept_and_says_what_to_do(qtbot, make_window):
     activate(qtbot, window)
     qtbot.keyClick(window, Qt.Key.Key_3)
     assert kept(window) == []
-    assert window.statusBar().currentMessage() == "Draw a 3 first, then keep it"
+    assert window.statusBar().full_message() == "Draw a 3 first, then keep it"
 
 
 def test_a_digit_typed_into_a_text_field_stays_there(qtbot, make_window):
@@ -239,3 +239,17 @@ def test_a_fits_progress_counts_its_parts_and_says_nothing_is_finished_before_th
     assert fractions == sorted(fractions)  # one bar for the whole fit, never back to the start
     finished_words = [text for text in statuses + [text for _, text in shown] if "finished" in text.lower()]
     assert len(finished_words) >= 1 and all("Fitting finished" in text for text in finished_words), finished_words
+
+
+def test_at_the_smallest_window_the_counts_read_in_at_most_two_lines(qtbot, make_window):
+    window = make_window()
+    keep_odd_hand(window.personal, 1, seed=3)
+    view = my_digits_tab(window)
+    view.refresh()
+    minimum = window.minimumSizeHint()
+    window.resize(minimum)
+    qtbot.waitUntil(lambda: window.size() == minimum.expandedTo(window.minimumSize()), timeout=5000)
+    qtbot.wait(50)
+    label = view.counts_label
+    assert label.text().startswith("10 digits of yours")
+    assert label.height() <= 2 * label.fontMetrics().lineSpacing() + 4, (label.height(), label.width())

@@ -117,6 +117,12 @@ def test_a_stopped_run_is_resumed_from_the_runs_view_and_ends_as_it_would_have(q
         qtbot.mouseClick(view.resume_button, Qt.MouseButton.LeftButton)
     assert finished.args[0].reason == "completed" and resumed == [2, 3]
     assert list(window.plots.accuracy_curve.xData) == [1.0, 2.0, 3.0]  # the recorded epoch, then the new ones
+    # The Filters page too: epoch 1's filters, recorded before the stop, then those saved after it.
+    with RunStore(own_run_store) as store:
+        recorded = store.first_filters(2)
+    shown = window.network.history
+    assert [epoch for epoch, _ in shown] == [epoch for epoch, _ in recorded] and shown[0][0] == 1
+    assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(shown, recorded, strict=True))
     with RunStore(own_run_store) as store:
         assert [(e["epoch"], e["test_accuracy"], e["train_loss"]) for e in store.history(2).epoch_rows()] == reference_run
         assert store.run(2).outcome == "completed"

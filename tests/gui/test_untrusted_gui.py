@@ -50,6 +50,23 @@ def test_a_cell_that_cannot_be_shown_stays_empty(qtbot, tmp_path):
     assert len(cells) == 2 and next(row for row in cells if row[0] == "2")[3] is None
 
 
+def test_both_item_models_keep_a_failing_cell_empty_and_report_it_once(qtbot, make_window, monkeypatch, capsys):
+    from odd_hand import drawings
+
+    window = make_window()
+    for picture, label in zip(*drawings(1, seed=3), strict=True):
+        window.personal.add(picture, label)
+    window.personal_view.refresh()
+    model = window.personal_view.model
+    assert model.index(0).data() is not None
+    monkeypatch.setattr(model, "reading", lambda digit: 1 / 0)  # a fault behind one role
+    assert model.index(0).data() is None and model.index(1).data() is None
+    assert model.index(0).data(Qt.ItemDataRole.ToolTipRole) is None
+    assert model.data(model.createIndex(99, 0)) is None  # past the rows: empty, not IndexError
+    report = capsys.readouterr().err
+    assert report.count("a cell of PersonalModel could not be shown") == 1 and "ZeroDivisionError" in report
+
+
 def test_opening_a_fifo_named_like_a_picture_says_so_at_once(qtbot, make_window, tmp_path):
     window = make_window()
     fifo = tmp_path / "x.png"
