@@ -126,7 +126,8 @@ class NewBestSaved:
     epoch: int
     accuracy: float
     path: Path
-    first_filters: tuple[float, ...] = ()  # block 1's 16 filters of 3×3, flat (core.activations.first_filters_flat)
+    # Block 1's 16 filters of 3×3, flat (core.activations.first_filters_flat), for the Filters page.
+    first_filters: tuple[float, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)

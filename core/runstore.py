@@ -504,7 +504,8 @@ _EPOCH_INSERT = (f"INSERT OR REPLACE INTO epochs (run_id, {', '.join(EPOCH_KEYED
 _RUN_FIELDS = ("id", "started", "ended", "kind", "preset", "config", "seed", "device", "torch_version", "data_dir",
                "folder", "checkpoint", "outcome", "best_accuracy", "best_epoch", "epochs_done")
 _RUN_COLUMNS = ", ".join(_RUN_FIELDS)
-#: The columns each table must have (version 1's; later metrics are added to `epochs` when missing).
+#: The columns each table must have (from the schema version in _TABLE_SINCE on; later metrics are
+#: added to `epochs` when missing).
 _TABLES = {"runs": {"id", *_RUN_FIELDS}, "epochs": {"run_id", "epoch", "test_accuracy"},
            "batches": {"run_id", "x", "loss", "lr"}, "events": {"run_id", "x", "kind", "detail"},
            "filters": {"run_id", "epoch", "weights"}}

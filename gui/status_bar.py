@@ -32,7 +32,8 @@ class ElidingStatusBar(QStatusBar):
 
     def showMessage(self, text: str, timeout: int = 0) -> None:
         self._full = text
-        shown = self.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, self.room())
+        # A bar not shown yet has no width of its own to cut to: the message stays whole.
+        shown = self.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, self.room()) if self.isVisible() else text
         super().showMessage(shown, timeout)
         self.setToolTip(text if shown != text else "")
 
