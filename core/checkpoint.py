@@ -281,7 +281,7 @@ def _same_plain(value: object, expected: object) -> bool:
 def _check_architecture(path: Path, architecture: dict) -> None:
     """Each declared field must be what this program builds (a field may be absent). Checked before
     any network is built: a declared 8000×8000 image would otherwise allocate gigabytes first."""
-    unknown = sorted(str(name) for name in architecture if name not in ARCHITECTURE and name != "input")
+    unknown = sorted(_one_line(name) for name in architecture if name not in ARCHITECTURE and name != "input")
     if unknown:
         raise CheckpointError(f"{path} describes a network with {', '.join(unknown)}, which mnistconv's does not have")
     if "input" in architecture and (type(architecture["input"]) is not str or architecture["input"] not in INPUTS):
@@ -304,6 +304,11 @@ def weight_shapes() -> dict[str, tuple[int, ...]]:
     return {name: tuple(tensor.shape) for name, tensor in our_network().state_dict().items()}
 
 
+def _one_line(name: object) -> str:
+    """A name from the file, escaped to one line of printable text for a message."""
+    return str(name).encode("unicode_escape").decode("ascii")
+
+
 def check_model_state(path: Path, state: dict) -> dict:
     """Weights of this program's network, dense, finite, of the right shapes, whose outputs are
     numbers; returned as a plain dict (no `_metadata` of the file's own reaches load_state_dict)."""
@@ -316,7 +321,7 @@ def check_model_state(path: Path, state: dict) -> dict:
 def _check_weights(path: Path, state: dict) -> None:
     expected = weight_shapes()
     missing = [name for name in expected if name not in state]
-    unexpected = sorted(str(name) for name in state if name not in expected)
+    unexpected = sorted(_one_line(str(name)) for name in state if name not in expected)
     if missing or unexpected:
         parts = ([f"no {', '.join(missing[:4])}"] if missing else []) + (
             [f"unexpected {', '.join(unexpected[:4])}"] if unexpected else [])
