@@ -36,3 +36,16 @@ def make_window(qtbot, tmp_path):
         return window
 
     return make
+
+
+@pytest.fixture
+def shrink_to_minimum(qtbot):
+    """Resize a window to its smallest size and wait until it has it."""
+
+    def shrink(window):
+        minimum = window.minimumSizeHint()
+        window.resize(minimum)
+        qtbot.waitUntil(lambda: window.size() == minimum.expandedTo(window.minimumSize()), timeout=5000)
+        return window
+
+    return shrink

@@ -81,11 +81,10 @@ def test_the_keep_button_never_covers_the_bars_labels(qtbot, make_window, width,
     assert bars_left - button_right >= 6, (button_right, bars_left)  # a clear gap, not the arrow against the 7
 
 
-def test_a_long_status_message_is_cut_before_the_seed_and_device_labels_and_shown_whole_in_the_tooltip(qtbot, make_window):
+def test_a_long_status_message_is_cut_before_the_seed_and_device_labels_and_shown_whole_in_the_tooltip(
+        qtbot, make_window, shrink_to_minimum):
     window = make_window()
-    minimum = window.minimumSizeHint()
-    window.resize(minimum)
-    qtbot.waitUntil(lambda: window.size() == minimum.expandedTo(window.minimumSize()), timeout=5000)
+    shrink_to_minimum(window)
     window.seed_label.setText("Seed 1234567890 (drawn at random)")
     qtbot.wait(50)
     bar = window.statusBar()

@@ -200,13 +200,11 @@ def test_export_view_saves_the_tab_shown_as_png(qtbot, make_window, tmp_path, ta
     assert not image.isNull() and image.width() > 100 and image.height() > 100
 
 
-def test_the_smallest_window_with_the_network_view_shown_or_docked(qtbot, make_window):
+def test_the_smallest_window_with_the_network_view_shown_or_docked(qtbot, make_window, shrink_to_minimum):
     window = make_window()
     window.tabs.setCurrentWidget(window.network)
     draw_on(qtbot, window)
-    minimum = window.minimumSizeHint()
-    window.resize(minimum)
-    qtbot.waitUntil(lambda: window.size() == minimum.expandedTo(window.minimumSize()), timeout=5000)
+    shrink_to_minimum(window)
     for page in ("layers", "map", "filters"):
         window.network.set_page(page)
         qtbot.wait(20)
@@ -219,13 +217,11 @@ def test_the_smallest_window_with_the_network_view_shown_or_docked(qtbot, make_w
     assert not window.grab().isNull()
 
 
-def test_at_the_smallest_window_the_headings_are_worded_to_fit_not_cut(qtbot, make_window):
+def test_at_the_smallest_window_the_headings_are_worded_to_fit_not_cut(qtbot, make_window, shrink_to_minimum):
     window = make_window()
     window.tabs.setCurrentWidget(window.network)
     draw_on(qtbot, window)
-    minimum = window.minimumSizeHint()
-    window.resize(minimum)
-    qtbot.waitUntil(lambda: window.size() == minimum.expandedTo(window.minimumSize()), timeout=5000)
+    shrink_to_minimum(window)
     qtbot.wait(50)
     headers = window.network.layers.shown_headers()
     assert headers["dense"].startswith("Dense") and not any(text.endswith("…") for text in headers.values()), headers

@@ -241,14 +241,12 @@ def test_a_fits_progress_counts_its_parts_and_says_nothing_is_finished_before_th
     assert len(finished_words) >= 1 and all("Fitting finished" in text for text in finished_words), finished_words
 
 
-def test_at_the_smallest_window_the_counts_read_in_at_most_two_lines(qtbot, make_window):
+def test_at_the_smallest_window_the_counts_read_in_at_most_two_lines(qtbot, make_window, shrink_to_minimum):
     window = make_window()
     keep_odd_hand(window.personal, 1, seed=3)
     view = my_digits_tab(window)
     view.refresh()
-    minimum = window.minimumSizeHint()
-    window.resize(minimum)
-    qtbot.waitUntil(lambda: window.size() == minimum.expandedTo(window.minimumSize()), timeout=5000)
+    shrink_to_minimum(window)
     qtbot.wait(50)
     label = view.counts_label
     assert label.text().startswith("10 digits of yours")
