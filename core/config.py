@@ -44,6 +44,9 @@ class TrainConfig:
     real_share: float = 0.0
     # Deskew every input inside the network (core.model): the same network, its input made upright.
     deskew: bool = False
+    # Planned learning rates: (epoch, lr) pairs, each setting the rate from the start of that epoch
+    # on (the plateau rule still divides it later). Empty: the seed's single starting rate.
+    lr_at: tuple[tuple[int, float], ...] = ()
     # How the loop runs, not what it computes.
     eval_batch_size: int = 250  # core.evaluate.EVAL_BATCH_SIZE: activations stay small on the CPU
     progress_interval_s: float = 0.1
@@ -53,8 +56,18 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
+        """A config from stored values (JSON makes lr_at's pairs lists: they become tuples again;
+        a malformed plan is kept as it is, for validate_config to refuse)."""
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
+        chosen = {k: v for k, v in values.items() if k in known}
+        plan = chosen.get("lr_at")
+        if isinstance(plan, (list, tuple)) and all(isinstance(pair, (list, tuple)) for pair in plan):
+            chosen["lr_at"] = tuple(tuple(pair) for pair in plan)
+        return cls(**chosen)
+
+    def lr_for_epoch(self, epoch: int) -> float | None:
+        """The rate the plan sets at the start of `epoch`, if it sets one."""
+        return next((lr for at, lr in self.lr_at if at == epoch), None)
 
 
 @dataclass(frozen=True)
@@ -145,6 +158,36 @@ def parse_setting(name: str, value):
     return RULES[name].parse(value)
 
 
+MAX_LR_CHANGES = 1000
+
+
+def check_lr_plan(plan, schedule: str = "plateau") -> None:
+    """A plan of (epoch, lr) pairs: each epoch a whole number from 1 and given once, each rate positive;
+    only under the plateau rule (one-cycle sets the rate itself every batch)."""
+    if not isinstance(plan, tuple) or len(plan) > MAX_LR_CHANGES or \
+            not all(isinstance(pair, tuple) and len(pair) == 2 for pair in plan):
+        raise ConfigError(f"the learning-rate plan must be pairs of an epoch and a rate, not {_shown(plan)}")
+    for epoch, lr in plan:
+        try:
+            RULES["epochs"].check(epoch)
+            RULES["lr"].check(lr)
+        except ConfigError as exc:
+            raise ConfigError(f"in the learning-rate plan, {exc}") from None
+    epochs = [epoch for epoch, _ in plan]
+    if len(set(epochs)) != len(epochs):
+        raise ConfigError(f"the learning-rate plan names an epoch twice: {_shown(plan)}")
+    if plan and schedule != "plateau":
+        raise ConfigError("a learning-rate plan needs the plateau schedule; one-cycle sets the rate itself every batch")
+
+
+def parse_lr_change(text: str) -> tuple[int, float]:
+    """'EPOCH:LR' (as --lr-at takes it) as (epoch, lr), each checked; ConfigError says why not."""
+    epoch, colon, lr = text.partition(":")
+    if not colon:
+        raise ConfigError(f"a learning-rate change is EPOCH:LR, like 6:1e-3, not {_shown(text, quoted=False)}")
+    return RULES["epochs"].parse(epoch), RULES["lr"].parse(lr)
+
+
 def validate_config(config: TrainConfig, train_size: int | None = None) -> None:
     """Raise ConfigError with a one-line reason for the first parameter that cannot work."""
     for name, rule in RULES.items():
@@ -166,5 +209,6 @@ def validate_config(config: TrainConfig, train_size: int | None = None) -> None:
     for name in FLAGS:
         if not isinstance(getattr(config, name), bool):
             raise ConfigError(f"{name} must be true or false, not {_shown(getattr(config, name))}")
+    check_lr_plan(config.lr_at, config.lr_schedule)
     if not isinstance(config.savepath, str) or "\0" in config.savepath:
         raise ConfigError(f"the save path must be text, not {_shown(config.savepath)}")

@@ -122,6 +122,19 @@ class LrDropped:
 
 
 @dataclass(frozen=True)
+class LrChanged:
+    """The learning rate was set before batch `batch` of `epoch`: by the run's plan (`--lr-at`), or by
+    a person while it trained."""
+
+    epoch: int
+    batch: int  # batches already done in this epoch (0: at its start)
+    batches: int
+    old_lr: float
+    new_lr: float
+    planned: bool  # from the config's lr_at, not asked for while it ran
+
+
+@dataclass(frozen=True)
 class NewBestSaved:
     epoch: int
     accuracy: float
@@ -261,7 +274,7 @@ class FinetuneFinished:
 
 
 TrainingEvent = (
-    DataLoading | AcquireProgress | DataLoaded | TrainingStarted | BatchProgress | EpochFinished | LrDropped
+    DataLoading | AcquireProgress | DataLoaded | TrainingStarted | BatchProgress | EpochFinished | LrDropped | LrChanged
     | NewBestSaved | SaveFailed | StateSaveFailed | EarlyExit | Converged | NanAbort | Stopped | Finished | TrainingFailed
     | SavedModelLoaded | SavedModelUnreadable | RunRecorded | RecordingFailed | FinetuneStarted | FinetuneFinished
 )

@@ -43,6 +43,7 @@ class EventKind(str, Enum):
     """Every kind of event a history marks, and the run store records by its value."""
 
     LR_DROP = "lr_drop"
+    LR_SET = "lr_set"  # set by the run's plan or by a person while it trained
     NEW_BEST = "new_best"
     SAVE_FAILED = "save_failed"
     STATE_SAVE_FAILED = "state_save_failed"
@@ -189,6 +190,9 @@ class RunHistory:
                 self.add_epoch(event.epoch, **{name: getattr(event, name) for name in EPOCH_COLUMNS})
             case events.LrDropped():
                 self.add_marker(Marker(event.epoch, EventKind.LR_DROP, f"{event.new_lr:g}"))
+            case events.LrChanged():
+                self.add_marker(Marker(epoch_position(event.epoch, event.batch, event.batches), EventKind.LR_SET,
+                                       f"{event.new_lr:g}"))
             case events.NewBestSaved():
                 self.add_marker(Marker(event.epoch, EventKind.NEW_BEST, f"{event.accuracy:.4f}"))
             case events.SaveFailed():

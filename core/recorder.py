@@ -47,7 +47,8 @@ class Recorder:
             case events.TrainingStarted():
                 config = dict(self.run.config, seed=event.seed)
                 self.store.set_started(self.run.id, device=event.device, torch_version=str(torch.__version__),
-                                       seed=event.seed, config=config)
+                                       seed=event.seed, config=config,
+                                       parameters=event.parameters)
             case events.EpochFinished():
                 batches, markers, mark = self._unwritten()
                 (epoch,) = self.history.epoch_rows(mark.epochs - 1)

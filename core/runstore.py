@@ -39,7 +39,10 @@ from .paths import CHECKPOINT_NAME, make_folder, state_file, user_data_dir
 
 DB_NAME = "runs.sqlite3"
 LOCK_NAME = ".lock"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+MAX_LABEL = 200  # characters of a run's name or of one tag
+MAX_NOTE = 10_000
+MAX_TAGS = 50
 FIRST_FILTERS_SHAPE = (16, 3, 3)  # block 1's filters, one row per saved model (the Filters page)
 BUSY_TIMEOUT_S = 5.0  # another process writing: wait this long before calling the store unavailable
 RUNNING = Outcome.RUNNING
@@ -101,6 +104,20 @@ MIGRATIONS: dict[int, str] = {
         PRIMARY KEY (run_id, epoch)
     );
     """,
+    3: """
+    CREATE TABLE groups (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created TEXT NOT NULL,
+        seeds TEXT NOT NULL,  -- a JSON list of the members' seeds, as texts, in the order they train
+        preset TEXT,
+        config TEXT NOT NULL  -- the settings every member shares (its seed aside)
+    );
+    ALTER TABLE runs ADD COLUMN name TEXT;
+    ALTER TABLE runs ADD COLUMN tags TEXT;  -- a JSON list of texts
+    ALTER TABLE runs ADD COLUMN note TEXT;
+    ALTER TABLE runs ADD COLUMN parameters INTEGER;
+    ALTER TABLE runs ADD COLUMN group_id INTEGER REFERENCES groups(id) ON DELETE SET NULL;
+    """,
 }
 
 
@@ -126,6 +143,16 @@ class Run:
     best_accuracy: float | None
     best_epoch: int | None
     epochs_done: int | None  # None: the stored count was unreadable or past the planned epochs
+    name: str | None = None
+    tags: tuple[str, ...] = ()
+    note: str | None = None
+    parameters: int | None = None
+    group_id: int | None = None  # the seed group it belongs to
+
+    @property
+    def title(self) -> str:
+        """How lists name it: its name, else its preset (or kind)."""
+        return self.name or self.preset or self.kind
 
     @property
     def planned_epochs(self) -> int | None:
@@ -153,8 +180,24 @@ class Run:
             "id": self.id, "started": self.started, "ended": self.ended, "kind": self.kind, "preset": self.preset,
             "epochs_done": self.epochs_done, "best_accuracy": self.best_accuracy, "best_epoch": self.best_epoch,
             "outcome": str(self.outcome), "seed": self.seed, "device": self.device, "checkpoint": str(self.checkpoint),
-            "folder": str(self.folder),
+            "folder": str(self.folder), "name": self.name, "tags": list(self.tags), "note": self.note,
+            "group": self.group_id, "parameters": self.parameters, "duration_s": self.duration_s,
         }
+
+
+@dataclass(frozen=True)
+class Group:
+    """Runs of the same settings with different seeds, trained one after another."""
+
+    id: int
+    created: str
+    seeds: tuple[int, ...]  # the members' seeds, in the order they train
+    preset: str | None
+    config: dict  # the settings the members share (their seed aside)
+
+    @property
+    def size(self) -> int:
+        return len(self.seeds)
 
 
 def now_text() -> str:
@@ -249,9 +292,11 @@ class RunStore:
     def _check_tables(self, version: int) -> None:
         """Refuse a database whose version says run store but whose tables are not a run store's of
         that version."""
-        for table, columns in _TABLES.items():
-            if _TABLE_SINCE.get(table, 1) > version:
+        for table, by_version in _TABLES.items():
+            versions = [since for since in by_version if since <= version]
+            if not versions:
                 continue
+            columns = by_version[max(versions)]
             present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
             if not columns <= present:
                 raise StoreError(f"{self.path} is not a run store (its table {table!r} is missing or not a run "
@@ -268,7 +313,8 @@ class RunStore:
 
     # -- writing --------------------------------------------------------------------------------
     def create_run(self, *, config: dict, preset: str | None, kind: str = "train", data_dir: str | None,
-                   checkpoint: Path | None = None, started: str | None = None) -> Run:
+                   checkpoint: Path | None = None, started: str | None = None, group_id: int | None = None,
+                   name: str | None = None, tags: Iterable[str] = (), note: str | None = None) -> Run:
         """A new run, marked running, with a new folder made; `checkpoint` is an explicit save file
         (default: `mnist_conv.pt` in the run's folder). The run's number is past every run recorded
         and every run folder present, so a folder is never reused, even after the store was lost."""
@@ -281,10 +327,12 @@ class RunStore:
                 folder.mkdir()
             except OSError as exc:
                 raise StoreError(f"Cannot make the run folder {folder}: {_reason(exc)}") from exc
+            name, tags, note = check_labels(name, tags, note)
             db.execute(
-                "INSERT INTO runs (id, started, kind, preset, config, seed, data_dir, folder, checkpoint, pid, host) "
-                "VALUES (:id, :started, :kind, :preset, :config, :seed, :data_dir, :folder, :checkpoint, :pid, :host)",
-                {"id": run_id, "started": started or now_text(), "kind": kind, "preset": preset, "config": json.dumps(config),
+                "INSERT INTO runs (id, started, kind, preset, config, seed, data_dir, folder, checkpoint, pid, host, "
+                "group_id, name, tags, note) VALUES (:id, :started, :kind, :preset, :config, :seed, :data_dir, :folder, "
+                ":checkpoint, :pid, :host, :group_id, :name, :tags, :note)",
+                {"group_id": group_id, "name": name, "tags": json.dumps(list(tags)), "note": note, "id": run_id, "started": started or now_text(), "kind": kind, "preset": preset, "config": json.dumps(config),
                  "seed": _text(config.get("seed")), "data_dir": _stored_path(data_dir), "folder": str(run_id),
                  # An explicit save file is where the person said, from where they said it: absolute.
                  "checkpoint": _stored_path(os.path.abspath(checkpoint)) if checkpoint is not None
@@ -314,11 +362,56 @@ class RunStore:
             db.execute("UPDATE runs SET outcome = :outcome, ended = NULL, pid = :pid, host = :host WHERE id = :run_id",
                        {"outcome": str(RUNNING), "pid": os.getpid(), "host": _host(), "run_id": run_id})
 
-    def set_started(self, run_id: int, *, device: str, torch_version: str, seed: int, config: dict) -> None:
+    def set_started(self, run_id: int, *, device: str, torch_version: str, seed: int, config: dict,
+                    parameters: int | None = None) -> None:
         with self._transaction() as db:
-            db.execute("UPDATE runs SET device = :device, torch_version = :torch_version, seed = :seed, config = :config "
-                       "WHERE id = :run_id", {"device": device, "torch_version": torch_version, "seed": _text(seed),
-                                              "config": json.dumps(config), "run_id": run_id})
+            db.execute("UPDATE runs SET device = :device, torch_version = :torch_version, seed = :seed, config = :config, "
+                       "parameters = :parameters WHERE id = :run_id",
+                       {"device": device, "torch_version": torch_version, "seed": _text(seed),
+                        "config": json.dumps(config), "parameters": parameters, "run_id": run_id})
+
+    def set_labels(self, run_id: int, *, name: str | None = None, tags: Iterable[str] | None = None,
+                   note: str | None = None) -> Run:
+        """Name, tag or annotate a run (a value left None stays as it is; "" clears a name or note)."""
+        self.run(run_id)  # StoreError when there is no such run
+        name, checked_tags, note = check_labels(name, tags or (), note)
+        changes = {"name": name, "note": note} | ({"tags": json.dumps(list(checked_tags))} if tags is not None else {})
+        with self._transaction() as db:
+            for column, value in changes.items():
+                if value is not None:
+                    db.execute(f"UPDATE runs SET {column} = :value WHERE id = :run_id",
+                               {"value": value or None, "run_id": run_id})
+        return self.run(run_id)
+
+    # -- seed groups -----------------------------------------------------------------------------
+    def create_group(self, *, seeds: Iterable[int], config: dict, preset: str | None) -> Group:
+        seeds = tuple(seeds)
+        if not seeds:
+            raise StoreError("a seed group needs at least one seed")
+        with self._transaction() as db:
+            cursor = db.execute("INSERT INTO groups (created, seeds, preset, config) VALUES (:created, :seeds, :preset, :config)",
+                                {"created": now_text(), "seeds": json.dumps([str(seed) for seed in seeds]),
+                                 "preset": preset, "config": json.dumps(config)})
+            group_id = cursor.lastrowid
+        return self.group(group_id)
+
+    def group(self, group_id: int) -> Group:
+        rows = self._rows("SELECT id, created, seeds, preset, config FROM groups WHERE id = :id", {"id": int(group_id)})
+        group = _group(rows[0]) if rows else None
+        if group is None:
+            raise StoreError(f"There is no seed group {group_id} in {self.root}" if not rows else
+                             f"Seed group {group_id} in {self.root} is damaged (its seeds are not a list of seeds)")
+        return group
+
+    def groups(self) -> list[Group]:
+        """Every readable group, newest first."""
+        rows = self._rows("SELECT id, created, seeds, preset, config FROM groups ORDER BY id DESC")
+        return [group for group in map(_group, rows) if group is not None]
+
+    def group_runs(self, group_id: int) -> list[Run]:
+        """The group's runs, in the order they were made."""
+        rows = self._rows(f"SELECT {_RUN_COLUMNS} FROM runs WHERE group_id = :id ORDER BY id", {"id": int(group_id)})
+        return [self._run(row) for row in rows]
 
     def record_epoch(self, run_id: int, epoch: dict, batches: Iterable[tuple[float, float, float]] = (),
                      markers: Iterable[Marker] = ()) -> None:
@@ -471,6 +564,9 @@ class RunStore:
             checkpoint=self._checkpoint_of(folder, values["checkpoint"]), outcome=Outcome(outcome),
             best_accuracy=_fraction_or_none(values["best_accuracy"]), best_epoch=_count_or_none(values["best_epoch"]),
             epochs_done=_count_or_none(values["epochs_done"]),
+            name=_label_or_none(values["name"], MAX_LABEL), tags=_tags(values["tags"]),
+            note=_label_or_none(values["note"], MAX_NOTE), parameters=_count_or_none(values["parameters"]),
+            group_id=_count_or_none(values["group_id"]),
         )
         if run.epochs_done is not None and run.planned_epochs and run.epochs_done > run.planned_epochs:
             run = dataclasses.replace(run, epochs_done=None)
@@ -501,15 +597,70 @@ _KINDS = {kind.value for kind in EventKind}
 _OUTCOMES = {outcome.value for outcome in Outcome}
 _EPOCH_INSERT = (f"INSERT OR REPLACE INTO epochs (run_id, {', '.join(EPOCH_KEYED)}) "
                  f"VALUES (:run_id, {', '.join(':' + name for name in EPOCH_KEYED)})")
-_RUN_FIELDS = ("id", "started", "ended", "kind", "preset", "config", "seed", "device", "torch_version", "data_dir",
-               "folder", "checkpoint", "outcome", "best_accuracy", "best_epoch", "epochs_done")
+_RUN_FIELDS_1 = ("id", "started", "ended", "kind", "preset", "config", "seed", "device", "torch_version", "data_dir",
+                 "folder", "checkpoint", "outcome", "best_accuracy", "best_epoch", "epochs_done")
+_RUN_FIELDS = (*_RUN_FIELDS_1, "name", "tags", "note", "parameters", "group_id")
 _RUN_COLUMNS = ", ".join(_RUN_FIELDS)
-#: The columns each table must have (from the schema version in _TABLE_SINCE on; later metrics are
+#: The columns each table must have at each schema version that changed them (later metrics are
 #: added to `epochs` when missing).
-_TABLES = {"runs": {"id", *_RUN_FIELDS}, "epochs": {"run_id", "epoch", "test_accuracy"},
-           "batches": {"run_id", "x", "loss", "lr"}, "events": {"run_id", "x", "kind", "detail"},
-           "filters": {"run_id", "epoch", "weights"}}
-_TABLE_SINCE = {"filters": 2}  # the schema version that added a table (1 where not named)
+_TABLES = {
+    "runs": {1: set(_RUN_FIELDS_1), 3: set(_RUN_FIELDS)},
+    "epochs": {1: {"run_id", "epoch", "test_accuracy"}},
+    "batches": {1: {"run_id", "x", "loss", "lr"}},
+    "events": {1: {"run_id", "x", "kind", "detail"}},
+    "filters": {2: {"run_id", "epoch", "weights"}},
+    "groups": {3: {"id", "created", "seeds", "preset", "config"}},
+}
+
+
+def check_labels(name: str | None, tags: Iterable[str], note: str | None) -> tuple[str | None, tuple[str, ...], str | None]:
+    """A run's name, tags and note as stored: text, trimmed, of bounded length; tags without commas
+    (lists join them with commas), each once. StoreError says what is wrong."""
+    if name is not None:
+        if not isinstance(name, str) or len(name.strip()) > MAX_LABEL or "\n" in name.strip():
+            raise StoreError(f"a run's name is one line of at most {MAX_LABEL} characters")
+        name = name.strip()
+    checked: list[str] = []
+    for tag in tags:
+        if not isinstance(tag, str) or not tag.strip() or len(tag.strip()) > MAX_LABEL or set(tag) & set(",\n"):
+            raise StoreError(f"a tag is a word or a few, without commas, of at most {MAX_LABEL} characters, not {tag!r}")
+        if tag.strip() not in checked:
+            checked.append(tag.strip())
+    if len(checked) > MAX_TAGS:
+        raise StoreError(f"a run takes at most {MAX_TAGS} tags")
+    if note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE):
+        raise StoreError(f"a run's note is text of at most {MAX_NOTE} characters")
+    return name, tuple(checked), note
+
+
+def _label_or_none(value: object, longest: int) -> str | None:
+    return value if isinstance(value, str) and value and len(value) <= longest and "\0" not in value else None
+
+
+def _tags(value: object) -> tuple[str, ...]:
+    """Stored tags, each kept when it is one a person could have given."""
+    try:
+        listed = json.loads(value) if isinstance(value, str) else []
+    except (json.JSONDecodeError, RecursionError):
+        return ()
+    if not isinstance(listed, list):
+        return ()
+    return tuple(tag for tag in listed[:MAX_TAGS] if isinstance(tag, str) and tag and len(tag) <= MAX_LABEL
+                 and not set(tag) & set(",\n\0"))
+
+
+def _group(row) -> Group | None:
+    """A stored group, or None when its seeds are not a list of seeds."""
+    group_id, created, seeds, preset, config = row
+    try:
+        listed = json.loads(seeds) if isinstance(seeds, str) else None
+    except (json.JSONDecodeError, RecursionError):
+        listed = None
+    parsed = [_seed_or_none(seed) for seed in listed] if isinstance(listed, list) and 0 < len(listed) <= 1000 else [None]
+    if _count_or_none(group_id) is None or None in parsed:
+        return None
+    return Group(id=group_id, created=_time_or_none(created) or "", seeds=tuple(parsed),
+                 preset=_text_or_none(preset), config=_json_dict(config))
 
 
 class _Transaction:

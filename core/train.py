@@ -46,6 +46,19 @@ class TrainingControl:
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
+        self._lock = threading.Lock()
+        self._lr_request: float | None = None
+
+    def request_lr(self, lr: float) -> None:
+        """Ask for this learning rate from the next batch on (the latest request wins)."""
+        with self._lock:
+            self._lr_request = float(lr)
+
+    def take_lr_request(self) -> float | None:
+        """The rate asked for since the last call, if any."""
+        with self._lock:
+            lr, self._lr_request = self._lr_request, None
+        return lr
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -202,7 +215,8 @@ class RecipeRun:
         ) if share > 0]
         self.save_to = checkpoint_file(config.savepath)
         # What a saved model says of itself: its settings, and the data it learned from that asks to be named.
-        self.described = {**config.to_dict(), **({"trained_on": ATTRIBUTION} if config.real_share > 0 else {})}
+        self.described = {**config.to_dict(), **({"trained_on": ATTRIBUTION} if config.real_share > 0 else {}),
+                          **({"lr_at": lr_plan_text(config.lr_at)} if config.lr_at else {})}
         self.schedule = ScheduleState(lr=config.lr)
         self.best_epoch = 0
         self.saved: tuple[int, float] | None = None  # the epoch and accuracy of the model in the save file
@@ -288,6 +302,14 @@ class RecipeRun:
         return None
 
     # -- the loop ---------------------------------------------------------------------------------
+    def _set_lr(self, lr: float, epoch: int, batch: int, batches: int, planned: bool) -> events.LrChanged:
+        """Train at `lr` from the next batch on. The plateau rule goes on from it (its next drop divides
+        this rate); the saved state holds it, so a resumed run keeps it."""
+        old = current_lr(self.optimizer)
+        set_lr(self.optimizer, lr)
+        self.schedule = replace(self.schedule, lr=lr)
+        return events.LrChanged(epoch=epoch, batch=batch, batches=batches, old_lr=old, new_lr=lr, planned=planned)
+
     def _finished(self, reason: FinishReason, epochs_run: int) -> events.Finished:
         return events.Finished(
             reason=reason, epochs_run=epochs_run, best_accuracy=self.schedule.best_accuracy,
@@ -323,6 +345,9 @@ class RecipeRun:
                 self.seconds_in_epoch = 0.0
             if config.shuffle and self.order is None:  # a state saved mid-epoch brings its epoch's order
                 self.order = torch.randperm(n_train, generator=self.generator, device=device)
+            if self.batch == 0 and (planned := config.lr_for_epoch(epoch)) is not None:
+                # At the epoch's start, before any batch: a run resumed here sets it just the same.
+                yield self._set_lr(planned, epoch, 0, batches, planned=True)
             epoch_start = last_report = time.perf_counter() - self.seconds_in_epoch
             reported_sum, reported_batches = float(self.loss_sum), self.batch
             for batch_index in range(self.batch, batches):
@@ -330,6 +355,8 @@ class RecipeRun:
                     paused_at = time.perf_counter()
                     control.wait_while_paused()
                     epoch_start += time.perf_counter() - paused_at  # paused time is not training time
+                if (asked := control.take_lr_request()) is not None and self.scheduler is None:
+                    yield self._set_lr(asked, epoch, batch_index, batches, planned=False)
                 if control.stop_requested:
                     self.seconds_in_epoch = time.perf_counter() - epoch_start
                     yield events.Stopped(epoch=epoch, batch=batch_index)
@@ -421,6 +448,11 @@ class RecipeRun:
             if epoch < config.epochs and (failed := self._save_state(state_path)) is not None:
                 yield failed
         yield from stop_here(FinishReason.COMPLETED, config.epochs)
+
+
+def lr_plan_text(plan) -> str:
+    """A plan as --lr-at writes it: '6:0.001,12:0.0001'."""
+    return ",".join(f"{epoch}:{lr:g}" for epoch, lr in plan)
 
 
 REAL_BANK = 32_000  # renderings of the training writers' digits: about eight each

@@ -138,6 +138,12 @@ def log_lines(event: events.TrainingEvent) -> list[LogLine]:
                             Level.WARNING)]
         case events.LrDropped():
             return [LogLine(f" -> Haven't improved in a while, dropping learning rate to {event.new_lr:g}!", Level.WARNING)]
+        case events.LrChanged():
+            why = "as the run's plan says" if event.planned else "as you asked"
+            where = f"at the start of epoch {event.epoch}" if event.batch == 0 else \
+                f"in epoch {event.epoch} after {event.batch} batches"
+            return [LogLine(f" -> Setting learning rate to {event.new_lr:g} (from {event.old_lr:g}) {where}, {why}!",
+                            Level.WARNING)]
         case events.EarlyExit():
             return [LogLine(f" -> Early-exiting: We reached our target accuracy of {percent(event.target)}", Level.SUCCESS)]
         case events.Converged():
