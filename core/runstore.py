@@ -332,7 +332,8 @@ class RunStore:
                 "INSERT INTO runs (id, started, kind, preset, config, seed, data_dir, folder, checkpoint, pid, host, "
                 "group_id, name, tags, note) VALUES (:id, :started, :kind, :preset, :config, :seed, :data_dir, :folder, "
                 ":checkpoint, :pid, :host, :group_id, :name, :tags, :note)",
-                {"group_id": group_id, "name": name, "tags": json.dumps(list(tags)), "note": note, "id": run_id, "started": started or now_text(), "kind": kind, "preset": preset, "config": json.dumps(config),
+                {"group_id": group_id, "name": name, "tags": json.dumps(list(tags)), "note": note,
+                 "id": run_id, "started": started or now_text(), "kind": kind, "preset": preset, "config": json.dumps(config),
                  "seed": _text(config.get("seed")), "data_dir": _stored_path(data_dir), "folder": str(run_id),
                  # An explicit save file is where the person said, from where they said it: absolute.
                  "checkpoint": _stored_path(os.path.abspath(checkpoint)) if checkpoint is not None
