@@ -520,6 +520,13 @@ class RunStore:
                 history.add_marker(Marker(float(x), EventKind(kind), _text_or_none(detail)))
         return history
 
+    def final_accuracies(self) -> dict[int, float]:
+        """Each run's test accuracy after its last recorded epoch (runs without a readable one left out)."""
+        rows = self._rows("SELECT e.run_id, e.test_accuracy FROM epochs AS e JOIN (SELECT run_id, MAX(epoch) AS last "
+                          "FROM epochs GROUP BY run_id) AS m ON e.run_id = m.run_id AND e.epoch = m.last")
+        return {run_id: float(accuracy) for run_id, accuracy in rows
+                if _count_or_none(run_id) is not None and _fraction_or_none(accuracy) is not None}
+
     def first_filters(self, run_id: int) -> list[tuple[int, np.ndarray]]:
         """Block 1's filters at each model the run saved, by epoch: (epoch, FIRST_FILTERS_SHAPE float32).
         A row whose epoch is not a count or whose weights are not that many finite floats is left out."""
