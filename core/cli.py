@@ -19,7 +19,7 @@ from typing import Sequence, TextIO
 
 from . import allocator, checkpoint, data
 from .acquire import fetch_mnist
-from .config import RULES, TrainConfig
+from .config import RULES, TrainConfig, parse_lr_change
 from .device import DEVICE_CHOICES, describe_device, resolve_device
 from .errors import ConfigError, MnistConvError
 from .evaluate import evaluate_saved_model
@@ -28,7 +28,8 @@ from .paths import CHECKPOINT_NAME, checkpoint_file, resolve_data_dir
 from .presets import PRESETS, preset_config
 from .progress_bar import ProgressBar
 from .runstore import RunStore, resolve_runs_dir
-from .session import RUN_FOLDER, load_data, resume_session, training_session
+from .seed_groups import MAX_GROUP, group_session, resume_member_session
+from .session import RUN_FOLDER, RunLabels, load_data, training_session
 from .train import TrainingControl
 from .wording import Level, log_lines, stopping_at_ctrl_c
 
@@ -49,6 +50,21 @@ def setting(name: str):
             raise argparse.ArgumentTypeError(str(exc)) from None
 
     return parse
+
+
+def lr_change(text: str) -> tuple[int, float]:
+    """--lr-at's EPOCH:LR (an argparse type)."""
+    try:
+        return parse_lr_change(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def group_size(text: str) -> int:
+    """--seeds' N (an argparse type)."""
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_GROUP:
+        raise argparse.ArgumentTypeError(f"a seed group has from 1 to {MAX_GROUP} runs, not {text!r}")
+    return int(text)
 
 
 def _add_data_dir(parser: argparse.ArgumentParser) -> None:
@@ -91,6 +107,15 @@ def train_parser() -> argparse.ArgumentParser:
                         help=f"gaussian noise added to each batch (seed: {defaults.noise_std:g})")
     parser.add_argument("--seed", type=setting("seed"), default=None,
                         help="make the run repeatable (default: a random seed, printed)")
+    parser.add_argument("--lr-at", type=lr_change, action="append", default=None, metavar="EPOCH:LR",
+                        help="the learning rate from that epoch on, e.g. --lr-at 6:1e-3 (repeatable; the plateau rule "
+                             "still divides it later)")
+    parser.add_argument("--seeds", type=group_size, default=None, metavar="N",
+                        help="a seed group: N recorded runs of these settings, one after another, with seeds counted "
+                             "from --seed (or drawn at random)")
+    parser.add_argument("--name", default=None, help="a name for the run (mnistconv-runs shows it)")
+    parser.add_argument("--tag", action="append", default=None, metavar="TAG", help="a tag for the run (repeatable)")
+    parser.add_argument("--note", default=None, help="a note kept with the run")
     parser.add_argument("--resume", nargs="?", const=LATEST, default=None, metavar="RUN",
                         help="continue a recorded run exactly where it stopped (default: the latest run); "
                              "with --epochs, train a finished run further")
@@ -175,20 +200,28 @@ def _session(args, parser: argparse.ArgumentParser, control: TrainingControl):
     runs_dir = resolve_runs_dir(args.runs_dir)
     if args.resume is not None:
         fixed = [flag for flag, value in (("--preset", args.preset), ("--lr", args.lr), ("--batch-size", args.batch_size),
-                                          ("--noise-std", args.noise_std), ("--seed", args.seed), ("--savepath", args.savepath))
+                                          ("--noise-std", args.noise_std), ("--seed", args.seed), ("--savepath", args.savepath),
+                                          ("--lr-at", args.lr_at), ("--seeds", args.seeds), ("--name", args.name),
+                                          ("--tag", args.tag), ("--note", args.note))
                  if value is not None]
         if fixed:
             parser.error(f"{', '.join(fixed)} cannot be changed when resuming: the run continues with its own settings")
         run_id = None if args.resume == LATEST else _run_number(parser, args.resume)
         data_dir = resolve_data_dir(args.data_dir) if args.data_dir else None
-        return resume_session(runs_dir, run_id, control, epochs=args.epochs, device=args.device, data_dir=data_dir)
-    given = {"lr": args.lr, "epochs": args.epochs, "batch_size": args.batch_size, "noise_std": args.noise_std}
+        return resume_member_session(runs_dir, run_id, control, epochs=args.epochs, device=args.device, data_dir=data_dir)
+    given = {"lr": args.lr, "epochs": args.epochs, "batch_size": args.batch_size, "noise_std": args.noise_std,
+             "lr_at": tuple(sorted(args.lr_at)) if args.lr_at else None}
     config = preset_config(
         args.preset or "seed", seed=args.seed, device=args.device or "auto",
         savepath=RUN_FOLDER if args.savepath is None else args.savepath,
         **{name: value for name, value in given.items() if value is not None},
     )
-    return training_session(config, resolve_data_dir(args.data_dir), control, runs_dir=runs_dir, preset=args.preset or "seed")
+    labels = RunLabels(name=args.name, tags=tuple(args.tag or ()), note=args.note)
+    if args.seeds is not None:
+        return group_session(config, resolve_data_dir(args.data_dir), control, count=args.seeds, runs_dir=runs_dir,
+                             preset=args.preset or "seed", labels=labels)
+    return training_session(config, resolve_data_dir(args.data_dir), control, runs_dir=runs_dir, preset=args.preset or "seed",
+                            labels=labels)
 
 
 MAX_RUN_NUMBER = 10**15  # far past any store, well inside SQLite's integers

@@ -233,6 +233,16 @@ class RunRecorded:
 
 
 @dataclass(frozen=True)
+class GroupMemberStarted:
+    """A seed group (core.seed_groups) starts its `index`-th run of `size`, with `seed`."""
+
+    group_id: int
+    index: int  # 1-based
+    size: int
+    seed: int
+
+
+@dataclass(frozen=True)
 class RecordingFailed:
     """The run store cannot be used; training goes on, unrecorded (from here on)."""
 
@@ -276,5 +286,6 @@ class FinetuneFinished:
 TrainingEvent = (
     DataLoading | AcquireProgress | DataLoaded | TrainingStarted | BatchProgress | EpochFinished | LrDropped | LrChanged
     | NewBestSaved | SaveFailed | StateSaveFailed | EarlyExit | Converged | NanAbort | Stopped | Finished | TrainingFailed
-    | SavedModelLoaded | SavedModelUnreadable | RunRecorded | RecordingFailed | FinetuneStarted | FinetuneFinished
+    | SavedModelLoaded | SavedModelUnreadable | RunRecorded | GroupMemberStarted | RecordingFailed | FinetuneStarted
+    | FinetuneFinished
 )

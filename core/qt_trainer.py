@@ -20,7 +20,8 @@ from .errors import MnistConvError
 from .events import FinishReason
 from .finetune import FinetuneSettings, finetune_session
 from .priority import lower_this_threads_priority
-from .session import resume_session, training_session
+from .seed_groups import group_session, resume_member_session
+from .session import RunLabels, training_session
 from .train import TrainingControl
 
 # The signal that carries each event type: past tense, snake_case, one per type.
@@ -32,6 +33,7 @@ SIGNAL_NAMES: dict[type, str] = {
     events.BatchProgress: "batch_progressed",
     events.EpochFinished: "epoch_finished",
     events.LrDropped: "lr_dropped",
+    events.LrChanged: "lr_changed",
     events.NewBestSaved: "new_best_saved",
     events.SaveFailed: "save_failed",
     events.StateSaveFailed: "state_save_failed",
@@ -43,6 +45,7 @@ SIGNAL_NAMES: dict[type, str] = {
     events.SavedModelLoaded: "saved_model_loaded",
     events.SavedModelUnreadable: "saved_model_unreadable",
     events.RunRecorded: "run_recorded",
+    events.GroupMemberStarted: "group_member_started",
     events.RecordingFailed: "recording_failed",
     events.FinetuneStarted: "finetune_started",
     events.FinetuneFinished: "finetune_finished",
@@ -86,6 +89,7 @@ class QtTrainer(QObject):
     batch_progressed = Signal(events.BatchProgress)
     epoch_finished = Signal(events.EpochFinished)
     lr_dropped = Signal(events.LrDropped)
+    lr_changed = Signal(events.LrChanged)
     new_best_saved = Signal(events.NewBestSaved)
     save_failed = Signal(events.SaveFailed)
     state_save_failed = Signal(events.StateSaveFailed)
@@ -97,6 +101,7 @@ class QtTrainer(QObject):
     saved_model_loaded = Signal(events.SavedModelLoaded)
     saved_model_unreadable = Signal(events.SavedModelUnreadable)
     run_recorded = Signal(events.RunRecorded)
+    group_member_started = Signal(events.GroupMemberStarted)
     recording_failed = Signal(events.RecordingFailed)
     finetune_started = Signal(events.FinetuneStarted)
     finetune_finished = Signal(events.FinetuneFinished)
@@ -122,20 +127,31 @@ class QtTrainer(QObject):
         getattr(self, SIGNAL_NAMES[type(event)]).emit(event)
 
     def start(self, config: TrainConfig, data_dir: str | Path, *, runs_dir: Path | None = None,
-              preset: str | None = None) -> None:
+              preset: str | None = None, labels: RunLabels = RunLabels(), seeds: int = 1) -> None:
         """Fetch, load and train in the background (core.session.training_session), recording the
-        run in the run store at `runs_dir` when given."""
+        run in the run store at `runs_dir` when given; with `seeds` > 1, a seed group of that many
+        runs (core.seed_groups), one after another."""
         control = TrainingControl()
-        session = training_session(config, Path(data_dir), control, reload_device=self.saved_model_device,
-                                   runs_dir=runs_dir, preset=preset)
+        if seeds > 1:
+            session = group_session(config, Path(data_dir), control, count=seeds, runs_dir=runs_dir, preset=preset,
+                                    labels=labels, reload_device=self.saved_model_device)
+        else:
+            session = training_session(config, Path(data_dir), control, reload_device=self.saved_model_device,
+                                       runs_dir=runs_dir, preset=preset, labels=labels)
         self.run_session(session, control)
 
     def resume_run(self, runs_dir: Path, run_id: int, *, epochs: int | None = None, data_dir: Path | None = None) -> None:
-        """Continue a recorded run in the background (core.session.resume_session)."""
+        """Continue a recorded run in the background (core.session.resume_session), and the rest of
+        its seed group after it (core.seed_groups.resume_member_session)."""
         control = TrainingControl()
-        session = resume_session(runs_dir, run_id, control, epochs=epochs, data_dir=data_dir,
-                                 reload_device=self.saved_model_device)
+        session = resume_member_session(runs_dir, run_id, control, epochs=epochs, data_dir=data_dir,
+                                        reload_device=self.saved_model_device)
         self.run_session(session, control)
+
+    def set_lr(self, lr: float) -> None:
+        """Train at `lr` from the next batch on (core.train.TrainingControl.request_lr)."""
+        if self._control is not None:
+            self._control.request_lr(lr)
 
     def fine_tune(self, digits_dir: Path, data_dir: Path, *, base: Path | None, runs_dir: Path | None,
                   settings: FinetuneSettings = FinetuneSettings()) -> None:

@@ -14,7 +14,7 @@ and keeps the exact state it can be resumed from; `resume_session` continues suc
 from __future__ import annotations
 
 import contextlib
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Generator, Iterator
 
@@ -31,7 +31,7 @@ from .paths import CHECKPOINT_NAME, checkpoint_file, ensure_folder, folder_of_it
 from .predict import Predictor
 from .recorder import Recorder
 from .resume import ResumeState, load_resume_state
-from .runstore import Run, RunStore, StoreError
+from .runstore import Run, RunStore, StoreError, check_labels
 from .train import TrainingControl, train
 
 
@@ -81,6 +81,15 @@ def load_data(
 RUN_FOLDER = ""  # a config's savepath meaning "the run's own folder in the run store"
 
 
+@dataclass(frozen=True)
+class RunLabels:
+    """What a person calls a run: a name, tags and a note (core.runstore.check_labels bounds them)."""
+
+    name: str | None = None
+    tags: tuple[str, ...] = ()
+    note: str | None = None
+
+
 def training_session(
     config: TrainConfig,
     data_dir: Path,
@@ -90,6 +99,8 @@ def training_session(
     reload_device: str | None = None,
     runs_dir: Path | None = None,
     preset: str | None = None,
+    labels: RunLabels = RunLabels(),
+    group_id: int | None = None,
 ) -> Iterator[events.TrainingEvent]:
     """Fetch, load and train, yielding every event.
 
@@ -99,6 +110,10 @@ def training_session(
     that device) or SavedModelUnreadable."""
     control = control or TrainingControl()
     validate_config(config)
+    try:
+        check_labels(labels.name, labels.tags, labels.note)  # said now, not after the data are loaded
+    except StoreError as exc:
+        raise ConfigError(str(exc)) from None
     device = resolve_device(config.device)
     with contextlib.ExitStack() as held:
         if config.savepath != RUN_FOLDER:
@@ -119,7 +134,8 @@ def training_session(
             held.callback(store.close)
             try:
                 explicit = checkpoint_file(config.savepath) if config.savepath != RUN_FOLDER else None
-                run = store.create_run(config=config.to_dict(), preset=preset, data_dir=str(data_dir), checkpoint=explicit)
+                run = store.create_run(config=config.to_dict(), preset=preset, data_dir=str(data_dir), checkpoint=explicit,
+                                       group_id=group_id, name=labels.name, tags=labels.tags, note=labels.note)
                 held.enter_context(store.lock_run(run))
             except StoreError as exc:
                 yield events.RecordingFailed(run_id=None, message=str(exc))

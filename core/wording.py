@@ -169,6 +169,8 @@ def log_lines(event: events.TrainingEvent) -> list[LogLine]:
         case events.RunRecorded():
             verb = "Continuing" if event.resumed else "Recording"
             return [LogLine(f"{verb} run {event.run_id} (its models and state in {event.folder})")]
+        case events.GroupMemberStarted():
+            return [LogLine(f"Seed group {event.group_id}: run {event.index} of {event.size}, seed {event.seed}")]
         case events.RecordingFailed():
             return [LogLine(f"This run is not being recorded: {event.message}", Level.WARNING)]
         case events.FinetuneStarted():
