@@ -7,8 +7,8 @@ from mnistconv.core.config import TrainConfig, parse_lr_change, validate_config
 from mnistconv.core.errors import ConfigError
 from mnistconv.core.events import FinishReason
 from mnistconv.core.history import EventKind, RunHistory
-from mnistconv.core.resume import load_resume_state
 from mnistconv.core.paths import state_file
+from mnistconv.core.resume import load_resume_state
 from mnistconv.core.runstore import RunStore
 from mnistconv.core.session import RUN_FOLDER, resume_session, training_session
 from mnistconv.core.train import TrainingControl
