@@ -148,6 +148,8 @@ RULES: dict[str, Rule] = {
     # Fitting to a hand (core.finetune).
     "steps": Rule("steps", int, 1, 1_000_000),
     "seconds": Rule("the time limit", float, 0, above=True),
+    # Seed groups (core.seed_groups).
+    "seeds": Rule("runs in a seed group", int, 1, 100),
 }
 CHOICES: dict[str, tuple[str, ...]] = {"device": DEVICE_CHOICES, "lr_schedule": LR_SCHEDULES}
 FLAGS = ("shuffle", "augment", "deskew")

@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Iterator
 
 from . import events
-from .config import SEED_MAX, TrainConfig, validate_config
+from .config import RULES, SEED_MAX, TrainConfig, validate_config
 from .errors import ConfigError
 from .events import FinishReason
 from .runstore import Group, RunStore, StoreError
 from .session import RUN_FOLDER, DataCache, RunLabels, resume_session, training_session
 from .train import TrainingControl
 
-MAX_GROUP = 100
+MAX_GROUP = int(RULES["seeds"].highest)
 
 
 def group_seeds(count: int, first: int | None) -> tuple[int, ...]:

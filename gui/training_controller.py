@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QInputDialog, QWidget
 
 from mnistconv.core import allocator, events
+from mnistconv.core.config import parse_setting
 from mnistconv.core.errors import ConfigError
 from mnistconv.core.events import FinishReason
 from mnistconv.core.history import EventKind, RunHistory
@@ -24,7 +25,8 @@ from mnistconv.core.wording import finish_summary, stopping_text
 from .training_panel import NO_SEED, PanelState
 
 # The trainer's events that add to a run's history.
-HISTORY_SIGNALS = ("training_started", "batch_progressed", "epoch_finished", "lr_dropped", "new_best_saved", "save_failed",
+HISTORY_SIGNALS = ("training_started", "batch_progressed", "epoch_finished", "lr_dropped", "lr_changed", "new_best_saved",
+                   "save_failed",
                    "state_save_failed", "early_exited", "converged", "nan_aborted", "stopped")
 
 
@@ -38,17 +40,20 @@ class TrainingController(QObject):
         self.history = RunHistory()
         self._epochs = 0  # the run's planned epochs, for the bar
         self._fit_folds: int | None = None  # while fitting: its held-out parts (then the final fit)
+        self._group: events.GroupMemberStarted | None = None  # while a seed group trains: its current member
         window.plots.show_history(self.history)
         panel, trainer = window.panel, window.trainer
         panel.train_requested.connect(self.train)
         panel.pause_toggled.connect(self.toggle_pause)
         panel.stop_requested.connect(self.stop)
+        panel.lr_set_requested.connect(self.set_lr)
         for name in HISTORY_SIGNALS:
             getattr(trainer, name).connect(self._on_history_event)
         trainer.acquisition_progressed.connect(self._on_acquisition_progressed)
         trainer.training_started.connect(self._on_training_started)
         trainer.batch_progressed.connect(self._on_batch_progressed)
         trainer.finetune_started.connect(self._on_fit_started)
+        trainer.group_member_started.connect(self._on_group_member_started)
         trainer.finished.connect(self._on_finished)
 
     # -- starting ------------------------------------------------------------------------------------
@@ -66,8 +71,9 @@ class TrainingController(QObject):
             panel.show_error(str(exc))
             return False
         panel.show_error(None)
-        self._begin(RunHistory(), config.epochs)
-        window.trainer.start(config, panel.data_dir(), runs_dir=window.runs_dir, preset=panel.preset_name())
+        self._begin(RunHistory(), config.epochs, steerable=config.lr_schedule == "plateau")
+        window.trainer.start(config, panel.data_dir(), runs_dir=window.runs_dir, preset=panel.preset_name(),
+                             seeds=panel.seeds_spin.value())
         return True
 
     def resume_run(self, run_id: int) -> bool:
@@ -88,7 +94,8 @@ class TrainingController(QObject):
                 done + 1, 1000)
             if not accepted:
                 return False
-        self._begin(window.runs_view.history(run.id) or RunHistory(), epochs or planned)
+        self._begin(window.runs_view.history(run.id) or RunHistory(), epochs or planned,
+                    steerable=run.config.get("lr_schedule", "plateau") == "plateau")
         window.network.set_history(window.runs_view.first_filters(run.id))  # the Filters page from the run's first epoch
         window.trainer.resume_run(window.runs_dir, run_id, epochs=epochs)
         return True
@@ -107,7 +114,16 @@ class TrainingController(QObject):
                                  settings=window.finetune_settings)
         return True
 
-    def _begin(self, history: RunHistory, epochs: int) -> None:
+    def _begin(self, history: RunHistory, epochs: int, steerable: bool = False) -> None:
+        self._show_new_run(history, epochs)
+        self._fit_folds = None
+        self._group = None
+        self.window.panel.set_progress(None, "Loading data…")
+        self.window.panel.set_steerable(steerable)
+        self.window.panel.set_state(PanelState.RUNNING)
+
+    def _show_new_run(self, history: RunHistory, epochs: int) -> None:
+        """The plots, the confusion matrix and the network view start afresh with `history`."""
         window = self.window
         self.history = history
         window.plots.show_history(history)
@@ -116,9 +132,6 @@ class TrainingController(QObject):
         window.network.clear_history()
         window.results.begin()
         self._epochs = epochs
-        self._fit_folds = None
-        window.panel.set_progress(None, "Loading data…")
-        window.panel.set_state(PanelState.RUNNING)
 
     # -- while it runs -------------------------------------------------------------------------------
     def toggle_pause(self) -> None:
@@ -141,6 +154,28 @@ class TrainingController(QObject):
             self.window.panel.stopping_text = stopping_text(saved)
             self.window.panel.set_state(PanelState.STOPPING)
             self.window.log.add(f"{stopping_text(saved)}…")
+
+    def set_lr(self, text: str) -> bool:
+        """Train the running run at the rate typed from its next batch on; a rate that cannot work is
+        said in the status bar and the log, and nothing changes."""
+        window = self.window
+        if not window.trainer.is_running() or window.trainer.is_stopping():
+            return False
+        try:
+            lr = parse_setting("lr", text)
+        except ConfigError as exc:
+            window.statusBar().showMessage(f"The learning rate stays as it is: {exc}", 10_000)
+            window.log.add(f"The learning rate stays as it is: {exc}", "warning")
+            return False
+        window.trainer.set_lr(lr)
+        window.statusBar().showMessage(f"Learning rate {lr:g} from the next batch", 5000)
+        return True
+
+    def _on_group_member_started(self, event: events.GroupMemberStarted) -> None:
+        """A seed group goes on to its next run: the plots start afresh (the runs before are in the Runs tab)."""
+        if len(self.history.batch_x) or len(self.history.epochs):  # after a member, or after the run resumed before it
+            self._show_new_run(RunHistory(), self._epochs)
+        self._group = event
 
     def _on_history_event(self, event: events.TrainingEvent) -> None:
         self.history.observe(event)
@@ -171,9 +206,10 @@ class TrainingController(QObject):
                 f"Step {p.batch}/{p.batches} · {p.images_per_s:,.0f} images/s · {remaining:.0f} s left in this part",
             )
             return
+        member = f" · run {self._group.index}/{self._group.size}" if self._group is not None else ""
         self.window.panel.set_progress(
             p.batch / p.batches,
-            f"Epoch {p.epoch}/{self._epochs} · %p%",
+            f"Epoch {p.epoch}/{self._epochs}{member} · %p%",
             f"Batch {p.batch}/{p.batches} · {p.images_per_s:,.0f} images/s · {remaining:.0f} s left in this epoch",
         )
 

@@ -29,6 +29,7 @@ from mnistconv.core.device import cuda_available
 from mnistconv.core.errors import ConfigError
 from mnistconv.core.paths import APP_NAME, user_data_dir
 from mnistconv.core.presets import PRESETS, preset_config
+from mnistconv.core.seed_groups import MAX_GROUP
 from mnistconv.core.session import RUN_FOLDER
 from mnistconv.core.wording import STOPPING
 
@@ -36,6 +37,9 @@ from .settings_reader import Field, one_of, read, setting, text
 from .steady_label import SteadyLabel
 
 NO_SEED = -1  # the seed field's "random" value
+LR_TIP = "Adam learning rate (the seed: 3e-3); while a run trains, type a new one and press Set"
+LR_STEER_TIP = "Type a rate and press Set (or Enter): the run trains at it from the next batch"
+LR_ONECYCLE_TIP = "The one-cycle schedule sets the rate itself every batch; it cannot be changed while it trains"
 ERROR_COLOUR = QColor("#d0342c")
 
 
@@ -60,6 +64,7 @@ class TrainingPanel(QWidget):
     train_requested = Signal()
     pause_toggled = Signal()
     stop_requested = Signal()
+    lr_set_requested = Signal(str)  # the rate as typed, to train at from the next batch of the running run
 
     def __init__(self, default_data_dir: Path, parent: QWidget | None = None):
         super().__init__(parent)
@@ -78,7 +83,15 @@ class TrainingPanel(QWidget):
         validator = QDoubleValidator(1e-9, 10.0, 12, self)
         validator.setNotation(QDoubleValidator.Notation.ScientificNotation)
         self.lr_edit.setValidator(validator)
-        self.lr_edit.setToolTip("Adam learning rate (the seed: 3e-3)")
+        self.lr_edit.setToolTip(LR_TIP)
+        self.lr_edit.returnPressed.connect(self._on_lr_entered)
+        # While a run trains, the rate can be changed: typed, then Set (or Enter).
+        self.lr_set_button = QToolButton()
+        self.lr_set_button.setText("Set")
+        self.lr_set_button.setToolTip("Train at this rate from the next batch on (the change is marked on the plots "
+                                      "and recorded with the run)")
+        self.lr_set_button.clicked.connect(self._on_lr_entered)
+        self._steerable = True  # whether the running run takes a new rate (one-cycle sets its own)
         self.epochs_spin = QSpinBox(minimum=1, maximum=RULES["epochs"].highest, value=defaults.epochs)
         self.batch_spin = QSpinBox(minimum=1, maximum=RULES["batch_size"].highest, value=defaults.batch_size)
         self.batch_spin.setToolTip("Batch size: training images per step")
@@ -95,6 +108,10 @@ class TrainingPanel(QWidget):
         self.device_combo.addItem("CUDA" if cuda_available() else "CUDA (not found)", "cuda")
         if not cuda_available():
             self.device_combo.model().item(2).setEnabled(False)
+        self.seeds_spin = QSpinBox(minimum=1, maximum=MAX_GROUP, value=1)
+        self.seeds_spin.setPrefix("×")
+        self.seeds_spin.setToolTip("Train this many runs of these settings one after another, with seeds counted from the "
+                                   "Seed field (or drawn at random): a seed group, shown in the Runs tab as mean ± σ")
         self.savepath_edit, save_row = self._folder_row(None, "Folder for mnist_conv.pt (empty: each run's "
                                                         "own folder in the run store, never overwritten by another run)")
         self.savepath_edit.setPlaceholderText("each run's own folder")
@@ -104,11 +121,16 @@ class TrainingPanel(QWidget):
         form = QFormLayout()
         form.addRow("Preset", self.preset_combo)
         form.addRow(self.preset_summary)
-        form.addRow("Learning rate", self.lr_edit)
+        lr_row = QWidget()
+        lr_layout = QHBoxLayout(lr_row)
+        lr_layout.setContentsMargins(0, 0, 0, 0)
+        lr_layout.addWidget(self.lr_edit, 1)
+        lr_layout.addWidget(self.lr_set_button)
+        form.addRow("Learning rate", lr_row)
         # Two short fields to a row: the log below keeps its lines on a small screen.
         form.addRow("Epochs", self._pair(self.epochs_spin, "Batch", self.batch_spin))
         form.addRow("Noise std", self._pair(self.noise_spin, "Seed", self.seed_spin))
-        form.addRow("Device", self.device_combo)
+        form.addRow("Device", self._pair(self.device_combo, "Runs", self.seeds_spin))
         form.addRow("Save folder", save_row)
         form.addRow("Data folder", data_row)
         # Train, Pause/Resume and Stop are actions: they own the shortcuts (anywhere in the window, one
@@ -150,8 +172,8 @@ class TrainingPanel(QWidget):
         layout.addWidget(box)
         self.preset_combo.currentIndexChanged.connect(self._on_preset_changed)
         self._show_preset_summary()
-        self._fields = [self.preset_combo, self.lr_edit, self.epochs_spin, self.batch_spin, self.noise_spin, self.seed_spin,
-                        self.device_combo, self.savepath_edit, self.data_dir_edit, *self._browse_buttons]
+        self._fields = [self.preset_combo, self.epochs_spin, self.batch_spin, self.noise_spin, self.seed_spin,
+                        self.device_combo, self.seeds_spin, self.savepath_edit, self.data_dir_edit, *self._browse_buttons]
         self.set_state(PanelState.IDLE)
 
     def _control_action(self, text: str, keys: str, tip: str, signal) -> QAction:
@@ -239,6 +261,11 @@ class TrainingPanel(QWidget):
         idle = state is PanelState.IDLE
         for field in self._fields:
             field.setEnabled(idle)
+        training = state in (PanelState.RUNNING, PanelState.PAUSED)
+        self.lr_edit.setEnabled(idle or (training and self._steerable))
+        self.lr_set_button.setVisible(not idle)
+        self.lr_set_button.setEnabled(training and self._steerable)
+        self.lr_edit.setToolTip(LR_TIP if idle else LR_STEER_TIP if self._steerable else LR_ONECYCLE_TIP)
         self.train_action.setEnabled(idle)
         self.pause_action.setEnabled(state in (PanelState.RUNNING, PanelState.PAUSED))
         self.stop_action.setEnabled(state in (PanelState.RUNNING, PanelState.PAUSED))
@@ -247,6 +274,15 @@ class TrainingPanel(QWidget):
 
     def state(self) -> PanelState:
         return self._state
+
+    def set_steerable(self, steerable: bool) -> None:
+        """Whether the run about to train takes a new learning rate while it runs (one-cycle does not)."""
+        self._steerable = steerable
+        self.set_state(self._state)
+
+    def _on_lr_entered(self) -> None:
+        if self._state in (PanelState.RUNNING, PanelState.PAUSED) and self._steerable:
+            self.lr_set_requested.emit(self.lr_edit.text())
 
     def show_error(self, message: str | None) -> None:
         """Say why the fields cannot train (None: nothing wrong), in the space kept under the bar."""
@@ -318,6 +354,7 @@ class TrainingPanel(QWidget):
         settings.setValue("batch_size", self.batch_spin.value())
         settings.setValue("noise_std", self.noise_spin.value())
         settings.setValue("seed", self.seed_spin.value())
+        settings.setValue("seeds", self.seeds_spin.value())
         settings.setValue("device", self.device_combo.currentData())
         settings.setValue("savepath", self.savepath_edit.text())
         settings.setValue("data_dir", self.data_dir_edit.text())
@@ -343,6 +380,8 @@ class TrainingPanel(QWidget):
             self.seed_spin.setValue(NO_SEED)  # "random", as it was left
         elif (seed := value("seed", setting("seed", highest=self.seed_spin.maximum()))) is not None:
             self.seed_spin.setValue(seed)
+        if (count := value("seeds", setting("seeds"))) is not None:
+            self.seeds_spin.setValue(count)
         device = value("device", one_of(self.device_combo.itemData(i) for i in range(self.device_combo.count())))
         index = self.device_combo.findData(device)
         if device is not None and self.device_combo.model().item(index).isEnabled():

@@ -31,7 +31,8 @@ def test_train_runs_to_the_end_and_updates_everything(qtbot, make_window, tmp_pa
         click(qtbot, window.panel.train_button)
         assert buttons(window) == (False, True, True)
     assert finished.args[0].reason == "completed"
-    assert running_states and all(state == ((False, True, True), False) for state in running_states)
+    # The learning rate stays editable while it trains: it can be steered (Set).
+    assert running_states and all(state == ((False, True, True), True) for state in running_states)
     assert buttons(window) == (True, False, False) and window.panel.lr_edit.isEnabled()
     assert list(window.plots.accuracy_curve.xData) == [1, 2, 3]
     saved = tmp_path / "models" / "mnist_conv.pt"
