@@ -26,6 +26,7 @@ from tiny_training import tiny_config
 BAD_VALUES = {
     "ended": "x", "started": 5, "best_accuracy": "high", "best_epoch": -3, "epochs_done": "many", "seed": "abc",
     "config": "[1, 2", "kind": 7, "preset": 2.5, "outcome": "exploded", "checkpoint": 12,
+    "name": 5, "tags": "[1, 2", "note": b"\x00", "parameters": "many", "group_id": "one",
 }
 
 
@@ -209,7 +210,8 @@ def test_more_epochs_done_than_planned_reads_as_unknown(tmp_path, capsys):
 
 
 STORE_COLUMNS = ["started", "ended", "kind", "preset", "config", "seed", "device", "torch_version", "data_dir",
-                 "folder", "checkpoint", "outcome", "best_accuracy", "best_epoch", "epochs_done"]
+                 "folder", "checkpoint", "outcome", "best_accuracy", "best_epoch", "epochs_done", "name", "tags", "note",
+                 "parameters", "group_id"]
 ANY_SQLITE_VALUE = st.one_of(st.none(), st.integers(-2**63, 2**63 - 1), st.floats(), st.text(max_size=40),
                              st.binary(max_size=16), st.sampled_from(["completed", "running", "..", "/", "2026-13-40"]))
 
@@ -236,8 +238,34 @@ def test_randomly_mutated_store_rows_never_crash_a_read_or_a_command(tmp_path_fa
     assert read.best_accuracy is None or 0 <= read.best_accuracy <= 1
     assert read.epochs_done is None or read.epochs_done >= 0
     history.last_epoch()
-    for argv in (["list"], ["--json", "list"], ["show", str(run.id)]):
+    for argv in (["list"], ["--json", "list"], ["show", str(run.id)], ["groups"]):
         assert cli_runs.runs_main(["--runs-dir", str(root), *argv]) == 0
+
+
+@pytest.mark.parametrize("tags, kept", [('["a", 3, "b,c", "d\\n", ""]', ("a",)), ("{}", ()), ("[[[", ()), ('"a"', ())])
+def test_tampered_tags_keep_only_tags_a_person_could_have_given(tmp_path, tags, kept):
+    with RunStore(tmp_path) as store:
+        run = store.create_run(config={}, preset=None, data_dir=None, tags=("x",))
+    tamper(tmp_path, run.id, tags=tags)
+    with RunStore(tmp_path) as store:
+        assert store.run(run.id).tags == kept
+
+
+@pytest.mark.parametrize("seeds", ["[1, -2]", "[", "{}", "[]", '["x"]', 7, "[" + ", ".join(["1"] * 1001) + "]"])
+def test_a_tampered_group_is_left_out_never_an_error(tmp_path, seeds, capsys):
+    with RunStore(tmp_path) as store:
+        good = store.create_group(seeds=(1, 2), config={}, preset="seed")
+        bad = store.create_group(seeds=(3,), config={}, preset="seed")
+        store.create_run(config={}, preset="seed", data_dir=None, group_id=bad.id)
+    with sqlite3.connect(tmp_path / DB_NAME) as db:
+        db.execute("UPDATE groups SET seeds = ? WHERE id = ?", (seeds, bad.id))
+    with RunStore(tmp_path) as store:
+        assert [group.id for group in store.groups()] == [good.id]
+        with pytest.raises(StoreError, match="damaged"):
+            store.group(bad.id)
+        assert store.runs()[0].group_id == bad.id
+    assert cli_runs.runs_main(["--runs-dir", str(tmp_path), "groups"]) == 0
+    assert cli_runs.runs_main(["--runs-dir", str(tmp_path), "show", "1"]) == 0
 
 
 def make_odd_entry(path: Path, kind: str, tmp_path: Path) -> None:
