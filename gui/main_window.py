@@ -95,6 +95,7 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(self._on_tab_changed)
 
         problems = settings_problems + self.panel.load_settings(self.settings)
+        problems += self.plots.load_settings(self.settings)
         problems += self._restore_geometry()
         file_places.restore(read(self.settings, Field(file_places.SETTINGS_KEY, text), problems))
         for line in problems:
@@ -264,6 +265,7 @@ class MainWindow(QMainWindow):
             self.trainer.stop_and_wait()
         self.messages.close_all()
         self.panel.save_settings(self.settings)
+        self.plots.save_settings(self.settings)
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/splitter", self.splitter.saveState())
         self.settings.setValue("window/network_docked", self.network_dock_action.isChecked())

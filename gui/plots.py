@@ -9,7 +9,11 @@ learning rate is plotted at the loss's points, so a schedule that changes it eve
 axes. A plot with no data yet says what it will show instead of bare tick labels.
 
 Recorded runs' histories can be overlaid (`set_overlays`): each in a colour of its own, under the
-current run, named in a legend. `export` writes the three plots as one PNG or SVG.
+current run, named in a legend; seed groups are drawn as their members' mean and a band around it
+(`set_groups`, gui.plot_groups). A row of controls above the plots (gui.plot_controls) sets the
+loss's smoothing (gui.plot_smoothing), a log epoch axis (gui.plot_log_x) and the groups' band kind;
+the pointer over a plot reads the curves' values there (gui.plot_hover). `export` writes the three
+plots as one PNG or SVG.
 """
 
 from __future__ import annotations
@@ -17,13 +21,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import QEvent, QSettings, Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 from mnistconv.core.history import Change, EventKind, Marker, RunHistory
 
+from .plot_controls import PlotControls, read_choices, write_choices
 from .plot_export import export_plots
+from .plot_groups import GroupLayer, GroupOverlay
+from .plot_hover import SEPARATOR, PointerReadout, nearest
+from .plot_log_x import log_floor, to_view
+from .plot_smoothing import DEFAULT_SMOOTHING, GrowingSmoothing, clamp_smoothing, smoothed
+
+__all__ = ["GroupOverlay", "Overlay", "TrainingPlots", "marker_text"]
 
 PLOTS = ("accuracy", "loss", "lr")
 
@@ -48,6 +59,7 @@ class MarkerStyle:
 #: The kinds of marker the plots draw (a failed save is in the log, not on the plots).
 MARKER_STYLES = {
     EventKind.LR_DROP: MarkerStyle(("lr", "accuracy"), "LR drop", ("#d9480f", "#ff922b")),
+    EventKind.LR_SET: MarkerStyle(("lr", "accuracy"), "lr set", ("#d6336c", "#faa2c1")),  # pink: not the drop's orange
     EventKind.NEW_BEST: MarkerStyle(("accuracy",), "new best", ("#e8a200", "#ffd43b")),
     EventKind.EARLY_EXIT: MarkerStyle(PLOTS, "early exit", ("#2b8a3e", "#69db7c")),
     EventKind.CONVERGED: MarkerStyle(PLOTS, "converged", ("#1864ab", "#74c0fc")),
@@ -73,6 +85,7 @@ OVERLAY_COLOURS = (
 LABEL_NEAR = 0.06
 LABEL_STEP = 0.12  # how far apart stacked labels sit along their line (a share of the plot's height)
 CURRENT_Z = 20  # the current run's curves stay above every overlay
+READ_REACH = 0.5  # the pointer reads a curve's point up to half an epoch away, not a run that ended long before
 
 
 @dataclass(frozen=True)
@@ -85,9 +98,12 @@ class Overlay:
 
 
 def marker_text(marker: Marker) -> str:
-    """A marker's label: the new rate for an LR drop, else its kind's name."""
+    """A marker's label: the new rate for an LR drop ("lr 0.0003") or an LR set ("lr 0.001 set"),
+    else its kind's name."""
     if marker.kind is EventKind.LR_DROP and marker.detail:
         return f"lr {marker.detail}"
+    if marker.kind is EventKind.LR_SET and marker.detail:
+        return f"lr {marker.detail} set"
     return MARKER_STYLES[marker.kind].label
 
 
@@ -127,7 +143,14 @@ class TrainingPlots(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        layout = QVBoxLayout(self)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(2)
+        self.controls = PlotControls()
+        outer.addWidget(self.controls)
+        self._plot_area = QWidget()  # the three plots alone: what an export draws
+        outer.addWidget(self._plot_area, stretch=1)
+        layout = QVBoxLayout(self._plot_area)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
 
@@ -138,7 +161,9 @@ class TrainingPlots(QWidget):
             ("loss", "Training loss (and test loss ◆ after each epoch)", "loss", _LogAxis("left", "g")),
             ("lr", "Learning rate", "learning rate", _LogAxis("left", ".0e")),
         ):
-            view = pg.PlotWidget(axisItems={"left": left_axis} if left_axis else None)
+            # 1, 2 and 5 of each decade on the epoch axis too, when it is logarithmic (set_log_x)
+            axes = {"bottom": _LogAxis("bottom", "g"), **({"left": left_axis} if left_axis else {})}
+            view = pg.PlotWidget(axisItems=axes)
             view.setAntialiasing(False)  # curves ask for it themselves; grid and axes are cheaper without
             view.setMenuEnabled(False)
             plot = view.getPlotItem()
@@ -208,11 +233,21 @@ class TrainingPlots(QWidget):
         self._overlays: dict[int, tuple[Overlay, tuple]] = {}  # run id → the run and its items
         self._colour_of: dict[int, int] = {}  # run id → its index in OVERLAY_COLOURS, for the session
         self._current_label = "this run"
+        self._groups = GroupLayer({name: self._views[name].getPlotItem() for name in ("accuracy", "loss")})
+        self._smoothing = DEFAULT_SMOOTHING
+        self._loss_smoothing = GrowingSmoothing(self._smoothing)  # the current run's, a report at a time
+        self._log_x = False
+        self._placed_floor = log_floor([self.history])  # the log axis's left end the markers were placed by
         for curve in (self.accuracy_curve, self.loss_curve, self.loss_smooth_curve, self.test_loss_curve, self.lr_curve):
             curve.setZValue(CURRENT_Z)
         self.legend = pg.LegendItem(offset=(-10, 10), labelTextSize="8pt")
         self.legend.setParentItem(acc_plot.getViewBox())
         self.legend.hide()  # shown while there are overlays
+        self.readout = PointerReadout(self._views, self.readout_at, lambda: self._log_x)
+        self.controls.show_choices(self._smoothing, self._log_x, self.band())
+        self.controls.smoothing_changed.connect(self.set_smoothing)
+        self.controls.log_x_changed.connect(self.set_log_x)
+        self.controls.band_changed.connect(self.set_band)
         self._apply_palette()
         for name in self._views:
             self._show_empty(name, True)
@@ -238,10 +273,19 @@ class TrainingPlots(QWidget):
         self._fit_span()
 
     def _fit_span(self) -> None:
-        longest = max([self._span] + [overlay.history.last_epoch() for overlay, _ in self._overlays.values()])
+        """The shared axis from its start to the furthest run shown; on a log axis from the first
+        batch's place (in log10 units, as pyqtgraph's view range is then)."""
+        recorded = [overlay.history for overlay, _ in self._overlays.values()]
+        recorded += self._groups.members()
+        longest = max([self._span] + [history.last_epoch() for history in recorded])
         plot = self._views["loss"].getPlotItem()
         plot.enableAutoRange(x=False)
-        plot.setXRange(0, longest, padding=0.02)
+        if self._log_x and log_floor(self._floor_runs()) != self._placed_floor:
+            self._place_markers()  # an overlay or the first batch moved the axis's left end
+        if self._log_x:
+            plot.setXRange(to_view(self._placed_floor, True, self._placed_floor), to_view(longest, True, 0), padding=0.02)
+        else:
+            plot.setXRange(0, longest, padding=0.02)
 
     # -- recorded runs ---------------------------------------------------------------------------
     def set_overlays(self, runs: list[Overlay]) -> None:
@@ -284,7 +328,8 @@ class TrainingPlots(QWidget):
                                    antialias=True, pen=pg.mkPen(colour, width=1.5), symbolPen=colour, symbolBrush=colour,
                                    name=overlay.label)
         pen = pg.mkPen(colour, width=1.5)
-        loss = pg.PlotDataItem(history.batch_x.values, history.loss_smooth.values, antialias=True, pen=pen)
+        loss = pg.PlotDataItem(history.batch_x.values, smoothed(history.batch_loss.values, self._smoothing), antialias=True,
+                               pen=pen)
         lr = pg.PlotDataItem(history.batch_x.values, history.batch_lr.values, antialias=True, pen=pen)
         items = (accuracy, loss, lr)
         for name, item in zip(PLOTS, items):
@@ -297,35 +342,152 @@ class TrainingPlots(QWidget):
         _, items = self._overlays.pop(run_id)
         for name, item in zip(PLOTS, items):
             self._views[name].getPlotItem().removeItem(item)
-        if not self._overlays:
-            self._show_empty("accuracy", len(self.history.epochs) == 0)
-            self._show_empty("loss", len(self.history.batch_x) == 0)
-            self._show_empty("lr", len(self.history.batch_x) == 0)
+        self._update_empty()
 
     def _refresh_legend(self) -> None:
         self.legend.clear()
-        if not self._overlays:
+        if not self._overlays and not self._groups:
             self.legend.hide()
             return
         self.legend.addItem(self.accuracy_curve, self._current_label)
         for overlay, items in self._overlays.values():
             self.legend.addItem(items[0], overlay.label)
+        for item, label in self._groups.legend_entries():
+            self.legend.addItem(item, label)
         self.legend.show()
+
+    # -- seed groups ---------------------------------------------------------------------------------
+    def set_groups(self, groups: list[GroupOverlay]) -> None:
+        """Show these seed groups, each as its members' mean test accuracy per epoch with a band around
+        it (and the same of the training loss), in a colour of its own; groups no longer listed go."""
+        self._groups.set_groups(groups, self._dark())
+        self._refresh_legend()
+        self._update_empty()
+        self._fit_span()
+
+    def set_band(self, kind: str) -> None:
+        """What the groups' bands show: "minmax" (the members' lowest and highest) or "sigma" (mean ± 1 σ)."""
+        self._groups.set_band(kind)
+        self._refresh_legend()
+        self.controls.show_choices(self._smoothing, self._log_x, self.band())
+
+    def band(self) -> str:
+        return self._groups.band
+
+    def group_colour(self, group_id: int) -> QColor:
+        """The colour group `group_id` is drawn in, the same all session."""
+        return self._groups.colour(group_id, self._dark())
+
+    def shown_groups(self) -> list[int]:
+        return sorted(self._groups.shown)
+
+    def group_items(self, group_id: int) -> dict[str, pg.GraphicsObject]:
+        """A group's items (tests look at their data): on the accuracy plot its "mean" curve and its
+        "band" (a FillBetweenItem between the "low" and "high" edges); "loss_mean" and "loss_band" on
+        the loss plot."""
+        return self._groups.items(group_id)
+
+    # -- how the curves are drawn: smoothing, log axis ---------------------------------------------
+    def set_smoothing(self, weight: float) -> None:
+        """Smooth the training loss with `weight`, TensorBoard's slider: 0 draws the raw losses, up to
+        0.99 (clamped there) an ever steadier moving average. Overlaid runs are smoothed alike."""
+        self._smoothing = clamp_smoothing(weight)
+        self._loss_smoothing = GrowingSmoothing(self._smoothing)
+        self._refresh_loss()
+        for overlay, items in self._overlays.values():
+            items[1].setData(overlay.history.batch_x.values, smoothed(overlay.history.batch_loss.values, self._smoothing))
+        self.controls.show_choices(self._smoothing, self._log_x, self.band())
+
+    def smoothing(self) -> float:
+        return self._smoothing
+
+    def set_log_x(self, on: bool) -> None:
+        """Show the shared epoch axis on a log scale (all three plots) or a linear one. On a log axis,
+        events at or before 0 are drawn at its left end, the first batch's place."""
+        self._log_x = bool(on)
+        for view in self._views.values():
+            view.getPlotItem().setLogMode(x=self._log_x)  # the curves map themselves; markers are placed below
+        self._groups.redraw_bands()
+        self.readout.hide()  # its hairline stands where the pointer was on the other scale
+        self._place_markers()
+        self._fit_span()
+        self.controls.show_choices(self._smoothing, self._log_x, self.band())
+
+    def log_x(self) -> bool:
+        return self._log_x
+
+    # -- choices kept between sessions -------------------------------------------------------------
+    def load_settings(self, settings: QSettings) -> list[str]:
+        """Take the smoothing, log axis and band kept in `settings` (each one stored and usable);
+        returns a line for the log per unusable value."""
+        problems: list[str] = []
+        choices = read_choices(settings, problems)
+        if "smoothing" in choices:
+            self.set_smoothing(choices["smoothing"])
+        if "log_x" in choices:
+            self.set_log_x(choices["log_x"])
+        if "band" in choices:
+            self.set_band(choices["band"])
+        return problems
+
+    def save_settings(self, settings: QSettings) -> None:
+        write_choices(settings, self._smoothing, self._log_x, self.band())
+
+    # -- values under the pointer -----------------------------------------------------------------
+    def readout_at(self, plot_name: str, x: float) -> str:
+        """What plot `plot_name` reads at epoch `x`: each curve's nearest point (within half an
+        epoch), named as in the legend, e.g. "epoch 7 · this run 98.91 % · run 3 98.70 %"; "" when
+        no curve has a point there. The pointer's readout shows this text."""
+        if plot_name not in PLOTS:
+            raise ValueError(f"no plot named {plot_name!r}: one of {PLOTS}")
+        current = self._current_label
+        parts: list[str] = []
+
+        def add(name: str, item: pg.PlotDataItem, number: str, suffix: str = "") -> None:
+            value = nearest(item.xData, item.yData, x, READ_REACH)
+            if value is not None:
+                parts.append(f"{name} {value:{number}}{suffix}")
+
+        if plot_name == "accuracy":
+            head = f"epoch {max(round(x), 1)}"
+            add(current, self.accuracy_curve, ".2f", " %")
+            for overlay, items in self._overlays.values():
+                add(overlay.label, items[0], ".2f", " %")
+        elif plot_name == "loss":
+            head = f"epoch {x:.3g}"
+            raw = nearest(self.loss_curve.xData, self.loss_curve.yData, x, READ_REACH)
+            add(current, self.loss_smooth_curve, ".4g", f" (raw {raw:.4g})" if raw is not None and self._smoothing else "")
+            add(f"{current} test", self.test_loss_curve, ".4g")
+            for overlay, items in self._overlays.values():
+                add(overlay.label, items[1], ".4g")
+        else:
+            head = f"epoch {x:.3g}"
+            add(current, self.lr_curve, ".3g")
+            for overlay, items in self._overlays.values():
+                add(overlay.label, items[2], ".3g")
+        parts += self._groups.readings(plot_name, x, READ_REACH)
+        return SEPARATOR.join([head, *parts]) if parts else ""
+
+    def leaveEvent(self, event: QEvent) -> None:
+        self.readout.hide()
+        super().leaveEvent(event)
 
     # -- export ------------------------------------------------------------------------------------
     def export(self, path: str) -> None:
         """Write the three plots as one PNG or SVG image, by the file's suffix (gui.plot_export)."""
-        export_plots(self, [self._views[name].getPlotItem() for name in PLOTS], path)
+        export_plots(self._plot_area, [self._views[name].getPlotItem() for name in PLOTS], path)
 
     # -- the current run's history ------------------------------------------------------------------
     def _on_history_changed(self, change: Change, marker: Marker | None) -> None:
         if change is Change.BATCHES:
             self._refresh_loss()
             self._refresh_lr()
+            if self._log_x and log_floor(self._floor_runs()) != self._placed_floor:
+                self._fit_span()  # the first batch fixed the log axis's left end (once a run)
         elif change is Change.EPOCHS:
             self._refresh_accuracy()
             for epoch in [epoch for epoch in self._pending_best if self._accuracy_at(epoch) is not None]:
-                self._pending_best.pop(epoch).items[0].setData([epoch], [self._accuracy_at(epoch)])
+                self._pending_best.pop(epoch).items[0].setData([self._view_x(epoch)], [self._accuracy_at(epoch)])
         elif change is Change.MARKER:
             self._mark(marker)
         else:
@@ -340,11 +502,34 @@ class TrainingPlots(QWidget):
                         view.getPlotItem().removeItem(item)
         self._markers.clear()
         self._pending_best.clear()
+        self._loss_smoothing = GrowingSmoothing(self._smoothing)
         self._refresh_accuracy()
         self._refresh_loss()
         self._refresh_lr()
+        floor = self._placed_floor
+        self._placed_floor = log_floor(self._floor_runs())
         for marker in self.history.markers:
             self._mark(marker)
+        if self._log_x and self._placed_floor != floor:
+            self._fit_span()
+
+    def _floor_runs(self) -> list[RunHistory]:
+        """The runs whose first batches set the log axis's left end."""
+        return [self.history, *(overlay.history for overlay, _ in self._overlays.values())]
+
+    def _view_x(self, epoch: float) -> float:
+        """Where `epoch` sits in the plots' view coordinates (log10 units on a log axis)."""
+        return to_view(epoch, self._log_x, self._placed_floor)
+
+    def _place_markers(self) -> None:
+        """Put every drawn marker where its epoch is on the axis as it is now (linear or log)."""
+        self._placed_floor = log_floor(self._floor_runs())
+        for drawn in self._markers:
+            for item in drawn.items:
+                if isinstance(item, pg.InfiniteLine):
+                    item.setValue(self._view_x(drawn.epoch))
+                elif len(item.data):  # a new-best star, once its epoch's accuracy is known
+                    item.setData([self._view_x(drawn.epoch)], [self._accuracy_at(drawn.epoch)])
 
     def _mark(self, marker: Marker) -> None:
         """Draw a marker where it happened (a fractional epoch places it mid-epoch): new_best as a star
@@ -363,7 +548,7 @@ class TrainingPlots(QWidget):
             item.setToolTip(f"{text}: epoch {epoch:g}")
             accuracy = self._accuracy_at(epoch)
             if accuracy is not None:
-                item.setData([epoch], [accuracy])
+                item.setData([self._view_x(epoch)], [accuracy])
             self._views["accuracy"].addItem(item)
             drawn = EventMarker(marker.kind, epoch, text, (item,))
             if accuracy is None:
@@ -374,7 +559,7 @@ class TrainingPlots(QWidget):
             for i, name in enumerate(style.plots):
                 base = 0.5 if name == "lr" else 0.12
                 line = pg.InfiniteLine(
-                    pos=epoch, angle=90, movable=False,
+                    pos=self._view_x(epoch), angle=90, movable=False,
                     pen=pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DashDotLine),
                     label=text if i == 0 else None,
                     # Low on the accuracy plot, where the rising curve has usually left room; on an
@@ -415,17 +600,25 @@ class TrainingPlots(QWidget):
         history = self.history
         self.accuracy_curve.setData(history.epochs.values, 100 * history.column("test_accuracy"))
         self.test_loss_curve.setData(history.epochs.values, history.column("test_loss"))
-        self._show_empty("accuracy", len(history.epochs) == 0 and not self._overlays)
+        self._show_empty("accuracy", len(history.epochs) == 0 and not self._overlays and not self._groups)
 
     def _refresh_loss(self) -> None:
         history = self.history
         self.loss_curve.setData(history.batch_x.values, history.batch_loss.values)
-        self.loss_smooth_curve.setData(history.batch_x.values, history.loss_smooth.values)
-        self._show_empty("loss", len(history.batch_x) == 0 and not self._overlays)
+        # Smoothed from the losses added since the last report only; a new weight starts it afresh.
+        self.loss_smooth_curve.setData(history.batch_x.values, self._loss_smoothing.extend(history.batch_loss.values))
+        self._show_empty("loss", len(history.batch_x) == 0 and not self._overlays and not self._groups)
 
     def _refresh_lr(self) -> None:
         self.lr_curve.setData(self.history.batch_x.values, self.history.batch_lr.values)
         self._show_empty("lr", len(self.history.batch_x) == 0 and not self._overlays)
+
+    def _update_empty(self) -> None:
+        """Each plot's hint shown or not, after overlays or groups came or went."""
+        batches, recorded = len(self.history.batch_x), bool(self._overlays or self._groups)
+        self._show_empty("accuracy", len(self.history.epochs) == 0 and not recorded)
+        self._show_empty("loss", batches == 0 and not recorded)
+        self._show_empty("lr", batches == 0 and not self._overlays)
 
     def _show_empty(self, name: str, empty: bool) -> None:
         """An empty plot shows its hint and no tick values; one with data the reverse."""
@@ -493,6 +686,8 @@ class TrainingPlots(QWidget):
                 item.setPen(pg.mkPen(colour, width=1.5))
             items[0].setSymbolPen(colour)
             items[0].setSymbolBrush(colour)
+        self._groups.set_palette(dark)
+        self.readout.set_colours(foreground, self._label_fill())
         self.legend.setLabelTextColor(foreground)
         for marker in self._markers:
             colour = self._event_colour(marker.kind)

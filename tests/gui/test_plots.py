@@ -1,5 +1,6 @@
 """TrainingPlots, a view over a RunHistory: curves created once and given the history's data as it
-grows, event markers, guides, overlays. Asserts on data, not pixels."""
+grows, event markers, guides, overlays; the loss's smoothing, a log epoch axis, values under the
+pointer, seed groups as mean and band, and the controls above the plots. Asserts on data, not pixels."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 import pytest
+from PySide6.QtCore import QPointF
 from PySide6.QtGui import QColor, QPalette
 
 from mnistconv.core.history import EMA_DECAY, EventKind, Marker, RunHistory, epoch_position
@@ -326,3 +328,360 @@ def test_an_svg_export_draws_the_same_in_renderers_without_non_scaling_strokes(p
 
     walk(root, 1.0, 1.0)
     assert len(widest) >= 8 and max(widest) <= 4  # as drawn on screen: pens of 1–2 px (50× and more before)
+
+
+# -- a learning rate set by a person or the run's plan ------------------------------------------------
+
+def test_an_lr_set_is_marked_on_the_lr_and_accuracy_plots_with_its_rate(plots, history):
+    from mnistconv.core import events
+
+    history.observe(events.TrainingStarted(**started_fields(batches_per_epoch=100)))
+    history.observe(events.LrChanged(epoch=1, batch=0, batches=100, old_lr=3e-3, new_lr=1e-3, planned=True))
+    mark(history, "lr_drop", 2, "0.0003")
+
+    (marker,) = plots.markers(EventKind.LR_SET)
+    assert marker.epoch == 0.0 and marker.text == "lr 0.001 set"
+    assert {item.getViewBox() for item in marker.items} == {
+        plots.plot_widget(name).getPlotItem().getViewBox() for name in ("lr", "accuracy")}
+    assert marker.items[0].label.toPlainText() == "lr 0.001 set"
+    assert all(isinstance(item, pg.InfiniteLine) and item.value() == 0.0 for item in marker.items)
+    drop = plots.markers(EventKind.LR_DROP)[0].items[0].pen.color()
+    assert marker.items[0].pen.color() != drop  # a person's change is told apart from the schedule's drop
+
+
+def started_fields(**given):
+    """TrainingStarted's fields, any value where the test does not care."""
+    from dataclasses import fields
+
+    from mnistconv.core import events
+
+    values = {field.name: None for field in fields(events.TrainingStarted)}
+    values.update(given)
+    return values
+
+
+# -- the loss's smoothing -------------------------------------------------------------------------------
+
+LOSSES = [2.0, 1.5, math.nan, 1.2, 0.9, 1.1, 0.7, 0.8, 0.5, 0.6]
+
+
+def loss_smoother_output(losses, weight):
+    from mnistconv.core.history import LossSmoother
+
+    smoother = LossSmoother(weight)
+    return [smoother.update(loss) for loss in losses]
+
+
+def recorded_run(losses=LOSSES, epochs=((1, 0.97), (2, 0.98))):
+    run = RunHistory()
+    for i, loss in enumerate(losses, start=1):
+        run.add_batch(i / len(losses) * len(epochs), loss, 1e-3 / i)
+    for epoch, accuracy in epochs:
+        run.add_epoch(epoch, test_accuracy=accuracy, train_loss=1 / epoch)
+    return run
+
+
+def test_smoothing_0_draws_the_raw_losses_and_0_9_loss_smoothers_average_as_before(plots, history):
+    for i, loss in enumerate(LOSSES, start=1):
+        report(history, 1, i, len(LOSSES), loss, 1e-3)
+    assert plots.smoothing() == pytest.approx(EMA_DECAY)  # today's look by default
+    np.testing.assert_allclose(plots.loss_smooth_curve.yData, loss_smoother_output(LOSSES, 0.9))
+
+    plots.set_smoothing(0.0)
+    assert plots.smoothing() == 0.0
+    finite = np.isfinite(LOSSES)
+    np.testing.assert_allclose(plots.loss_smooth_curve.yData[finite], np.array(LOSSES)[finite])
+    assert plots.loss_smooth_curve.yData[2] == pytest.approx(1.5)  # a NaN loss leaves the average where it was
+
+    plots.set_smoothing(0.6)
+    np.testing.assert_allclose(plots.loss_smooth_curve.yData, loss_smoother_output(LOSSES, 0.6))
+    plots.set_smoothing(0.9)
+    np.testing.assert_allclose(plots.loss_smooth_curve.yData, loss_smoother_output(LOSSES, 0.9))
+    np.testing.assert_allclose(plots.loss_smooth_curve.yData, history.loss_smooth.values)
+    plots.set_smoothing(1.0)
+    assert plots.smoothing() == 0.99  # TensorBoard's highest
+
+
+def test_overlaid_runs_are_smoothed_alike(plots, history):
+    plots.set_overlays([Overlay(3, "run 3", recorded_run())])
+    loss_item = plots.overlay_items(3)["loss"]
+    np.testing.assert_allclose(loss_item.yData, loss_smoother_output(LOSSES, 0.9))
+    plots.set_smoothing(0.3)
+    np.testing.assert_allclose(plots.overlay_items(3)["loss"].yData, loss_smoother_output(LOSSES, 0.3))
+    plots.set_overlays([Overlay(3, "run 3", recorded_run()), Overlay(4, "run 4", recorded_run())])
+    np.testing.assert_allclose(plots.overlay_items(4)["loss"].yData, loss_smoother_output(LOSSES, 0.3))  # a new one too
+
+
+def test_a_batch_report_smooths_only_its_own_loss_not_the_whole_run(plots, history, monkeypatch):
+    import mnistconv.gui.plot_smoothing as plot_smoothing
+
+    steps = []
+
+    class CountingSmoother(plot_smoothing.LossSmoother):
+        def update(self, loss):
+            steps.append(loss)
+            return super().update(loss)
+
+    monkeypatch.setattr(plot_smoothing, "LossSmoother", CountingSmoother)
+    plots.set_smoothing(0.5)
+    losses = [1 / i for i in range(1, 201)]
+    for i, loss in enumerate(losses, start=1):
+        report(history, 1, i, 200, loss, 1e-3)
+    assert len(steps) == 200  # one step a report (recomputing the series each time would take 20 100)
+    np.testing.assert_allclose(plots.loss_smooth_curve.yData, loss_smoother_output(losses, 0.5))
+    steps.clear()
+    plots.set_smoothing(0.7)  # a new weight: the whole series once
+    assert len(steps) == 200
+    np.testing.assert_allclose(plots.loss_smooth_curve.yData, loss_smoother_output(losses, 0.7))
+
+
+def test_the_smoothing_slider_sets_the_weight_and_shows_it(plots, history):
+    for i, loss in enumerate(LOSSES, start=1):
+        report(history, 1, i, len(LOSSES), loss, 1e-3)
+    controls = plots.controls
+    assert controls.smoothing_slider.value() == 90 and controls.smoothing_value.text() == "0.90"
+    controls.smoothing_slider.setValue(0)
+    assert plots.smoothing() == 0.0 and controls.smoothing_value.text() == "0.00"
+    np.testing.assert_allclose(plots.loss_smooth_curve.yData[0], LOSSES[0])
+    assert plots.loss_smooth_curve.yData[1] == pytest.approx(LOSSES[1])
+    plots.set_smoothing(0.75)  # set in code: the slider follows
+    assert controls.smoothing_slider.value() == 75 and controls.smoothing_value.text() == "0.75"
+    assert controls.smoothing_slider.toolTip() and controls.log_x_check.toolTip() and controls.band_combo.toolTip()
+
+
+# -- log epoch axis -------------------------------------------------------------------------------------
+
+def x_log_modes(plots):
+    return [plots.plot_widget(name).getPlotItem().getAxis("bottom").logMode for name in ("accuracy", "loss", "lr")]
+
+
+def test_log_x_puts_all_three_plots_on_a_log_axis_and_markers_at_0_at_its_left_end(plots, history):
+    history.batches_per_epoch = 50  # the first batch at 1/50 of an epoch
+    plots.set_epoch_span(10)
+    mark(history, "lr_set", 0.0, "0.001")  # as epoch 1 starts
+    for i in range(1, 101):
+        report(history, 1 + (i - 1) // 50, (i - 1) % 50 + 1, 50, 1 / i, 1e-3)
+    history.add_epoch(1, test_accuracy=0.9, test_loss=0.3)
+    history.add_epoch(2, test_accuracy=0.95, test_loss=0.2)
+    mark(history, "new_best", 2)
+    mark(history, "converged", 2)
+
+    plots.set_log_x(True)
+    mark(history, "stopped", 0.0)  # marked while the axis is logarithmic: placed there too
+
+    assert plots.log_x() and x_log_modes(plots) == [True, True, True]
+    assert plots.controls.log_x_check.isChecked()
+    floor = math.log10(1 / 50)
+    for kind in (EventKind.LR_SET, EventKind.STOPPED):
+        assert all(item.value() == pytest.approx(floor) for item in plots.markers(kind)[0].items)
+    assert all(item.value() == pytest.approx(math.log10(2)) for item in plots.markers("converged")[0].items)
+    (star,) = plots.markers("new_best")[0].items
+    np.testing.assert_allclose([star.getData()[0][0], star.getData()[1][0]], [math.log10(2), 95.0])
+    (left, right), _ = plots.plot_widget("loss").getPlotItem().getViewBox().viewRange()
+    assert left < floor < math.log10(10) < right and right - left < 3  # log10 units: from the first batch to epoch 10
+    assert plots.plot_widget("accuracy").getPlotItem().getViewBox().viewRange()[0] == pytest.approx([left, right])
+    np.testing.assert_allclose(plots.loss_curve.xData, history.batch_x.values)  # pyqtgraph maps the data itself
+
+    plots.set_log_x(False)
+    assert x_log_modes(plots) == [False, False, False]
+    assert [item.value() for item in plots.markers(EventKind.LR_SET)[0].items] == [0.0, 0.0]
+    assert star.getData()[0][0] == 2
+    assert plots.plot_widget("loss").getPlotItem().getViewBox().viewRange()[0][1] == pytest.approx(10.2)
+
+
+def test_log_x_before_any_batch_then_the_first_batch_sets_the_left_end(plots, history):
+    plots.set_epoch_span(3)
+    plots.set_log_x(True)
+    mark(history, "lr_set", 0.0, "0.003")  # no batch yet, no batch count known: a default left end
+    (line, _) = plots.markers(EventKind.LR_SET)[0].items
+    assert math.isfinite(line.value())
+    report(history, 1, 1, 20, 1.0, 3e-3)  # the first report, a twentieth into epoch 1
+    assert line.value() == pytest.approx(math.log10(0.05))
+    assert plots.plot_widget("loss").getPlotItem().getViewBox().viewRange()[0][0] < math.log10(0.05)
+    plots.reset()  # a new run on a log axis: nothing raises
+    mark(plots.history, "stopped", 0.0)
+    assert math.isfinite(plots.markers(EventKind.STOPPED)[0].items[0].value())
+
+
+# -- values under the pointer ---------------------------------------------------------------------------
+
+def two_runs(plots, history):
+    """The current run and run 3, each with accuracies and losses near epoch 7."""
+    plots.set_smoothing(0.0)
+    for x, loss, lr in ((6.5, 0.1, 1e-3), (7.0, 0.08, 5e-4)):
+        history.add_batch(x, loss, lr)
+    history.add_epoch(6, test_accuracy=0.9870, test_loss=0.05)
+    history.add_epoch(7, test_accuracy=0.9891, test_loss=0.04)
+    run_3 = RunHistory()
+    for x, loss, lr in ((6.5, 0.2, 2e-3), (7.0, 0.12, 1e-3)):
+        run_3.add_batch(x, loss, lr)
+    run_3.add_epoch(7, test_accuracy=0.9870)
+    plots.set_overlays([Overlay(3, "run 3", run_3)])
+
+
+def test_the_readout_gives_each_curves_nearest_value(plots, history):
+    two_runs(plots, history)
+    assert plots.readout_at("accuracy", 7.2) == "epoch 7 · this run 98.91 % · run 3 98.70 %"
+    assert plots.readout_at("accuracy", 6.1) == "epoch 6 · this run 98.70 %"  # run 3 has no epoch 6
+    assert plots.readout_at("loss", 6.9) == "epoch 6.9 · this run 0.08 · this run test 0.04 · run 3 0.12"
+    assert plots.readout_at("lr", 6.6) == "epoch 6.6 · this run 0.001 · run 3 0.002"
+    plots.set_current_label("run 9 (this run)")
+    assert plots.readout_at("lr", 6.6) == "epoch 6.6 · run 9 (this run) 0.001 · run 3 0.002"
+    assert plots.readout_at("accuracy", 2.0) == ""  # no curve has a point near: nothing to show
+    plots.set_smoothing(0.5)
+    smooth = loss_smoother_output([0.1, 0.08], 0.5)[1]
+    assert plots.readout_at("loss", 7.0).startswith(f"epoch 7 · run 9 (this run) {smooth:.4g} (raw 0.08)")
+
+
+def test_moving_the_pointer_over_a_plot_shows_a_readout_and_a_hairline_on_all_three(plots, history, qtbot):
+    two_runs(plots, history)
+    plots.set_epoch_span(8)
+    plots.resize(700, 600)
+    plots.show()
+    qtbot.waitExposed(plots)
+    view = plots.plot_widget("accuracy")
+    view_box = view.getPlotItem().getViewBox()
+    assert not any(line.isVisible() for line in plots.readout.hairlines.values())
+    # The view fits its data when it is first drawn: only then does (7.1, 98.8) map into the plot.
+    qtbot.waitUntil(lambda: view_box.sceneBoundingRect().contains(view_box.mapViewToScene(pg.Point(7.1, 98.8))))
+
+    inside = view_box.mapViewToScene(pg.Point(7.1, 98.8))
+    qtbot.mouseMove(view.viewport(), view.mapFromScene(inside))
+    qtbot.waitUntil(lambda: plots.readout.texts["accuracy"].isVisible(), timeout=3000)
+    assert plots.readout.texts["accuracy"].toPlainText() == "epoch 7 · this run 98.91 % · run 3 98.70 %"
+    for name in ("accuracy", "loss", "lr"):
+        line = plots.readout.hairlines[name]
+        assert line.isVisible() and line.value() == pytest.approx(7.1, abs=0.05)
+    assert plots.readout.texts["lr"].toPlainText().startswith("epoch 7.1 · this run 0.0005")
+
+    area = view_box.sceneBoundingRect()
+    outside = QPointF(area.left() - 20, area.center().y())  # over the axis's tick labels: nothing to read
+    qtbot.mouseMove(view.viewport(), view.mapFromScene(outside))
+    qtbot.waitUntil(lambda: not plots.readout.texts["accuracy"].isVisible(), timeout=3000)
+    assert not any(line.isVisible() for line in plots.readout.hairlines.values())
+
+
+def test_the_readout_reads_a_log_axis_in_epochs(plots, history, qtbot):
+    two_runs(plots, history)
+    plots.set_epoch_span(8)
+    plots.set_log_x(True)
+    plots.readout.show_at(math.log10(7.0))  # the pointer's place in view units
+    assert plots.readout.texts["accuracy"].toPlainText() == plots.readout_at("accuracy", 7.0)
+    assert plots.readout.hairlines["lr"].value() == pytest.approx(math.log10(7.0))
+
+
+# -- seed groups ----------------------------------------------------------------------------------------
+
+def seed_group():
+    from mnistconv.gui.plots import GroupOverlay
+
+    members = [recorded_run(epochs=((1, 0.97), (2, 0.98), (3, 0.985))),
+               recorded_run(epochs=((1, 0.96), (2, 0.982), (3, 0.99))),
+               recorded_run(epochs=((1, 0.975), (2, 0.979)))]  # converged early: counts for its epochs only
+    return GroupOverlay(5, "seed×3", members)
+
+
+def items_of_type(plots, name, kind):
+    return [item for item in plots.plot_widget(name).getPlotItem().items if isinstance(item, kind)]
+
+
+def test_a_seed_group_is_one_mean_curve_and_one_band_as_epoch_band_computes(plots, history):
+    from mnistconv.core.groups import epoch_band
+
+    group = seed_group()
+    accuracy_items = set(plots.plot_widget("accuracy").getPlotItem().items)
+    plots.set_groups([group])
+    items = plots.group_items(5)
+    added = [item for item in plots.plot_widget("accuracy").getPlotItem().items if item not in accuracy_items]
+    assert [item for item in added if isinstance(item, pg.FillBetweenItem)] == [items["band"]]
+    assert set(added) == {items["mean"], items["band"], items["low"], items["high"]}  # the band's edges, no member's curve
+    figures = epoch_band(group.histories, "test_accuracy", "minmax")
+    np.testing.assert_allclose(items["mean"].xData, figures.epochs)
+    np.testing.assert_allclose(items["mean"].yData, 100 * figures.mean)
+    np.testing.assert_allclose(items["low"].yData, 100 * figures.low)
+    np.testing.assert_allclose(items["high"].yData, 100 * figures.high)
+    assert set(items["band"].curves) == {items["low"], items["high"]}
+    assert not items["band"].path().isEmpty()
+    loss = epoch_band(group.histories, "train_loss", "minmax")
+    np.testing.assert_allclose(items["loss_mean"].yData, loss.mean)
+    assert items_of_type(plots, "loss", pg.FillBetweenItem) == [items["loss_band"]]
+    assert not plots.is_empty("accuracy")
+    legend = [label.text for _, label in plots.legend.items]
+    assert legend == ["this run", "seed×3 (mean, min–max)"]
+
+    plots.set_band("sigma")
+    sigma = epoch_band(group.histories, "test_accuracy", "sigma")
+    np.testing.assert_allclose(plots.group_items(5)["low"].yData, 100 * sigma.low)
+    np.testing.assert_allclose(plots.group_items(5)["high"].yData, 100 * sigma.high)
+    assert [label.text for _, label in plots.legend.items][-1] == "seed×3 (mean, ±1 σ)"
+    assert plots.controls.band_combo.currentData() == "sigma"
+    assert plots.readout_at("accuracy", 3).endswith(f"seed×3 {100 * sigma.mean[2]:.2f} % "
+                                                    f"({100 * sigma.low[2]:.2f}–{100 * sigma.high[2]:.2f})")
+
+    plots.set_groups([])
+    assert all(item.scene() is None for item in items.values())
+    assert plots.shown_groups() == [] and plots.is_empty("accuracy") and not plots.legend.isVisible()
+
+
+def test_each_group_has_a_colour_no_overlay_nor_the_current_run_has(plots, history):
+    from mnistconv.gui.plot_groups import GroupOverlay
+
+    members = seed_group().histories
+    plots.set_overlays([Overlay(run_id, f"run {run_id}", recorded_run()) for run_id in range(1, 8)])
+    plots.set_groups([GroupOverlay(1, "seed×3", members), GroupOverlay(2, "lr×3", members)])
+    groups = {plots.group_items(group_id)["mean"].opts["pen"].color().name() for group_id in (1, 2)}
+    overlays = {overlay_pen_colour(plots, run_id) for run_id in range(1, 8)}
+    current = {curve.opts["pen"].color().name() for curve in (plots.accuracy_curve, plots.loss_smooth_curve)}
+    assert len(groups) == 2 and not groups & (overlays | current)
+
+
+def test_a_groups_band_follows_the_log_axis(plots, history):
+    plots.set_groups([seed_group()])
+    band = plots.group_items(5)["band"]
+    assert band.path().boundingRect().right() == pytest.approx(3)
+    plots.set_log_x(True)
+    assert band.path().boundingRect().right() == pytest.approx(math.log10(3))
+    assert band.path().boundingRect().left() == pytest.approx(0)  # epoch 1
+
+
+def test_the_controls_set_log_x_and_the_band(plots, history):
+    plots.set_groups([seed_group()])
+    plots.controls.log_x_check.setChecked(True)
+    assert plots.log_x() and x_log_modes(plots) == [True, True, True]
+    combo = plots.controls.band_combo
+    combo.setCurrentIndex(combo.findData("sigma"))
+    assert plots.band() == "sigma"
+    assert [combo.itemText(i) for i in range(combo.count())] == ["min–max band", "±1 σ band"]
+
+
+def test_the_choices_are_kept_in_the_settings(plots, tmp_path, qtbot):
+    from PySide6.QtCore import QSettings
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    plots.set_smoothing(0.6)
+    plots.set_log_x(True)
+    plots.set_band("sigma")
+    plots.save_settings(settings)
+    settings.sync()
+
+    again = TrainingPlots()
+    qtbot.addWidget(again)
+    assert again.load_settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)) == []
+    assert (again.smoothing(), again.log_x(), again.band()) == (pytest.approx(0.6), True, "sigma")
+    assert again.controls.smoothing_slider.value() == 60 and again.controls.log_x_check.isChecked()
+
+    for key, value in (("plots/smoothing", "nan"), ("plots/log_x", "maybe"), ("plots/band", "quartiles")):
+        settings.setValue(key, value)
+    settings.sync()
+    fresh = TrainingPlots()
+    qtbot.addWidget(fresh)
+    problems = fresh.load_settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    assert len(problems) == 3 and all("plots/" in line for line in problems)
+    assert (fresh.smoothing(), fresh.log_x(), fresh.band()) == (pytest.approx(0.9), False, "minmax")
+
+
+def test_every_band_kind_has_a_name():
+    from mnistconv.core.groups import BANDS
+    from mnistconv.gui.plot_groups import BAND_NAMES
+
+    assert set(BAND_NAMES) == set(BANDS)
