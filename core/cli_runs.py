@@ -18,18 +18,14 @@ import csv
 import io
 import json
 import sys
-import unicodedata
 from pathlib import Path
 from typing import Sequence
 
 from .atomic import atomic_write
 from .cli import EXIT_FAILED, add_runs_dir, run_number
-from .config import TrainConfig
 from .errors import MnistConvError
-from .events import Outcome
 from .groups import spread
-from .presets import PRESETS
-from .run_tables import SETTINGS, runs_csv, setting_text
+from .run_tables import DONE, group_settings, printable, runs_csv
 from .runstore import Group, Run, RunStore, StoreError, resolve_runs_dir
 from .wording import epoch_line
 
@@ -39,9 +35,6 @@ TAGS_WIDTH = 24
 SETTINGS_WIDTH = 40  # of a group's settings summary
 MEMBERS_WIDTH = 60  # of a group's members (run:seed …)
 #: The outcomes of a member that trained to its end: a group counts these as done.
-DONE = frozenset({Outcome.COMPLETED, Outcome.EARLY_EXIT, Outcome.CONVERGED})
-
-
 def runs_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mnistconv-runs", description="The recorded training runs and seed groups.")
     add_runs_dir(parser)
@@ -76,15 +69,9 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.2f} %"
 
 
-def _printable(text: str) -> str:
-    """Text from the store as a terminal shows it: control characters (an escape sequence in a
-    crafted store) become '�'; line breaks and tabs stay."""
-    return "".join(c if c in "\n\t" or unicodedata.category(c) != "Cc" else "\ufffd" for c in text)
-
-
 def _cell(text: str, width: int) -> str:
     """One line of at most `width` characters, '…' ending a longer one."""
-    text = " ".join(_printable(text).split())
+    text = " ".join(printable(text).split())
     return text if len(text) <= width else text[:width - 1] + "…"
 
 
@@ -112,20 +99,11 @@ def label_lines(store: RunStore, run: Run) -> list[str]:
             group = f"{found.id} ({found.size} seed{'' if found.size == 1 else 's'})"
         except StoreError:  # removed, or damaged: the run still shows
             group = f"{run.group_id} (not readable)"
-    note = _printable(run.note).splitlines() if run.note else ["—"]
-    fields = [("name", _printable(run.name or "—")), ("tags", _printable(", ".join(run.tags)) or "—"),
+    note = printable(run.note).splitlines() if run.note else ["—"]
+    fields = [("name", printable(run.name or "—")), ("tags", printable(", ".join(run.tags)) or "—"),
               ("note", ("\n" + " " * 13).join(note or ["—"])), ("group", group),
               ("parameters", "—" if run.parameters is None else f"{run.parameters:,}")]
     return [f"{name + ':':<12} {value}" for name, value in fields]
-
-
-def group_settings(group: Group) -> str:
-    """The group's preset (or 'custom') and the settings its members differ from it in, seeds aside."""
-    base = PRESETS[group.preset].config if group.preset in PRESETS else TrainConfig()
-    changed = [f"{name} {setting_text(group.config[name])}" for name in SETTINGS
-               if name != "seed" and name in group.config
-               and setting_text(group.config[name]) != setting_text(getattr(base, name))]
-    return ", ".join([_printable(group.preset or "custom"), *changed])
 
 
 def group_summary(group: Group, members: list[Run]) -> dict:

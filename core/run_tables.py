@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from typing import Iterable
 
 from .config import TrainConfig
+from .events import Outcome
 from .history import EPOCH_KEYED
-from .runstore import Run, RunStore
+from .presets import PRESETS
+from .runstore import Group, Run, RunStore
+
+#: The outcomes of a group member that has done its part (stopped or failed ones have not).
+DONE = frozenset({Outcome.COMPLETED, Outcome.EARLY_EXIT, Outcome.CONVERGED})
 
 #: The settings the hyper-parameter table shows, in TrainConfig's order: every one that changes what
 #: a run computes (where it saves, how often it reports and how it evaluates do not).
@@ -43,3 +49,18 @@ def setting_text(value) -> str:
         except (TypeError, ValueError):
             return "?"
     return str(value)
+
+
+def printable(text: str) -> str:
+    """Text from the store as a terminal shows it: control characters (an escape sequence in a
+    crafted store) become '\ufffd'; line breaks and tabs stay."""
+    return "".join(c if c in "\n\t" or unicodedata.category(c) != "Cc" else "\ufffd" for c in text)
+
+
+def group_settings(group: Group) -> str:
+    """The group's preset (or 'custom') and the settings its members differ from it in, seeds aside."""
+    base = PRESETS[group.preset].config if group.preset in PRESETS else TrainConfig()
+    changed = [f"{name} {setting_text(group.config[name])}" for name in SETTINGS
+               if name != "seed" and name in group.config
+               and setting_text(group.config[name]) != setting_text(getattr(base, name))]
+    return ", ".join([printable(group.preset or "custom"), *changed])

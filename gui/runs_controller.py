@@ -1,5 +1,6 @@
-"""The recorded runs beside the live one: ticked runs' histories overlaid on the plots, and the Runs
-tab kept current as runs start, end and are deleted."""
+"""The recorded runs beside the live one: ticked runs' histories overlaid on the plots, ticked seed
+groups drawn as their members' mean and band, and the Runs tab kept current as runs start, end and
+are deleted."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from PySide6.QtWidgets import QWidget
 
 from mnistconv.core import events
 
-from .plots import Overlay
+from .plots import GroupOverlay, Overlay
 
 
 class RunsController(QObject):
@@ -20,6 +21,7 @@ class RunsController(QObject):
         self.window = window
         runs_view = window.runs_view
         runs_view.overlays_changed.connect(self.show_overlays)
+        runs_view.group_overlays_changed.connect(self.show_groups)
         runs_view.resume_requested.connect(window.training.resume_run)
         runs_view.open_model_requested.connect(window.sketchpad_model.load_model_file)
         runs_view.run_deleted.connect(self._on_run_deleted)
@@ -28,6 +30,8 @@ class RunsController(QObject):
         window.trainer.finished.connect(self._on_finished)
         self.current_run: int | None = None  # the recorded run the plots show as the current one
         self._ticked: list[int] = []
+        for line in runs_view.use_settings(window.settings):  # the columns the person chose to see
+            window.log.add(line, "warning")
 
     def show_overlays(self, run_ids: list[int]) -> None:
         """Overlay the recorded histories of these runs on the plots (none when the store cannot be
@@ -42,6 +46,17 @@ class RunsController(QObject):
             if history is not None:
                 overlays.append(Overlay(run.id, f"run {run.id} ({run.preset or run.kind})", history))
         self.window.plots.set_overlays(overlays)
+
+    def show_groups(self, group_ids: list[int]) -> None:
+        """Draw each of these seed groups as its members' mean curve and band (a group none of whose
+        members can be read is left out)."""
+        runs_view = self.window.runs_view
+        groups = []
+        for row in filter(None, map(runs_view.group_row, group_ids)):
+            histories = [history for history in map(runs_view.history, (run.id for run in row.members)) if history is not None]
+            if histories:
+                groups.append(GroupOverlay(row.id, f"group {row.id}: {row.name}×{len(histories)}", histories))
+        self.window.plots.set_groups(groups)
 
     def _show_as_current(self, run_id: int | None) -> None:
         self.current_run = run_id

@@ -1,28 +1,35 @@
-"""The Runs view: every recorded run in a sortable table, with what can be done with one.
+"""The Runs tab: every recorded run in a sortable, filterable hyper-parameter table, its seed groups
+summed up under it, and what can be done with a run.
 
-`RunsView` reads the run store (core.runstore) on the window's thread: a listing is one short query,
-done when a run starts or ends and when the tab is shown, never per batch. Ticking a run's box
-overlays its curves on the live plots (`overlays_changed`); the buttons ask the window to resume a
-run or open its best model, and delete (after asking) or export its metrics here.
+`RunsView` reads the run store (core.runstore) on the window's thread: a listing is three short
+queries (runs, final accuracies, groups), done when a run starts or ends and when the tab is shown,
+never per batch. Ticking a run's box overlays its curves on the live plots (`overlays_changed`),
+ticking a group's box its mean curve and band (`group_overlays_changed`); the buttons ask the
+window to resume a run or open its best model, and delete (after asking), annotate or export here.
+A run's name and tags are edited in their cells. The header's menu hides and shows columns, a
+choice kept in the window's settings (`use_settings`).
 """
 
 from __future__ import annotations
 
+import html
 import json
+from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
     QGridLayout,
-    QHeaderView,
     QLabel,
+    QLineEdit,
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
+    QSplitter,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -31,99 +38,28 @@ from PySide6.QtWidgets import (
 from mnistconv.core.atomic import atomic_write
 from mnistconv.core.errors import MnistConvError
 from mnistconv.core.history import RunHistory
-from mnistconv.core.runstore import RUNNING, Run, RunStore, StoreError
+from mnistconv.core.run_tables import runs_csv
+from mnistconv.core.runstore import RUNNING, Group, Run, RunStore, StoreError
 
-COLUMNS = ("Run", "Started (UTC)", "Preset", "Best", "Epochs", "Duration", "Outcome")
-SORT_ROLE = Qt.ItemDataRole.UserRole
 from .file_places import remember, start_in
-from .guarded_model import GuardedData
+from .runs_columns import RunsColumns
+from .runs_groups import GroupRow, GroupsBox, group_rows
+from .runs_note import NoteDialog
+from .runs_table import COLUMNS, NAME, SORT_ROLE, TAGS, RunsFilter, RunsModel
+
+__all__ = ["COLUMNS", "SORT_ROLE", "RunsModel", "RunsView"]
 
 WATCH_MS = 2000  # how often a shown Runs tab looks for runs recorded elsewhere
+_escape = partial(html.escape, quote=False)  # text from the store or a person, shown in a rich-text label
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    minutes, seconds = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
-
-
-def _cell(run: Run, column: int) -> tuple:
-    """(sort value, text) of one cell: each column on its own, so one bad value empties one cell."""
-    if column == 0:
-        return run.id, str(run.id)
-    if column == 1:
-        return run.started, run.started.replace("T", " ")[:16]
-    if column == 2:
-        return run.preset or run.kind, run.preset or run.kind
-    if column == 3:
-        return run.best_accuracy or 0.0, "" if run.best_accuracy is None else f"{100 * run.best_accuracy:.2f} %"
-    if column == 4:
-        return -1 if run.epochs_done is None else run.epochs_done, run.epochs_text
-    if column == 5:
-        return run.duration_s or 0.0, _duration(run.duration_s)
-    return run.outcome, run.outcome.replace("_", " ")
-
-
-class RunsModel(GuardedData, QAbstractTableModel):
-    """The runs as rows; the first column's check box says whether the run is overlaid on the plots."""
-
-    overlay_toggled = Signal()
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.runs: list[Run] = []
-        self.overlaid: set[int] = set()
-
-    def set_runs(self, runs: list[Run]) -> None:
-        self.beginResetModel()
-        self.runs = runs
-        self.overlaid &= {run.id for run in runs}
-        self.endResetModel()
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.runs)
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
-
-    def flags(self, index: QModelIndex):
-        flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-        return flags | Qt.ItemFlag.ItemIsUserCheckable if index.column() == 0 else flags
-
-    def cell(self, index: QModelIndex, role: int):
-        run = self.runs[index.row()]
-        column = index.column()
-        if role == Qt.ItemDataRole.CheckStateRole and column == 0:
-            return Qt.CheckState.Checked if run.id in self.overlaid else Qt.CheckState.Unchecked
-        if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
-            sort_value, shown = _cell(run, column)
-            return shown if role == Qt.ItemDataRole.DisplayRole else sort_value
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return f"Run {run.id}: {run.preset or run.kind}, seed {run.seed}, {run.device or ''}; best model {run.checkpoint}"
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in (0, 3, 4, 5):
-            return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-        return None
-
-    def setData(self, index: QModelIndex, value, role: int = Qt.ItemDataRole.EditRole) -> bool:
-        if role != Qt.ItemDataRole.CheckStateRole or index.column() != 0:
-            return False
-        run_id = self.runs[index.row()].id
-        checked = Qt.CheckState(value) == Qt.CheckState.Checked
-        (self.overlaid.add if checked else self.overlaid.discard)(run_id)
-        self.dataChanged.emit(index, index, [role])
-        self.overlay_toggled.emit()
-        return True
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 class RunsView(QWidget):
     overlays_changed = Signal(list)  # the ids of the runs to overlay on the plots
+    group_overlays_changed = Signal(list)  # the ids of the seed groups whose mean and band to draw
     resume_requested = Signal(int)
     open_model_requested = Signal(Path)
     run_deleted = Signal(int)
@@ -132,6 +68,8 @@ class RunsView(QWidget):
         super().__init__(parent)
         self.runs_dir = Path(runs_dir)
         self._store: RunStore | None = None
+        self._groups: list[Group] = []
+        self.refusal: QMessageBox | None = None  # the last refused label's message
         self.training_run: int | None = None  # the run this window is training now
         # Runs recorded by another process (the command line, another window) appear by themselves:
         # while the tab is shown, the store is asked every WATCH_MS whether anyone else wrote to it.
@@ -142,26 +80,39 @@ class RunsView(QWidget):
 
         self.status = QLabel()
         self.status.setWordWrap(True)
-        self.model = RunsModel(self)
-        self.proxy = QSortFilterProxyModel(self)
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("Filter by name, tag, preset, note, setting…")
+        self.filter_edit.setToolTip("Shows the runs that hold every word typed, in any case (lr=0.003 matches a setting)")
+        self.filter_edit.setAccessibleName("Filter runs")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.model = RunsModel(self, relabel=lambda run_id, labels: self.set_labels(run_id, **labels))
+        self.proxy = RunsFilter(self)
         self.proxy.setSourceModel(self.model)
-        self.proxy.setSortRole(SORT_ROLE)
+        self.filter_edit.textChanged.connect(self.proxy.set_text)
         self.table = QTableView()
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setAccessibleName("Recorded runs")
-        self.table.setToolTip("Tick a run to overlay its curves on the plots (Space ticks the selected run)")
+        self.table.setToolTip("Tick a run to overlay its curves on the plots (Space ticks the selected run); "
+                              "double-click its name or tags to edit them; right-click the header to choose columns")
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
-        self.table.doubleClicked.connect(lambda _: self._on_open_model())
+        self.table.doubleClicked.connect(self._on_double_click)
         self.table.installEventFilter(self)
-        self.model.overlay_toggled.connect(lambda: self.overlays_changed.emit(sorted(self.model.overlaid)))
+        self.model.overlay_toggled.connect(self._on_overlay_toggled)
+        self.columns = RunsColumns(self.table)
+        self.columns_menu = self.columns.menu  # the header's context menu
+
+        self.groups_box = GroupsBox()
+        self.groups_model = self.groups_box.model
+        self.groups_table = self.groups_box.table
+        self.groups_model.overlay_toggled.connect(
+            lambda: self.group_overlays_changed.emit(sorted(self.groups_model.overlaid)))
+        self.groups_box.hide()  # until the store holds a group
 
         self.resume_button = QPushButton("&Resume")
         self.resume_button.setToolTip("Continue the selected run exactly where it stopped (a finished one: train it further)")
@@ -169,28 +120,54 @@ class RunsView(QWidget):
         self.open_button.setToolTip("Read drawings with the selected run's best model")
         self.settings_button = QPushButton("Settin&gs…")
         self.settings_button.setToolTip("Every setting the selected run trained with")
+        self.note_button = QPushButton("&Note…")
+        self.note_button.setToolTip("Write a note on the selected run (the run's row shows it as its tooltip)")
         self.export_button = QPushButton("E&xport CSV…")
         self.export_button.setToolTip("The selected run's metrics, one row per epoch")
+        self.export_ticked_button = QPushButton("Export tic&ked…")
+        self.export_ticked_button.setToolTip("The metrics of every ticked run in one CSV file, with a run column")
         self.delete_button = QPushButton("&Delete…")
         self.delete_button.setToolTip("Remove the selected run, its models and its state (asks first; Delete in the table)")
         self.refresh_button = QPushButton("Re&load list")
         self.resume_button.clicked.connect(self._on_resume)
         self.open_button.clicked.connect(self._on_open_model)
         self.settings_button.clicked.connect(self._on_settings)
+        self.note_button.clicked.connect(self._on_note)
         self.export_button.clicked.connect(self._on_export)
+        self.export_ticked_button.clicked.connect(self._on_export_ticked)
         self.delete_button.clicked.connect(self._on_delete)
         self.refresh_button.clicked.connect(self.refresh)
-        buttons = QGridLayout()  # two rows: the window keeps fitting a small screen
-        for index, button in enumerate((self.resume_button, self.open_button, self.settings_button,
-                                        self.export_button, self.delete_button, self.refresh_button)):
+        buttons = QGridLayout()  # three rows: the window keeps fitting a small screen
+        for index, button in enumerate((self.resume_button, self.open_button, self.settings_button, self.note_button,
+                                        self.export_button, self.export_ticked_button, self.delete_button,
+                                        self.refresh_button)):
             buttons.addWidget(button, index // 3, index % 3)
         buttons.setColumnStretch(3, 1)
 
+        tables = QSplitter(Qt.Orientation.Vertical)
+        tables.setChildrenCollapsible(False)
+        tables.addWidget(self.table)
+        tables.addWidget(self.groups_box)
+        tables.setStretchFactor(0, 3)
+        tables.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.status)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.filter_edit)
+        layout.addWidget(tables, 1)
         layout.addLayout(buttons)
         self._update_buttons()
+
+    # -- columns (gui.runs_columns) ------------------------------------------------------------------
+    def shown_columns(self) -> list[str]:
+        """The titles of the columns shown, in the order they show."""
+        return self.columns.shown()
+
+    def set_column_shown(self, title: str, shown: bool) -> None:
+        self.columns.set_shown(title, shown)
+
+    def use_settings(self, settings: QSettings) -> list[str]:
+        """Show the columns these settings keep and keep each later choice there; lines for the log."""
+        return self.columns.use_settings(settings)
 
     # -- the store --------------------------------------------------------------------------------
     def store(self) -> RunStore | None:
@@ -199,7 +176,7 @@ class RunsView(QWidget):
             try:
                 self._store = RunStore(self.runs_dir)
             except StoreError as exc:
-                self.status.setText(f"<b>Runs cannot be listed:</b> {exc}")
+                self.status.setText(f"<b>Runs cannot be listed:</b> {_escape(str(exc))}")
                 return None
         return self._store
 
@@ -230,24 +207,38 @@ class RunsView(QWidget):
         store = self.store()
         if store is None:
             self.model.set_runs([])
+            self._show_groups([])
             return
         try:
             self._seen_version = store.data_version()
             runs = store.runs()
+            finals = store.final_accuracies()
+            groups = store.groups()
         except StoreError as exc:
-            self.status.setText(f"<b>Runs cannot be listed:</b> {exc}")
+            self.status.setText(f"<b>Runs cannot be listed:</b> {_escape(str(exc))}")
             return
         selected = self.selected_run()
-        self.model.set_runs(runs)
-        self.status.setText(f"{len(runs)} run{'' if len(runs) == 1 else 's'} in {self.runs_dir}" if runs
-                            else f"No runs yet: each training run is recorded in {self.runs_dir}.")
+        self.model.set_runs(runs, finals)
+        self._show_groups(groups)
+        self.status.setText(f"{_plural(len(runs), 'run')} in {_escape(str(self.runs_dir))}" if runs
+                            else f"No runs yet: each training run is recorded in {_escape(str(self.runs_dir))}.")
         if selected is not None:
             self.select(selected.id)
         self._update_buttons()
         self.overlays_changed.emit(sorted(self.model.overlaid))
+        self.group_overlays_changed.emit(sorted(self.groups_model.overlaid))
+
+    def _show_groups(self, groups: list[Group]) -> None:
+        self._groups = groups
+        self.groups_model.set_rows(group_rows(groups, self.model.runs))
+        self.groups_box.setVisible(bool(groups))
 
     def run(self, run_id: int) -> Run | None:
         return next((run for run in self.model.runs if run.id == run_id), None)
+
+    def group_row(self, group_id: int) -> GroupRow | None:
+        """A listed seed group with its members and their best accuracies' spread."""
+        return next((row for row in self.groups_model.rows if row.id == group_id), None)
 
     def history(self, run_id: int) -> RunHistory | None:
         """A run's recorded history; None (and the reason shown) when the store cannot be read."""
@@ -257,7 +248,7 @@ class RunsView(QWidget):
         try:
             return store.history(run_id)
         except StoreError as exc:
-            self.status.setText(f"<b>Run {run_id} cannot be read:</b> {exc}")
+            self.status.setText(f"<b>Run {run_id} cannot be read:</b> {_escape(str(exc))}")
             return None
 
     def first_filters(self, run_id: int) -> list:
@@ -281,11 +272,25 @@ class RunsView(QWidget):
         if not rows:
             return None
         source = self.proxy.mapToSource(rows[0])
-        return self.model.runs[source.row()] if source.row() < len(self.model.runs) else None
+        return self.model.runs[source.row()] if 0 <= source.row() < len(self.model.runs) else None
+
+    def ticked_runs(self) -> list[Run]:
+        """The runs ticked (overlaid), oldest first."""
+        return sorted((run for run in self.model.runs if run.id in self.model.overlaid), key=lambda run: run.id)
 
     def set_overlaid(self, run_ids) -> None:
         self.model.overlaid = set(run_ids)
         self.model.dataChanged.emit(self.model.index(0, 0), self.model.index(max(0, self.model.rowCount() - 1), 0))
+        self._on_overlay_toggled()
+
+    def set_group_overlaid(self, group_ids) -> None:
+        self.groups_model.overlaid = set(group_ids)
+        last = max(0, self.groups_model.rowCount() - 1)
+        self.groups_model.dataChanged.emit(self.groups_model.index(0, 0), self.groups_model.index(last, 0))
+        self.group_overlays_changed.emit(sorted(self.groups_model.overlaid))
+
+    def _on_overlay_toggled(self) -> None:
+        self._update_buttons()
         self.overlays_changed.emit(sorted(self.model.overlaid))
 
     def eventFilter(self, watched, event) -> bool:
@@ -309,8 +314,61 @@ class RunsView(QWidget):
         self.resume_button.setEnabled(run is not None and run.resumable and self.training_run is None)
         self.open_button.setEnabled(run is not None and run.best_epoch is not None and run.checkpoint.is_file())
         self.settings_button.setEnabled(run is not None)
+        self.note_button.setEnabled(run is not None)
         self.export_button.setEnabled(run is not None)
+        self.export_ticked_button.setEnabled(bool(self.model.overlaid))
         self.delete_button.setEnabled(run is not None and not busy)
+
+    # -- names, tags, notes -----------------------------------------------------------------------
+    def set_labels(self, run_id: int, *, name: str | None = None, tags=None, note: str | None = None) -> Run | None:
+        """Name, tag or annotate a run in the store (None keeps a label; "" clears a name or note):
+        the run as stored, shown in its row; None when the labels were refused or the store cannot
+        be written (then a message says why and the row is as it was)."""
+        store = self.store()
+        if store is None:
+            return None
+        try:
+            run = store.set_labels(run_id, name=name, tags=tags, note=note)
+        except StoreError as exc:
+            self._say_refused(f"Run {run_id} was not relabelled", str(exc))
+            return None
+        self.model.replace_run(run)
+        self.groups_model.set_rows(group_rows(self._groups, self.model.runs))  # a group is named by its first member
+        return run
+
+    def _say_refused(self, title: str, reason: str) -> None:
+        """In the tab's status line and in a box that does not block (an edited cell is still being
+        committed when this is said)."""
+        self.status.setText(f"<b>{_escape(title)}:</b> {_escape(reason)}")
+        self.refusal = QMessageBox(QMessageBox.Icon.Warning, title, reason, QMessageBox.StandardButton.Ok, self)
+        self.refusal.setTextFormat(Qt.TextFormat.PlainText)
+        self.refusal.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.refusal.open()
+
+    def _on_double_click(self, index: QModelIndex) -> None:
+        """A double-click on a name or tags edits them; elsewhere it opens the run's model."""
+        if self.proxy.mapToSource(index).column() not in (NAME, TAGS):
+            self._on_open_model()
+
+    def _on_note(self) -> None:
+        run = self.selected_run()
+        if run is None:
+            return
+        dialog = NoteDialog(run, self._keep_note, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+    def _keep_note(self, run_id: int, note: str) -> str | None:
+        """Store a run's note: None when kept (its row shows it), else the reason it was not."""
+        store = self.store()
+        if store is None:
+            return "the run store cannot be used"
+        try:
+            run = store.set_labels(run_id, note=note)
+        except StoreError as exc:
+            return str(exc)
+        self.model.replace_run(run)
+        return None
 
     # -- actions ----------------------------------------------------------------------------------
     def _on_resume(self) -> None:
@@ -353,20 +411,40 @@ class RunsView(QWidget):
         with atomic_write(path, durable=False) as sink:
             sink.write(store.history(run.id).epochs_csv().encode("utf-8"))
 
-    def _on_export(self) -> None:
-        run = self.selected_run()
-        if run is None:
-            return
-        path, _ = QFileDialog.getSaveFileName(self, "Export metrics", start_in(f"run-{run.id}.csv"), "CSV files (*.csv)")
+    def export_runs_csv(self, runs: list[Run], path: Path) -> None:
+        """The epochs of `runs` in one CSV file with a run column (core.run_tables.runs_csv)."""
+        store = self.store()
+        if store is None:
+            raise MnistConvError("the run store cannot be used")
+        table = runs_csv(store, runs)
+        with atomic_write(path, durable=False) as sink:
+            sink.write(table.encode("utf-8"))
+
+    def _ask_to_write(self, title: str, name: str, write) -> str | None:
+        """Ask where, then write(path); the path written, or None (a failure said in a box)."""
+        path, _ = QFileDialog.getSaveFileName(self, title, start_in(name), "CSV files (*.csv)")
         if not path:
-            return
+            return None
         remember(path)
         try:
-            self.export_csv(run, Path(path))
+            write(Path(path))
         except (OSError, MnistConvError) as exc:
             QMessageBox.warning(self, "Could not export", f"Could not write {path}: {getattr(exc, 'strerror', None) or exc}")
-            return
-        self.status.setText(f"Wrote run {run.id}'s epochs to {path}")
+            return None
+        return path
+
+    def _on_export(self) -> None:
+        run = self.selected_run()
+        if run is not None and (path := self._ask_to_write("Export metrics", f"run-{run.id}.csv",
+                                                           lambda path: self.export_csv(run, path))):
+            self.status.setText(f"Wrote run {run.id}'s epochs to {_escape(path)}")
+
+    def _on_export_ticked(self) -> None:
+        runs = self.ticked_runs()
+        if runs and (path := self._ask_to_write("Export the ticked runs' metrics", "runs.csv",
+                                                lambda path: self.export_runs_csv(runs, path))):
+            numbers = ", ".join(str(run.id) for run in runs)
+            self.status.setText(f"Wrote the epochs of {_plural(len(runs), 'run')} ({numbers}) to {_escape(path)}")
 
     def delete(self, run: Run) -> bool:
         """Delete without asking; False (and a message) when it cannot be."""

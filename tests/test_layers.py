@@ -21,7 +21,7 @@ CORE_LAYERS = (
     {"cli_finetune", "cli_runs"},
     {"cli"},
     {"qt_trainer"},
-    {"finetune"},
+    {"finetune", "seed_groups"},
     {"session"},
     {"recorder", "train"},
 )
