@@ -1,5 +1,7 @@
 """The learning lab in the window: steering a run's learning rate, and seed groups from the panel."""
 
+import pyqtgraph as pg
+import pytest
 from PySide6.QtCore import Qt
 
 from mnistconv.core import events
@@ -83,5 +85,18 @@ def test_runs_x3_trains_a_group_of_three_recorded_runs_one_after_another(qtbot, 
     assert list(window.plots.accuracy_curve.xData) == [1]
     with RunStore(window.runs_dir) as store:
         (group,) = store.groups()
-        assert [(run.seed, str(run.outcome)) for run in store.group_runs(group.id)] == \
-            [(5, "completed"), (6, "completed"), (7, "completed")]
+        members = store.group_runs(group.id)
+        assert [(run.seed, str(run.outcome)) for run in members] == [(5, "completed"), (6, "completed"), (7, "completed")]
+    # The Runs tab: one group row; ticked, the plots draw one mean curve and one band of the three.
+    window.tabs.setCurrentWidget(window.runs_view)
+    window.runs_view.refresh()
+    groups = window.runs_view.groups_model
+    assert groups.rowCount() == 1
+    assert groups.setData(groups.index(0, 0), Qt.CheckState.Checked.value, Qt.ItemDataRole.CheckStateRole)
+    assert window.plots.shown_groups() == [group.id]
+    items = window.plots.group_items(group.id)
+    accuracies = sorted(run.best_accuracy for run in members)
+    assert list(items["mean"].yData) == [pytest.approx(100 * sum(accuracies) / 3)]
+    assert [list(items["low"].yData), list(items["high"].yData)] == [[pytest.approx(100 * accuracies[0])],
+                                                                     [pytest.approx(100 * accuracies[-1])]]
+    assert sum(isinstance(item, pg.FillBetweenItem) for item in window.plots.plot_widget("accuracy").getPlotItem().items) == 1
