@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QToolButton,
     QVBoxLayout,
@@ -130,7 +131,8 @@ class TrainingPanel(QWidget):
         # Two short fields to a row: the log below keeps its lines on a small screen.
         form.addRow("Epochs", self._pair(self.epochs_spin, "Batch", self.batch_spin))
         form.addRow("Noise std", self._pair(self.noise_spin, "Seed", self.seed_spin))
-        form.addRow("Device", self._pair(self.device_combo, "Runs", self.seeds_spin))
+        form.addRow("Device", self.device_combo)
+        form.addRow("Runs", self._runs_row())
         form.addRow("Save folder", save_row)
         form.addRow("Data folder", data_row)
         # Train, Pause/Resume and Stop are actions: they own the shortcuts (anywhere in the window, one
@@ -218,6 +220,20 @@ class TrainingPanel(QWidget):
         layout.addWidget(browse)
         return edit, row
 
+    def _runs_row(self) -> QWidget:
+        """The seed group's size, and what it means in a few words."""
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.seeds_spin)
+        words = QLabel("one after another, the seed counted on")
+        words.setStyleSheet("color: palette(placeholder-text)")
+        # It takes the room left and never widens the panel (the sketchpad's column needs that room).
+        words.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        words.setToolTip(self.seeds_spin.toolTip())
+        layout.addWidget(words, 1)
+        return row
+
     @staticmethod
     def _pair(first: QWidget, label: str, second: QWidget) -> QWidget:
         """Two fields in one form row, the second with its own label: "[20]  Batch size [128]"."""
@@ -239,6 +255,18 @@ class TrainingPanel(QWidget):
 
     def _show_preset_summary(self) -> None:
         self.preset_summary.setText(PRESETS[self.preset_name()].summary)
+        self._fit_height()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """Ask for the height the wrapped preset summary needs at this width: the splitter above the
+        log knows only minimum heights, and gave the summary two lines of its three."""
+        needed = self.layout().totalHeightForWidth(self.width()) if self.layout() is not None else -1
+        if needed > 0 and needed != self.minimumHeight():
+            self.setMinimumHeight(needed)
 
     def _on_preset_changed(self) -> None:
         """Fill the fields with the chosen preset's values; they stay editable."""

@@ -96,3 +96,19 @@ def test_a_long_status_message_is_cut_before_the_seed_and_device_labels_and_show
     assert bar.fontMetrics().horizontalAdvance(shown) < seed_left
     bar.showMessage("Saved", 5000)
     assert bar.currentMessage() == "Saved" and bar.toolTip() == ""
+
+
+@pytest.mark.parametrize("size", [None, (1235, 790), (1000, 640)], ids=["smallest", "first-size", "1000x640"])
+@pytest.mark.parametrize("preset", ["seed", "robust"])
+def test_the_preset_summary_is_shown_whole_and_the_device_field_reads(qtbot, make_window, shrink_to_minimum, size, preset):
+    """The splitter over the log knows only minimum heights: the wrapped summary got two of its three
+    lines before the panel asked for the height its width needs."""
+    window = make_window()
+    panel = window.panel
+    panel.preset_combo.setCurrentIndex(panel.preset_combo.findData(preset))
+    shrink_to_minimum(window) if size is None else shown_at(qtbot, window, *size)
+    summary = panel.preset_summary
+    qtbot.waitUntil(lambda: summary.height() >= summary.heightForWidth(summary.width()), timeout=2_000)
+    combo = panel.device_combo
+    combo.setCurrentIndex(combo.findData("auto"))  # "Auto (CPU)" or "Auto (CUDA)": the longest that is chosen
+    assert combo.width() >= combo.fontMetrics().horizontalAdvance(combo.currentText()) + 20
