@@ -240,7 +240,8 @@ class TrainingPlots(QWidget):
         self._placed_floor = log_floor([self.history])  # the log axis's left end the markers were placed by
         for curve in (self.accuracy_curve, self.loss_curve, self.loss_smooth_curve, self.test_loss_curve, self.lr_curve):
             curve.setZValue(CURRENT_Z)
-        self.legend = pg.LegendItem(offset=(-10, 10), labelTextSize="8pt")
+        # Bottom right: accuracy curves rise to the top, and the values under the pointer show there.
+        self.legend = pg.LegendItem(offset=(-10, -10), labelTextSize="8pt")
         self.legend.setParentItem(acc_plot.getViewBox())
         self.legend.hide()  # shown while there are overlays
         self.readout = PointerReadout(self._views, self.readout_at, lambda: self._log_x)

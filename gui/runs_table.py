@@ -92,10 +92,11 @@ TABLE: tuple[Column, ...] = (
 COLUMNS = tuple(column.title for column in TABLE)
 NAME, TAGS = COLUMNS.index("Name"), COLUMNS.index("Tags")
 #: The order the view shows the columns in.
-DISPLAY_ORDER = ("Run", "Name", "Tags", "Group", "Started (UTC)", "Preset", "Seed", *SETTING_COLUMNS, "Best", "Final",
-                 "Epochs", "Duration", "Params", "Outcome")
+#: (The results come before the settings: a narrow window shows them without scrolling.)
+DISPLAY_ORDER = ("Run", "Name", "Tags", "Group", "Best", "Final", "Epochs", "Started (UTC)", "Preset", "Seed",
+                 *SETTING_COLUMNS, "Duration", "Params", "Outcome")
 #: The columns shown until the person chooses others (the rest are in the header's menu).
-DEFAULT_SHOWN = ("Run", "Name", "Tags", "Group", "Preset", "Seed", "lr", "epochs", "batch_size", "Best", "Final", "Epochs",
+DEFAULT_SHOWN = ("Run", "Name", "Tags", "Group", "Best", "Final", "Epochs", "Preset", "Seed", "lr", "epochs", "batch_size",
                  "Duration", "Outcome")
 
 

@@ -226,7 +226,7 @@ class TrainingPanel(QWidget):
         layout = QHBoxLayout(row)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.seeds_spin)
-        words = QLabel("one per seed, in turn")
+        words = QLabel("one per seed")
         words.setStyleSheet("color: palette(placeholder-text)")
         # It takes the room left and never widens the panel (the sketchpad's column needs that room).
         words.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
