@@ -89,6 +89,9 @@ class Sketchpad(QWidget):
         clear_button = QToolButton()
         clear_button.setDefaultAction(self.canvas.clear_action)
         undo_button = QToolButton()
+        # "Undo" on the button (the menu and its tooltip say "Undo stroke"): the row under the
+        # preview stays clear of the bars' digit labels at the smallest window.
+        self.canvas.undo_action.setIconText("Undo")
         undo_button.setDefaultAction(self.canvas.undo_action)
 
         self.digit_label = SteadyLabel()

@@ -71,9 +71,9 @@ def test_a_stroke_on_the_grown_canvas_lands_where_it_was_drawn(qtbot, make_windo
     assert abs(stroke[0][0] - 100) < 0.5 and abs(stroke[-1][1] - 230) < 0.5
 
 
-@pytest.mark.parametrize("width, height", [(1000, 640), (1152, 648), (1280, 720)])
-def test_the_keep_button_never_covers_the_bars_labels(qtbot, make_window, width, height):
-    window = shown_at(qtbot, make_window(), width, height)
+@pytest.mark.parametrize("width, height", [(0, 0), (1000, 640), (1152, 648), (1280, 720)])
+def test_the_keep_button_never_covers_the_bars_labels(qtbot, make_window, shrink_to_minimum, width, height):
+    window = shown_at(qtbot, make_window(), width, height) if width else shrink_to_minimum(make_window())
     pad = window.sketchpad
     button = pad.keep_button
     button_right = button.mapTo(pad, button.rect().topRight()).x()
