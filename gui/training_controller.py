@@ -65,6 +65,8 @@ class TrainingController(QObject):
         panel = window.panel
         try:
             config = panel.config()
+            if config.savepath != RUN_FOLDER and panel.seeds_spin.value() > 1:
+                raise ConfigError("a seed group keeps each run's model in that run's own folder; clear the save folder")
             if config.savepath != RUN_FOLDER:
                 ensure_folder(checkpoint_file(config.savepath).parent)  # a .pt path names the file, not a folder
         except ConfigError as exc:

@@ -100,3 +100,11 @@ def test_runs_x3_trains_a_group_of_three_recorded_runs_one_after_another(qtbot, 
     assert [list(items["low"].yData), list(items["high"].yData)] == [[pytest.approx(100 * accuracies[0])],
                                                                      [pytest.approx(100 * accuracies[-1])]]
     assert sum(isinstance(item, pg.FillBetweenItem) for item in window.plots.plot_widget("accuracy").getPlotItem().items) == 1
+
+
+def test_a_group_with_a_save_folder_is_refused_before_it_starts(qtbot, make_window):
+    window = make_window(epochs=1)  # its save folder is set
+    window.panel.seeds_spin.setValue(2)
+    assert not window.training.train()
+    assert not window.trainer.is_running()
+    assert "a seed group keeps each run's model in that run's own folder" in window.panel.error_text()
