@@ -251,7 +251,9 @@ def test_moves_after_a_pause_are_read_at_once(qtbot, make_pad):
     fake = FakePredictor()
     pad = make_pad(fake)
     draw(pad.canvas, line((20, 20), (120, 120)))
-    qtbot.wait(3 * PREDICT_INTERVAL_MS)
+    # The pause: the throttle's interval (restarted while the stroke's last moves were read) is over.
+    # Waiting for it, not for a fixed time, keeps this true on a loaded machine.
+    qtbot.waitUntil(lambda: not pad._timer.isActive(), timeout=5_000)
     before = len(fake.images)
     draw(pad.canvas, line((120, 120), (200, 60)))
     assert len(fake.images) == before + 1  # no waiting for a timer
