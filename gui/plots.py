@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QSettings, Qt
+from PySide6.QtCore import QEvent, QSettings, Qt, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
@@ -140,6 +140,8 @@ class _LogAxis(pg.AxisItem):
 
 class TrainingPlots(QWidget):
     """Three stacked plots sharing an epoch axis; the main window feeds them from its slots."""
+
+    run_picked = Signal(int)  # an overlaid run's curve was clicked: which run it is
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -335,6 +337,10 @@ class TrainingPlots(QWidget):
         items = (accuracy, loss, lr)
         for name, item in zip(PLOTS, items):
             item.setZValue(CURRENT_Z - 1 - index)
+            # Pick a run from the chart: a click on its curve names it (the Runs tab selects it).
+            item.setCurveClickable(True, width=6)
+            item.sigClicked.connect(lambda *_, run_id=overlay.run_id: self.run_picked.emit(run_id))
+            item.setToolTip(f"{overlay.label}: click to select it in the Runs tab")
             self._views[name].addItem(item)
             self._show_empty(name, False)
         self._overlays[overlay.run_id] = (overlay, items)

@@ -28,6 +28,7 @@ class RunsController(QObject):
         window.trainer.run_recorded.connect(self._on_run_recorded)
         window.trainer.data_loading_started.connect(lambda _: self._show_as_current(None))
         window.trainer.finished.connect(self._on_finished)
+        window.plots.run_picked.connect(self.pick_run)
         self.current_run: int | None = None  # the recorded run the plots show as the current one
         self._ticked: list[int] = []
         for line in runs_view.use_settings(window.settings):  # the columns the person chose to see
@@ -46,6 +47,15 @@ class RunsController(QObject):
             if history is not None:
                 overlays.append(Overlay(run.id, f"run {run.id} ({run.preset or run.kind})", history))
         self.window.plots.set_overlays(overlays)
+
+    def pick_run(self, run_id: int) -> None:
+        """A run picked from the chart: selected in the Runs tab (the tab in front stays), and named."""
+        runs_view = self.window.runs_view
+        runs_view.select(run_id)
+        run = runs_view.run(run_id)
+        if run is not None:
+            best = "" if run.best_accuracy is None else f", best {100 * run.best_accuracy:.2f} %"
+            self.window.statusBar().showMessage(f"Run {run.id} ({run.title}{best}) is selected in the Runs tab", 10_000)
 
     def show_groups(self, group_ids: list[int]) -> None:
         """Draw each of these seed groups as its members' mean curve and band (a group none of whose

@@ -257,3 +257,26 @@ def test_a_stored_column_choice_that_makes_no_sense_is_set_aside(qtbot, tmp_path
         assert problems == [] and view.shown_columns() == ["Run", "Best"]
     else:
         assert len(problems) == 1 and view.shown_columns() == list(DEFAULT_SHOWN)
+
+
+def test_a_run_is_picked_from_the_chart_by_clicking_its_curve(qtbot, make_window, own_run_store):
+    """TensorBoard's "pick a run from the chart": a click on an overlaid curve selects that run in the
+    Runs tab and names it in the status bar."""
+    from PySide6.QtCore import QPointF
+
+    with RunStore(own_run_store) as store:
+        low = record(store, accuracies=(0.50, 0.52, 0.54))
+        high = record(store, accuracies=(0.90, 0.92, 0.94))
+        store.set_labels(high.id, name="the good one")
+    window = make_window()
+    view = window.runs_view
+    view.refresh()
+    view.set_overlaid([low.id, high.id])
+    view.select(low.id)
+    plot = window.plots.plot_widget("accuracy")
+    plot.getPlotItem().getViewBox().autoRange()
+    qtbot.wait(50)
+    point = plot.mapFromScene(plot.getPlotItem().getViewBox().mapViewToScene(QPointF(2.5, 93.0)))
+    qtbot.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    qtbot.waitUntil(lambda: view.selected_run() is not None and view.selected_run().id == high.id, timeout=2_000)
+    assert "Run 2 (the good one, best 94.00 %) is selected in the Runs tab" in window.statusBar().full_message()
