@@ -112,6 +112,7 @@ class RunsView(QWidget):
         self.groups_table = self.groups_box.table
         self.groups_model.overlay_toggled.connect(
             lambda: self.group_overlays_changed.emit(sorted(self.groups_model.overlaid)))
+        self.groups_model.overlay_toggled.connect(self._update_buttons)  # Export ticked… takes a group's runs
         self.groups_box.hide()  # until the store holds a group
 
         self.resume_button = QPushButton("&Resume")
@@ -125,7 +126,8 @@ class RunsView(QWidget):
         self.export_button = QPushButton("E&xport CSV…")
         self.export_button.setToolTip("The selected run's metrics, one row per epoch")
         self.export_ticked_button = QPushButton("Export tic&ked…")
-        self.export_ticked_button.setToolTip("The metrics of every ticked run in one CSV file, with a run column")
+        self.export_ticked_button.setToolTip("The metrics of every ticked run, and of the runs of every ticked seed "
+                                             "group, in one CSV file with a run column")
         self.delete_button = QPushButton("&Delete…")
         self.delete_button.setToolTip("Remove the selected run, its models and its state (asks first; Delete in the table)")
         self.refresh_button = QPushButton("Re&load list")
@@ -275,8 +277,10 @@ class RunsView(QWidget):
         return self.model.runs[source.row()] if 0 <= source.row() < len(self.model.runs) else None
 
     def ticked_runs(self) -> list[Run]:
-        """The runs ticked (overlaid), oldest first."""
-        return sorted((run for run in self.model.runs if run.id in self.model.overlaid), key=lambda run: run.id)
+        """The runs ticked (overlaid) and the runs of the seed groups ticked, oldest first."""
+        groups = self.groups_model.overlaid
+        return sorted((run for run in self.model.runs if run.id in self.model.overlaid or run.group_id in groups),
+                      key=lambda run: run.id)
 
     def set_overlaid(self, run_ids) -> None:
         self.model.overlaid = set(run_ids)
@@ -288,6 +292,7 @@ class RunsView(QWidget):
         last = max(0, self.groups_model.rowCount() - 1)
         self.groups_model.dataChanged.emit(self.groups_model.index(0, 0), self.groups_model.index(last, 0))
         self.group_overlays_changed.emit(sorted(self.groups_model.overlaid))
+        self._update_buttons()
 
     def _on_overlay_toggled(self) -> None:
         self._update_buttons()
@@ -316,7 +321,7 @@ class RunsView(QWidget):
         self.settings_button.setEnabled(run is not None)
         self.note_button.setEnabled(run is not None)
         self.export_button.setEnabled(run is not None)
-        self.export_ticked_button.setEnabled(bool(self.model.overlaid))
+        self.export_ticked_button.setEnabled(bool(self.model.overlaid or self.groups_model.overlaid))
         self.delete_button.setEnabled(run is not None and not busy)
 
     # -- names, tags, notes -----------------------------------------------------------------------

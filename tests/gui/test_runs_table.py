@@ -224,6 +224,24 @@ def test_the_ticked_runs_export_as_one_csv_with_a_run_column(qtbot, tmp_path, mo
     assert str(target) in view.status.text() and "2 runs" in view.status.text()
 
 
+def test_a_ticked_group_exports_its_runs_with_the_ticked_runs(qtbot, tmp_path, monkeypatch):
+    with RunStore(tmp_path / "runs") as store:
+        alone = record(store, accuracies=(0.7,))
+        group = store.create_group(seeds=(1, 2), config={"epochs": 1}, preset="seed")
+        members = [record(store, accuracies=(0.9,), group_id=group.id, seed=seed) for seed in group.seeds]
+        record(store, accuracies=(0.5,))  # neither ticked nor in the group
+    view = make_view(qtbot, tmp_path / "runs")
+    assert not view.export_ticked_button.isEnabled()
+    view.set_group_overlaid([group.id])
+    assert view.export_ticked_button.isEnabled()
+    view.set_overlaid([alone.id])
+    target = tmp_path / "ticked.csv"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(target), "CSV files (*.csv)"))
+    view.export_ticked_button.click()
+    rows = list(csv.DictReader(io.StringIO(target.read_text())))
+    assert [int(row["run"]) for row in rows] == [alone.id, *(run.id for run in members)]
+
+
 def test_columns_shown_by_default_and_chosen_from_the_header_are_kept(qtbot, tmp_path):
     with RunStore(tmp_path / "runs") as store:
         record(store)
