@@ -2,7 +2,8 @@
 
 `RunHistory` holds one run's
 - batch series: each progress report's place on the epoch axis, its mean training loss, the
-  learning rate of its last batch, and the loss's moving average;
+  learning rate of its last batch (the plots smooth the losses themselves, with LossSmoother and
+  the weight a person chooses);
 - per-epoch metrics as named columns: EPOCH_COLUMNS, every per-epoch number that EpochFinished
   carries (a new metric is a field there, marked `per_epoch`, and nothing else here changes);
 - markers: the events worth marking where they happened, each of one EventKind.
@@ -130,11 +131,10 @@ Listener = Callable[[Change, "Marker | None"], None]
 class RunHistory:
     def __init__(self, batches_per_epoch: int | None = None):
         self.batches_per_epoch = batches_per_epoch  # for events that name a batch but not the epoch's count
-        self.batch_x, self.batch_loss, self.batch_lr, self.loss_smooth = Series(), Series(), Series(), Series()
+        self.batch_x, self.batch_loss, self.batch_lr = Series(), Series(), Series()
         self.epochs = Series()
         self.columns: dict[str, Series] = {name: Series() for name in EPOCH_COLUMNS}
         self.markers: list[Marker] = []
-        self._smoother = LossSmoother()
         self._listeners: list[Listener] = []
 
     # -- listening ---------------------------------------------------------------------------------
@@ -154,7 +154,6 @@ class RunHistory:
         self.batch_x.append(x)
         self.batch_loss.append(loss)
         self.batch_lr.append(lr)
-        self.loss_smooth.append(self._smoother.update(loss))
         self._tell(Change.BATCHES)
 
     def add_epoch(self, epoch: int, **metrics: float | None) -> None:
@@ -173,10 +172,9 @@ class RunHistory:
         self._tell(Change.MARKER, marker)
 
     def clear(self) -> None:
-        for series in (self.batch_x, self.batch_loss, self.batch_lr, self.loss_smooth, self.epochs, *self.columns.values()):
+        for series in (self.batch_x, self.batch_loss, self.batch_lr, self.epochs, *self.columns.values()):
             series.n = 0
         self.markers.clear()
-        self._smoother = LossSmoother()
         self._tell(Change.CLEARED)
 
     def observe(self, event: events.TrainingEvent) -> None:

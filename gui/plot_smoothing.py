@@ -1,6 +1,6 @@
 """The training loss's smoothing as the plots draw it, TensorBoard style: a weight from 0 (the raw
 losses) to SMOOTHING_MAX, used as the decay of core.history.LossSmoother (a bias-corrected moving
-average that steps over NaN losses). The default, 0.9, is the history's own moving average.
+average that steps over NaN losses). The default is EMA_DECAY, 0.9.
 
 A live run's curve is smoothed a report at a time (`GrowingSmoothing`), so a batch report costs one
 step; the whole series is smoothed again only when the weight changes (`smoothed`).

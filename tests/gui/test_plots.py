@@ -223,7 +223,7 @@ def test_a_history_that_holds_a_run_already_is_drawn_whole(plots):
     plots.show_history(recorded)
     np.testing.assert_allclose(plots.accuracy_curve.yData, [97.0, 98.0])
     np.testing.assert_allclose(plots.loss_curve.xData, [0.5, 1, 1.5, 2])
-    np.testing.assert_allclose(plots.loss_smooth_curve.yData, recorded.loss_smooth.values)
+    np.testing.assert_allclose(plots.loss_smooth_curve.yData, loss_smoother_output(recorded.batch_loss.values, EMA_DECAY))
     (star,) = plots.markers("new_best")[0].items
     assert list(star.getData()[1]) == [98.0]
     assert [m.epoch for m in plots.markers("stopped")] == [1.5]
@@ -241,7 +241,7 @@ def test_overlays_draw_their_histories_under_the_current_run(plots, history):
     plots.set_overlays([Overlay(7, "run 7 (seed)", recorded)])
     items = plots.overlay_items(7)
     np.testing.assert_allclose(items["accuracy"].yData, [90.0, 95.0])
-    np.testing.assert_allclose(items["loss"].yData, recorded.loss_smooth.values)  # the moving average, as the live curve's
+    np.testing.assert_allclose(items["loss"].yData, loss_smoother_output(recorded.batch_loss.values, EMA_DECAY))
     assert items["lr"].zValue() < plots.lr_curve.zValue()
     assert plots.plot_widget("loss").getPlotItem().getViewBox().viewRange()[0][1] >= 4  # the longer run widens the axis
     assert not plots.is_empty("accuracy")
@@ -397,7 +397,6 @@ def test_smoothing_0_draws_the_raw_losses_and_0_9_loss_smoothers_average_as_befo
     np.testing.assert_allclose(plots.loss_smooth_curve.yData, loss_smoother_output(LOSSES, 0.6))
     plots.set_smoothing(0.9)
     np.testing.assert_allclose(plots.loss_smooth_curve.yData, loss_smoother_output(LOSSES, 0.9))
-    np.testing.assert_allclose(plots.loss_smooth_curve.yData, history.loss_smooth.values)
     plots.set_smoothing(1.0)
     assert plots.smoothing() == 0.99  # TensorBoard's highest
 
@@ -685,3 +684,16 @@ def test_every_band_kind_has_a_name():
     from mnistconv.gui.plot_groups import BAND_NAMES
 
     assert set(BAND_NAMES) == set(BANDS)
+
+
+
+def test_the_smoothed_loss_starts_afresh_when_the_history_is_cleared(qtbot):
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    history = RunHistory()
+    plots.show_history(history)
+    for x, loss in ((0.5, 2.0), (1.0, 1.0)):
+        history.add_batch(x, loss, 1e-3)
+    history.clear()
+    history.add_batch(0.5, 3.0, 1e-3)
+    assert list(plots.loss_smooth_curve.yData) == [pytest.approx(3.0)]  # not pulled towards the cleared 2.0 and 1.0
