@@ -25,7 +25,7 @@ from .atomic import atomic_write
 from .cli import EXIT_FAILED, add_runs_dir, run_number
 from .errors import MnistConvError
 from .groups import spread
-from .run_tables import DONE, group_settings, printable, runs_csv
+from .run_tables import done_count, group_settings, printable, runs_csv
 from .runstore import Group, Run, RunStore, StoreError, resolve_runs_dir
 from .wording import epoch_line
 
@@ -115,7 +115,7 @@ def group_summary(group: Group, members: list[Run]) -> dict:
         "size": group.size, "seeds": list(group.seeds),
         "runs": [{"id": run.id, "seed": run.seed, "outcome": str(run.outcome), "best_accuracy": run.best_accuracy}
                  for run in members],
-        "done": sum(run.outcome in DONE for run in members),
+        "done": done_count(members),
         "best_accuracy": None if figures is None else {"count": figures.count, "mean": figures.mean,
                                                         "sigma": figures.sigma, "min": figures.low, "max": figures.high},
     }
@@ -128,9 +128,9 @@ def group_table(store: RunStore, groups: list[Group]) -> str:
         figures = spread(run.best_accuracy for run in members)
         seeds = " ".join(f"{run.id}:{'?' if run.seed is None else run.seed}" for run in members)
         rows.append((str(group.id), group.created.replace("T", " ")[:16], _cell(group_settings(group), SETTINGS_WIDTH),
-                     f"{len(members)}/{group.size}", str(sum(run.outcome in DONE for run in members)),
+                     f"{len(members)}/{group.size}", str(done_count(members)),
                      "—" if figures is None else figures.percent_text(),
-                     "—" if figures is None else f"{100 * figures.low:.2f}–{100 * figures.high:.2f} %",
+                     "—" if figures is None else figures.range_text(),
                      _cell(seeds, MEMBERS_WIDTH) or "—"))
     return _table(rows)
 

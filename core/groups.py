@@ -30,6 +30,10 @@ class Spread:
         """'99.12 ± 0.05 % (n = 5)', as tables and RESULTS show it."""
         return f"{100 * self.mean:.2f} ± {100 * self.sigma:.2f} % (n = {self.count})"
 
+    def range_text(self) -> str:
+        """'99.05–99.33 %': the lowest and the highest, as tables show them."""
+        return f"{100 * self.low:.2f}–{100 * self.high:.2f} %"
+
 
 def spread(values: Iterable[float | None]) -> Spread | None:
     """The spread of the finite values given (None and NaN left out); None when there are none."""

@@ -17,6 +17,11 @@ from .runstore import Group, Run, RunStore
 #: The outcomes of a group member that has done its part (stopped or failed ones have not).
 DONE = frozenset({Outcome.COMPLETED, Outcome.EARLY_EXIT, Outcome.CONVERGED})
 
+
+def done_count(members: Iterable[Run]) -> int:
+    """How many of a group's runs have done their part."""
+    return sum(run.outcome in DONE for run in members)
+
 #: The settings the hyper-parameter table shows, in TrainConfig's order: every one that changes what
 #: a run computes (where it saves, how often it reports and how it evaluates do not).
 SETTINGS = tuple(name for name in TrainConfig.__dataclass_fields__

@@ -14,7 +14,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyMod
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
 from mnistconv.core.groups import Spread, spread
-from mnistconv.core.run_tables import DONE, group_settings
+from mnistconv.core.run_tables import done_count, group_settings
 from mnistconv.core.runstore import Group, Run
 
 from .guarded_model import GuardedData
@@ -41,11 +41,11 @@ class GroupRow:
 
     @property
     def done(self) -> int:
-        return sum(run.outcome in DONE for run in self.members)
+        return done_count(self.members)
 
     @property
     def range_text(self) -> str:
-        return "" if self.best is None else f"{100 * self.best.low:.2f}–{100 * self.best.high:.2f} %"
+        return "" if self.best is None else self.best.range_text()
 
 
 def group_rows(groups: list[Group], runs: list[Run]) -> list[GroupRow]:
