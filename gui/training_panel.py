@@ -54,6 +54,16 @@ def former_default_savepaths() -> set[str]:
     return {str(user_data_dir() / APP_NAME / "models"), str(user_data_dir() / "models")}
 
 
+def _row(*parts: tuple[QWidget, int]) -> QWidget:
+    """Widgets side by side in one form row, each with its stretch."""
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for widget, stretch in parts:
+        layout.addWidget(widget, stretch)
+    return row
+
+
 class PanelState(str, Enum):
     IDLE = "idle"  # fields editable, Train enabled
     RUNNING = "running"  # fields locked, Pause and Stop enabled
@@ -122,12 +132,7 @@ class TrainingPanel(QWidget):
         form = QFormLayout()
         form.addRow("Preset", self.preset_combo)
         form.addRow(self.preset_summary)
-        lr_row = QWidget()
-        lr_layout = QHBoxLayout(lr_row)
-        lr_layout.setContentsMargins(0, 0, 0, 0)
-        lr_layout.addWidget(self.lr_edit, 1)
-        lr_layout.addWidget(self.lr_set_button)
-        form.addRow("Learning rate", lr_row)
+        form.addRow("Learning rate", _row((self.lr_edit, 1), (self.lr_set_button, 0)))
         # Two short fields to a row: the log below keeps its lines on a small screen.
         form.addRow("Epochs", self._pair(self.epochs_spin, "Batch", self.batch_spin))
         form.addRow("Noise std", self._pair(self.noise_spin, "Seed", self.seed_spin))
@@ -213,42 +218,26 @@ class TrainingPanel(QWidget):
         browse.setAccessibleName("Browse")
         browse.clicked.connect(lambda: self._on_browse(edit))
         self._browse_buttons.append(browse)
-        row = QWidget()
-        layout = QHBoxLayout(row)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(edit, 1)
-        layout.addWidget(browse)
-        return edit, row
+        return edit, _row((edit, 1), (browse, 0))
 
     def _runs_row(self) -> QWidget:
         """The seed group's size, and what it means in a few words."""
-        row = QWidget()
-        layout = QHBoxLayout(row)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.seeds_spin)
         words = QLabel("one per seed")
         words.setStyleSheet("color: palette(placeholder-text)")
         # It takes the room left and never widens the panel (the sketchpad's column needs that room).
         words.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         words.setToolTip(self.seeds_spin.toolTip())
-        layout.addWidget(words, 1)
-        return row
+        return _row((self.seeds_spin, 0), (words, 1))
 
     @staticmethod
     def _pair(first: QWidget, label: str, second: QWidget) -> QWidget:
         """Two fields in one form row, the second with its own label: "[20]  Batch size [128]"."""
-        row = QWidget()
-        layout = QHBoxLayout(row)
-        layout.setContentsMargins(0, 0, 0, 0)
         for field in (first, second):
             # Narrower than their largest values ask for (a seed has ten digits): they scroll.
             field.setMinimumWidth(min(field.minimumSizeHint().width(), 72))
-        layout.addWidget(first, 1)
         caption = QLabel(label)
         caption.setBuddy(second)
-        layout.addWidget(caption)
-        layout.addWidget(second, 1)
-        return row
+        return _row((first, 1), (caption, 0), (second, 1))
 
     def preset_name(self) -> str:
         return self.preset_combo.currentData()
@@ -295,8 +284,8 @@ class TrainingPanel(QWidget):
         self.lr_set_button.setEnabled(training and self._steerable)
         self.lr_edit.setToolTip(LR_TIP if idle else LR_STEER_TIP if self._steerable else LR_ONECYCLE_TIP)
         self.train_action.setEnabled(idle)
-        self.pause_action.setEnabled(state in (PanelState.RUNNING, PanelState.PAUSED))
-        self.stop_action.setEnabled(state in (PanelState.RUNNING, PanelState.PAUSED))
+        self.pause_action.setEnabled(training)
+        self.stop_action.setEnabled(training)
         self.pause_action.setText("Resume" if state is PanelState.PAUSED else "Pause")
         self._show_progress()
 
