@@ -68,7 +68,6 @@ class RunsView(QWidget):
         super().__init__(parent)
         self.runs_dir = Path(runs_dir)
         self._store: RunStore | None = None
-        self._groups: list[Group] = []
         self.refusal: QMessageBox | None = None  # the last refused label's message
         self.training_run: int | None = None  # the run this window is training now
         # Runs recorded by another process (the command line, another window) appear by themselves:
@@ -231,7 +230,6 @@ class RunsView(QWidget):
         self.group_overlays_changed.emit(sorted(self.groups_model.overlaid))
 
     def _show_groups(self, groups: list[Group]) -> None:
-        self._groups = groups
         self.groups_model.set_rows(group_rows(groups, self.model.runs))
         self.groups_box.setVisible(bool(groups))
 
@@ -338,7 +336,8 @@ class RunsView(QWidget):
             self._say_refused(f"Run {run_id} was not relabelled", str(exc))
             return None
         self.model.replace_run(run)
-        self.groups_model.set_rows(group_rows(self._groups, self.model.runs))  # a group is named by its first member
+        # A group is named by its first member: its row is made again from the runs as they are now.
+        self.groups_model.set_rows(group_rows([row.group for row in self.groups_model.rows], self.model.runs))
         return run
 
     def _say_refused(self, title: str, reason: str) -> None:

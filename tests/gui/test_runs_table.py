@@ -207,6 +207,9 @@ def test_a_seed_group_is_one_row_with_its_spread_and_ticking_it_draws_its_mean(q
     assert window.plots.shown_groups() == [group.id]
     view.set_group_overlaid([])
     assert drawn[-1] == [] and window.plots.shown_groups() == []
+    # Renaming its first run renames the group's row at once.
+    assert view.set_labels(members[0].id, name="wide") is not None
+    assert groups.index(0, 1).data() == "wide"
 
 
 def test_the_ticked_runs_export_as_one_csv_with_a_run_column(qtbot, tmp_path, monkeypatch):
