@@ -44,7 +44,8 @@ def legend_label(group: GroupOverlay, band: str) -> str:
 
 
 def least_used(given: list[int], count: int) -> int:
-    """The colour index fewest groups have had so far (the lowest of those): no two alike until all were used."""
+    """The colour index fewest runs or groups have had so far (the lowest of those): no two alike
+    until all were used."""
     return min(range(count), key=lambda i: (given.count(i), i))
 
 

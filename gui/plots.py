@@ -29,7 +29,7 @@ from mnistconv.core.history import Change, EventKind, Marker, RunHistory
 
 from .plot_controls import PlotControls, read_choices, write_choices
 from .plot_export import export_plots
-from .plot_groups import GroupLayer, GroupOverlay
+from .plot_groups import GroupLayer, GroupOverlay, least_used
 from .plot_hover import SEPARATOR, PointerReadout, nearest
 from .plot_log_x import log_floor, to_view
 from .plot_smoothing import DEFAULT_SMOOTHING, GrowingSmoothing, clamp_smoothing, smoothed
@@ -308,8 +308,7 @@ class TrainingPlots(QWidget):
         """The colour run `run_id` is drawn in, the same all session: when it is first overlaid, the
         colour fewest runs of this session have had (no two alike until seven runs were shown)."""
         if run_id not in self._colour_of:
-            given = list(self._colour_of.values())
-            self._colour_of[run_id] = min(range(len(OVERLAY_COLOURS)), key=lambda i: (given.count(i), i))
+            self._colour_of[run_id] = least_used(list(self._colour_of.values()), len(OVERLAY_COLOURS))
         return QColor(OVERLAY_COLOURS[self._colour_of[run_id]][self._dark()])
 
     def set_current_label(self, label: str) -> None:
