@@ -28,7 +28,7 @@ from .paths import CHECKPOINT_NAME, checkpoint_file, resolve_data_dir
 from .presets import PRESETS, preset_config
 from .progress_bar import ProgressBar
 from .runstore import RunStore, resolve_runs_dir
-from .seed_groups import MAX_GROUP, group_session, resume_member_session
+from .seed_groups import group_session, resume_member_session
 from .session import RUN_FOLDER, RunLabels, load_data, training_session
 from .train import TrainingControl
 from .wording import Level, log_lines, stopping_at_ctrl_c
@@ -58,13 +58,6 @@ def lr_change(text: str) -> tuple[int, float]:
         return parse_lr_change(text)
     except ConfigError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def group_size(text: str) -> int:
-    """--seeds' N (an argparse type)."""
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_GROUP:
-        raise argparse.ArgumentTypeError(f"a seed group has from 1 to {MAX_GROUP} runs, not {text!r}")
-    return int(text)
 
 
 def _add_data_dir(parser: argparse.ArgumentParser) -> None:
@@ -110,7 +103,7 @@ def train_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lr-at", type=lr_change, action="append", default=None, metavar="EPOCH:LR",
                         help="the learning rate from that epoch on, e.g. --lr-at 6:1e-3 (repeatable; the plateau rule "
                              "still divides it later)")
-    parser.add_argument("--seeds", type=group_size, default=None, metavar="N",
+    parser.add_argument("--seeds", type=setting("seeds"), default=None, metavar="N",
                         help="a seed group: N recorded runs of these settings, one after another, with seeds counted "
                              "from --seed (or drawn at random)")
     parser.add_argument("--name", default=None, help="a name for the run (mnistconv-runs shows it)")

@@ -28,8 +28,7 @@ MAX_GROUP = int(RULES["seeds"].highest)
 
 def group_seeds(count: int, first: int | None) -> tuple[int, ...]:
     """`count` seeds: first, first + 1, … when a seed is given, else each drawn at random."""
-    if not 1 <= count <= MAX_GROUP:
-        raise ConfigError(f"a seed group has from 1 to {MAX_GROUP} runs, not {count}")
+    RULES["seeds"].check(count)
     if first is None:
         return tuple(secrets.randbelow(2**31) for _ in range(count))
     if first + count - 1 > SEED_MAX:

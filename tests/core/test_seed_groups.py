@@ -109,7 +109,7 @@ def test_the_command_line_trains_a_named_tagged_group_with_a_plan(tiny_mnist_dir
 
 
 @pytest.mark.parametrize("argv, words", [
-    (["--seeds", "0"], "a seed group has from 1 to 100 runs"),
+    (["--seeds", "0"], "runs in a seed group must be a whole number from 1 to 100, not 0"),
     (["--lr-at", "2"], "EPOCH:LR"),
     (["--resume", "1", "--name", "x"], "cannot be changed when resuming"),
 ])
