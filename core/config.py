@@ -190,6 +190,12 @@ def parse_lr_change(text: str) -> tuple[int, float]:
     return RULES["epochs"].parse(epoch), RULES["lr"].parse(lr)
 
 
+def lr_plan_text(plan) -> str:
+    """A plan as --lr-at writes it: '6:0.001,12:0.0001' (a plan read from a store may hold anything:
+    ValueError or TypeError when it is not pairs of numbers)."""
+    return ",".join(f"{int(epoch)}:{float(lr):g}" for epoch, lr in plan)
+
+
 def validate_config(config: TrainConfig, train_size: int | None = None) -> None:
     """Raise ConfigError with a one-line reason for the first parameter that cannot work."""
     for name, rule in RULES.items():

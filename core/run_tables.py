@@ -8,7 +8,7 @@ import io
 import unicodedata
 from typing import Iterable
 
-from .config import TrainConfig
+from .config import TrainConfig, lr_plan_text
 from .events import Outcome
 from .history import EPOCH_KEYED
 from .presets import PRESETS
@@ -50,7 +50,7 @@ def setting_text(value) -> str:
         return f"{value:g}"
     if isinstance(value, (list, tuple)):
         try:
-            return ",".join(f"{int(epoch)}:{float(lr):g}" for epoch, lr in value)
+            return lr_plan_text(value)
         except (TypeError, ValueError):
             return "?"
     return str(value)

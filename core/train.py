@@ -22,7 +22,7 @@ from . import checkpoint, events
 from .activations import first_filters_flat
 from .augment import AugmentSettings, augment_batch
 from .banks import cached_bank
-from .config import TrainConfig, validate_config
+from .config import TrainConfig, lr_plan_text, validate_config
 from .data import MnistData, pixels
 from .device import describe_device
 from .errors import CheckpointError
@@ -448,11 +448,6 @@ class RecipeRun:
             if epoch < config.epochs and (failed := self._save_state(state_path)) is not None:
                 yield failed
         yield from stop_here(FinishReason.COMPLETED, config.epochs)
-
-
-def lr_plan_text(plan) -> str:
-    """A plan as --lr-at writes it: '6:0.001,12:0.0001'."""
-    return ",".join(f"{epoch}:{lr:g}" for epoch, lr in plan)
 
 
 REAL_BANK = 32_000  # renderings of the training writers' digits: about eight each
