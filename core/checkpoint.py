@@ -4,9 +4,11 @@ The file is an ordinary `torch.save` zip holding only plain values and tensors:
 format, format_version, architecture, model_state, epoch, accuracy, lr, hyperparameters,
 torch_version and saved_at. It is read with `torch.load(weights_only=True)`, after size checks
 that refuse huge files and zip bombs. Then every field is checked: the metadata for its type and
-range, the declared architecture against the one network this program builds (before any network
-is built), the weights for their names, layout, type, shape and finiteness, and the network's
-outputs on a few probe images. Whatever is wrong, the caller gets a CheckpointError saying what.
+range, the declared architecture against the networks this program builds (its shape within
+core.shape's bounds, before any network is built), the weights for their names, layout, type and
+finiteness and their shapes against the declared shape's (still before anything is built), and the
+network's outputs on a few probe images. A file without a declared shape is of the seed's shape.
+Whatever is wrong, the caller gets a CheckpointError saying what.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import errno
-import functools
 import math
 import os
 import re
@@ -27,15 +28,18 @@ import torch
 
 from .atomic import atomic_write, remove_abandoned_partials
 from .calibration import check_temperature
-from .errors import CheckpointError
+from .errors import CheckpointError, ConfigError
 from .model import ConvNet, build_model
 from .paths import make_folder
+from .shape import SEED_SHAPE, NetworkShape, shape_from_dict
 
 FORMAT = "mnistconv-checkpoint"
 FORMAT_VERSION = 1
 MAX_BYTES = 64 * 1024 * 1024  # ours are about 70 kB
-# The one network this program builds; a checkpoint may declare these fields, but only with these values.
+# What every network this program builds has; a checkpoint may declare these fields, but only with
+# these values. Its "shape" (core.shape) may be any within bounds; "input" is one of INPUTS.
 ARCHITECTURE = {"image_size": [28, 28], "in_channels": 1, "num_classes": 10}
+VARYING = ("input", "shape")
 # What the network does to its input before the first block (core.model): nothing, or deskew it.
 INPUTS = ("raw", "deskewed")
 FLOAT_TYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
@@ -53,13 +57,14 @@ class Checkpoint:
     hyperparameters: dict = field(repr=False)
     saved_at: str = ""
     temperature: float = 1.0  # the logits are divided by it before the softmax (core.calibration)
+    shape: NetworkShape = SEED_SHAPE
 
     @property
     def deskews(self) -> bool:
         return self.architecture.get("input") == "deskewed"
 
     def build_model(self, device: torch.device | str = "cpu") -> ConvNet:
-        model = our_network(deskew=self.deskews)  # load_checkpoint has made sure the file is of this very architecture
+        model = our_network(deskew=self.deskews, shape=self.shape)  # load_checkpoint has checked the weights against it
         model.load_state_dict(self.model_state)
         return model.to(device).eval()
 
@@ -77,6 +82,7 @@ def save_checkpoint(path: Path, model: ConvNet, *, epoch: int, accuracy: float, 
             "in_channels": model.in_channels,
             "num_classes": model.num_classes,
             "input": "deskewed" if getattr(model, "deskew", False) else "raw",
+            "shape": getattr(model, "shape", SEED_SHAPE).to_dict(),
         },
         "model_state": {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()},
         "epoch": int(epoch),
@@ -147,10 +153,10 @@ def _checked(path: Path, payload: object) -> Checkpoint:
         saved_at=_saved_at(path, payload.get("saved_at")),
         temperature=_temperature(path, payload.get("temperature", 1.0)),  # absent in files from before calibration
     )
-    _check_architecture(path, architecture)
-    state = check_model_state(path, state)
-    declared = {**copy.deepcopy(ARCHITECTURE), "input": architecture.get("input", "raw")}
-    return Checkpoint(path=path, model_state=state, architecture=declared, **metadata)
+    shape = _check_architecture(path, architecture)
+    state = check_model_state(path, state, shape)
+    declared = {**copy.deepcopy(ARCHITECTURE), "input": architecture.get("input", "raw"), "shape": shape.to_dict()}
+    return Checkpoint(path=path, model_state=state, architecture=declared, shape=shape, **metadata)
 
 
 def _check_file(path: Path) -> None:
@@ -278,10 +284,11 @@ def _same_plain(value: object, expected: object) -> bool:
     return type(value) is type(expected) and value == expected
 
 
-def _check_architecture(path: Path, architecture: dict) -> None:
-    """Each declared field must be what this program builds (a field may be absent). Checked before
-    any network is built: a declared 8000×8000 image would otherwise allocate gigabytes first."""
-    unknown = sorted(_one_line(name) for name in architecture if name not in ARCHITECTURE and name != "input")
+def _check_architecture(path: Path, architecture: dict) -> NetworkShape:
+    """Each declared field must be what this program builds (a field may be absent), and the declared
+    shape within bounds; the shape is returned. Checked before any network is built: a declared
+    8000×8000 image or a hidden layer of a billion units would otherwise allocate gigabytes first."""
+    unknown = sorted(_one_line(name) for name in architecture if name not in ARCHITECTURE and name not in VARYING)
     if unknown:
         raise CheckpointError(f"{path} describes a network with {', '.join(unknown)}, which mnistconv's does not have")
     if "input" in architecture and (type(architecture["input"]) is not str or architecture["input"] not in INPUTS):
@@ -291,17 +298,25 @@ def _check_architecture(path: Path, architecture: dict) -> None:
         if name in architecture and not _same_plain(architecture[name], expected):
             raise CheckpointError(f"{path} is a model of another architecture "
                                   f"({name} {show_value(architecture[name])}; mnistconv's network has {expected})")
+    return declared_shape(path, architecture.get("shape", SEED_SHAPE.to_dict()))
 
 
-def our_network(deskew: bool = False) -> ConvNet:
+def declared_shape(path: Path, values: object) -> NetworkShape:
+    """The network shape a file declares, checked against core.shape's bounds (CheckpointError)."""
+    try:
+        return shape_from_dict(values)
+    except ConfigError as exc:
+        raise CheckpointError(f"{path} declares a network mnistconv does not build: {exc}") from None
+
+
+def our_network(deskew: bool = False, shape: NetworkShape = SEED_SHAPE) -> ConvNet:
     return build_model(image_size=tuple(ARCHITECTURE["image_size"]), in_channels=ARCHITECTURE["in_channels"],
-                       num_classes=ARCHITECTURE["num_classes"], deskew=deskew)
+                       num_classes=ARCHITECTURE["num_classes"], deskew=deskew, shape=shape)
 
 
-@functools.lru_cache(maxsize=None)
-def weight_shapes() -> dict[str, tuple[int, ...]]:
-    """Name → shape of each weight of this program's network (built once, to ask it)."""
-    return {name: tuple(tensor.shape) for name, tensor in our_network().state_dict().items()}
+def weight_shapes(shape: NetworkShape = SEED_SHAPE) -> dict[str, tuple[int, ...]]:
+    """Name → shape of each weight of a network of `shape`, worked out without building one."""
+    return shape.weight_shapes()
 
 
 def _one_line(name: object) -> str:
@@ -309,17 +324,18 @@ def _one_line(name: object) -> str:
     return str(name).encode("unicode_escape").decode("ascii")
 
 
-def check_model_state(path: Path, state: dict) -> dict:
-    """Weights of this program's network, dense, finite, of the right shapes, whose outputs are
-    numbers; returned as a plain dict (no `_metadata` of the file's own reaches load_state_dict)."""
+def check_model_state(path: Path, state: dict, shape: NetworkShape = SEED_SHAPE) -> dict:
+    """Weights of a network of `shape`, dense, finite, of the right shapes, whose outputs are numbers;
+    returned as a plain dict (no `_metadata` of the file's own reaches load_state_dict). The network
+    is built (to run it) only after every tensor's shape has been found to be the declared one's."""
     state = dict(state)
-    _check_weights(path, state)
-    _check_outputs(path, state)
+    _check_weights(path, state, shape)
+    _check_outputs(path, state, shape)
     return state
 
 
-def _check_weights(path: Path, state: dict) -> None:
-    expected = weight_shapes()
+def _check_weights(path: Path, state: dict, shape: NetworkShape) -> None:
+    expected = weight_shapes(shape)
     missing = [name for name in expected if name not in state]
     unexpected = sorted(_one_line(str(name)) for name in state if name not in expected)
     if missing or unexpected:
@@ -374,10 +390,10 @@ def _probe_images() -> tuple[tuple[str, torch.Tensor], ...]:
             ("a noise image", noise))
 
 
-def _check_outputs(path: Path, state: dict) -> None:
+def _check_outputs(path: Path, state: dict, shape: NetworkShape) -> None:
     """Finite weights can still be so large (1e38) that the network overflows and reads every
     drawing as NaN: run it on a few probe images and refuse it if its outputs are not numbers."""
-    model = our_network()
+    model = our_network(shape=shape)
     model.load_state_dict(state)
     model.eval()
     with torch.inference_mode():

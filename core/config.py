@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, fields
 
 from .device import DEVICE_CHOICES
 from .errors import ConfigError
+from .shape import SEED_SHAPE, NetworkShape, check_shape
 
 LR_SCHEDULES = ("plateau", "onecycle")
 MAX_SYNTH_SHARE = 0.5  # beyond this a batch is mostly not MNIST
@@ -47,6 +48,11 @@ class TrainConfig:
     # Planned learning rates: (epoch, lr) pairs, each setting the rate from the start of that epoch
     # on (the plateau rule still divides it later). Empty: the seed's single starting rate.
     lr_at: tuple[tuple[int, float], ...] = ()
+    # The network's shape (core.shape): each block's channels, the kernel, the hidden layer's units
+    # (0: none). The seed's: 16, 32, 32 channels of 3×3, no hidden layer.
+    channels: tuple[int, ...] = SEED_SHAPE.channels
+    kernel: int = SEED_SHAPE.kernel
+    hidden: int = SEED_SHAPE.hidden
     # How the loop runs, not what it computes.
     eval_batch_size: int = 250  # core.evaluate.EVAL_BATCH_SIZE: activations stay small on the CPU
     progress_interval_s: float = 0.1
@@ -63,7 +69,14 @@ class TrainConfig:
         plan = chosen.get("lr_at")
         if isinstance(plan, (list, tuple)) and all(isinstance(pair, (list, tuple)) for pair in plan):
             chosen["lr_at"] = tuple(tuple(pair) for pair in plan)
+        if isinstance(chosen.get("channels"), list):
+            chosen["channels"] = tuple(chosen["channels"])
         return cls(**chosen)
+
+    @property
+    def network_shape(self) -> NetworkShape:
+        """The shape its fields make (ConfigError when one is out of bounds)."""
+        return check_shape(self.channels, self.kernel, self.hidden)
 
     def lr_for_epoch(self, epoch: int) -> float | None:
         """The rate the plan sets at the start of `epoch`, if it sets one."""
@@ -218,5 +231,6 @@ def validate_config(config: TrainConfig, train_size: int | None = None) -> None:
         if not isinstance(getattr(config, name), bool):
             raise ConfigError(f"{name} must be true or false, not {_shown(getattr(config, name))}")
     check_lr_plan(config.lr_at, config.lr_schedule)
+    check_shape(config.channels, config.kernel, config.hidden)
     if not isinstance(config.savepath, str) or "\0" in config.savepath:
         raise ConfigError(f"the save path must be text, not {_shown(config.savepath)}")

@@ -1,4 +1,5 @@
-"""The seed's ConvNet: three conv3x3 → relu → maxpool2 blocks (1→16→32→32), then dense → 10 logits.
+"""The seed's ConvNet: three conv3x3 → relu → maxpool2 blocks (1→16→32→32), then dense → 10 logits;
+and the family of networks of its kind that core.shape bounds (1–4 blocks, 3×3 or 5×5, a hidden layer).
 
 A network may deskew its input first (`deskew=True`): each 28×28 image is sheared so that its ink
 stands upright, as measured by its second moments, before the first block. The stage has no
@@ -10,6 +11,8 @@ recipe's network does not.
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from .shape import SEED_SHAPE, NetworkShape
 
 MAX_SLANT = 1.0  # the largest shear undone: x moves at most one pixel per pixel of height
 
@@ -57,24 +60,44 @@ def _moment_basis(height: int, width: int, dtype: torch.dtype, device: torch.dev
 
 
 class ConvNet(nn.Module):
+    """A network of the seed's family (core.shape): its blocks, an optional hidden dense layer, the logits.
+
+    The blocks are the attributes `conv1` … `convN` (the seed's names, so a seed-shaped model's weights
+    are named as they always were); `convs` lists them in order."""
+
     def __init__(self, image_size: tuple[int, int] = (28, 28), in_channels: int = 1, num_classes: int = 10,
-                 deskew: bool = False):
+                 deskew: bool = False, shape: NetworkShape = SEED_SHAPE):
         super().__init__()
         self.image_size = tuple(image_size)
         self.in_channels = in_channels
         self.num_classes = num_classes
         self.deskew = deskew
-        self.conv1 = nn.Conv2d(in_channels, 16, kernel_size=3, padding=1)
-        self.conv2 = nn.Conv2d(16, 32, kernel_size=3, padding=1)
-        self.conv3 = nn.Conv2d(32, 32, kernel_size=3, padding=1)
-        # Three 2×2 pools with floor: 28 → 14 → 7 → 3, so 3·3·32 = 288 features.
+        self.shape = shape
+        before = in_channels
+        for block, count in enumerate(shape.channels, start=1):
+            self.add_module(f"conv{block}", nn.Conv2d(before, count, kernel_size=shape.kernel, padding=shape.kernel // 2))
+            before = count
+        # Each 2×2 pool floors: 28 → 14 → 7 → 3 → 1, so the seed's three blocks leave 3·3·32 = 288 features.
         height, width = self.image_size
-        self.fc = nn.Linear((height // 8) * (width // 8) * 32, num_classes)
+        for _ in shape.channels:
+            height, width = height // 2, width // 2
+        features = height * width * before
+        self.hidden = nn.Linear(features, shape.hidden) if shape.hidden else None
+        self.fc = nn.Linear(shape.hidden or features, num_classes)
         self.reset_parameters()
+
+    @property
+    def convs(self) -> tuple[nn.Conv2d, ...]:
+        return tuple(getattr(self, f"conv{block}") for block in range(1, self.shape.blocks + 1))
+
+    @property
+    def dense_layers(self) -> tuple[nn.Linear, ...]:
+        """The hidden layer (when there is one), then the one that gives the logits."""
+        return (self.hidden, self.fc) if self.hidden is not None else (self.fc,)
 
     def reset_parameters(self) -> None:
         # Flux's defaults, as the seed used them: Glorot-uniform weights, zero biases.
-        for layer in (self.conv1, self.conv2, self.conv3, self.fc):
+        for layer in (*self.convs, *self.dense_layers):
             nn.init.xavier_uniform_(layer.weight)
             nn.init.zeros_(layer.bias)
 
@@ -85,19 +108,29 @@ class ConvNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.read(self.prepare(x))
 
+    def blocks_of(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Each block's maps (after pooling and ReLU) for prepared input."""
+        maps = []
+        for conv in self.convs:
+            # The seed is conv → relu → maxpool. ReLU is monotone, so max-pooling first gives the
+            # same values and the same gradients, on a quarter of the elements.
+            x = F.relu(F.max_pool2d(conv(x), 2))
+            maps.append(x)
+        return maps
+
     def read(self, x: torch.Tensor) -> torch.Tensor:
-        """The logits of prepared input: the three blocks and the dense layer."""
-        # The seed is conv → relu → maxpool. ReLU is monotone, so max-pooling first gives the
-        # same values and the same gradients, on a quarter of the elements.
-        x = F.relu(F.max_pool2d(self.conv1(x), 2))
-        x = F.relu(F.max_pool2d(self.conv2(x), 2))
-        x = F.relu(F.max_pool2d(self.conv3(x), 2))
-        return self.fc(torch.flatten(x, 1))
+        """The logits of prepared input: the blocks and the dense layers."""
+        for conv in self.convs:
+            x = F.relu(F.max_pool2d(conv(x), 2))
+        x = torch.flatten(x, 1)
+        if self.hidden is not None:
+            x = F.relu(self.hidden(x))
+        return self.fc(x)
 
 
 def build_model(image_size: tuple[int, int] = (28, 28), num_classes: int = 10, in_channels: int = 1,
-                deskew: bool = False) -> ConvNet:
-    return ConvNet(image_size=image_size, in_channels=in_channels, num_classes=num_classes, deskew=deskew)
+                deskew: bool = False, shape: NetworkShape = SEED_SHAPE) -> ConvNet:
+    return ConvNet(image_size=image_size, in_channels=in_channels, num_classes=num_classes, deskew=deskew, shape=shape)
 
 
 def parameter_count(model: nn.Module) -> int:

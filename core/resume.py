@@ -23,6 +23,7 @@ from . import checkpoint
 from .atomic import atomic_write, remove_abandoned_partials
 from .errors import CheckpointError
 from .paths import make_folder
+from .shape import SEED_SHAPE, NetworkShape
 
 FORMAT = "mnistconv-resume"
 FORMAT_VERSION = 1
@@ -109,8 +110,10 @@ def load_resume_state(path: str | os.PathLike) -> ResumeState:
     if saved_epoch is not None and not 1 <= saved_epoch <= values["epochs_done"] \
             or saved_accuracy is not None and not 0 <= saved_accuracy <= 1:
         raise CheckpointError(f"{path} is a damaged run state (its saved model: epoch {saved_epoch}, accuracy {saved_accuracy})")
-    checkpoint.check_model_state(path, values["model_state"])
-    check_optimizer_state(path, values["optimizer_state"])
+    config = values["config"]
+    shape = checkpoint.declared_shape(path, {name: config[name] for name in ("channels", "kernel", "hidden") if name in config})
+    checkpoint.check_model_state(path, values["model_state"], shape)
+    check_optimizer_state(path, values["optimizer_state"], shape)
     return ResumeState(**values)
 
 
@@ -119,12 +122,12 @@ _ADAM_NUMBERS = {"lr": (0.0, 1e3), "eps": (0.0, 1.0), "weight_decay": (0.0, 1e3)
 _ADAM_FLAGS = ("amsgrad", "maximize", "foreach", "capturable", "differentiable", "fused", "decoupled_weight_decay")
 
 
-def check_optimizer_state(path: Path, state: object) -> None:
-    """Adam's state for this program's network, checked before torch's own code touches it: one
+def check_optimizer_state(path: Path, state: object, shape: NetworkShape = SEED_SHAPE) -> None:
+    """Adam's state for a network of `shape`, checked before torch's own code touches it: one
     param group over the network's parameters, and for each parameter a finite step count and two
     finite moments of that parameter's shape. (Torch's fused Adam trusts the shapes it is given: a
     moment of the wrong size writes outside its memory.)"""
-    shapes = list(checkpoint.weight_shapes().values())
+    shapes = list(checkpoint.weight_shapes(shape).values())
 
     def damaged(why: str) -> CheckpointError:
         return CheckpointError(f"{path} is a damaged run state (the optimizer's {why})")

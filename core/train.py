@@ -194,7 +194,8 @@ class RecipeRun:
         device = data.device
         torch.manual_seed(config.seed)  # the initial weights
         # channels_last: PyTorch's CPU convolutions and max-pool are several times faster in NHWC.
-        self.model = (model or build_model(deskew=config.deskew)).to(device, memory_format=torch.channels_last)
+        model = model or build_model(deskew=config.deskew, shape=config.network_shape)
+        self.model = model.to(device, memory_format=torch.channels_last)
         self.optimizer = make_optimizer(self.model, config.lr)
         self.generator = torch.Generator(device=device)  # noise, shuffling and augmentation
         self.generator.manual_seed(config.seed)
