@@ -9,19 +9,21 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QFont, QPainter, QPalette
 from PySide6.QtWidgets import QWidget
 
-from mnistconv.core.activations import MAP_SHAPES, UnitInputs
+from mnistconv.core.activations import UnitInputs
+from mnistconv.core.shape import IMAGE_SIDE, SEED_SHAPE, NetworkShape
 
 from ..tiles import GREY, SEQUENTIAL, Tiles, diverging, format_value, paint_scale, signed_limit
 from .canvas import GAP, MARGIN, MAX_TILE, SECTION_GAP, Canvas, at, signed
 
 
 class UnitCanvas(Canvas):
-    """One map, large, with what feeds it: its inputs, their 3×3 filters and what each adds."""
+    """One map, large, with what feeds it: its inputs, their k×k filters and what each adds."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.unit: UnitInputs | None = None
         self.message = "Draw a digit"
+        self.shape = SEED_SHAPE
         self.block, self.channel = 1, 0
         self._order = np.zeros(1, dtype=np.int64)  # input channels, strongest first
         self._input_scale = (0.0, 1.0)
@@ -35,15 +37,29 @@ class UnitCanvas(Canvas):
     def minimumSizeHint(self) -> QSize:
         return QSize(160, 120)
 
+    def set_shape(self, shape: NetworkShape) -> None:
+        """Show maps of a network of `shape` (the block and map shown kept where it has them)."""
+        if shape != self.shape:
+            self.shape, self.unit = shape, None
+            self.block = min(self.block, shape.blocks)
+            self.channel = min(self.channel, shape.channels[self.block - 1] - 1)
+            self._make_tiles()
+
     def _make_tiles(self) -> None:
-        inputs = 1 if self.block == 1 else MAP_SHAPES[self.block - 2][0]
-        side = 28 if self.block == 1 else MAP_SHAPES[self.block - 2][1]
+        if self.block == 1:
+            inputs, side = 1, IMAGE_SIDE
+        else:
+            inputs, side, _ = self.shape.map_shapes()[self.block - 2]
+        kernel = self.shape.kernel
         self.pre_pool = Tiles("pre_pool", 1, (side, side))
         self.output = Tiles("output", 1, (side // 2, side // 2))
         self.inputs = Tiles("inputs", inputs, (side, side))
-        self.kernels = Tiles("kernels", inputs, (3, 3))
+        self.kernels = Tiles("kernels", inputs, (kernel, kernel))
         self.partials = Tiles("partials", inputs, (side, side))
         self._layout()
+
+    def _kernel_text(self) -> str:
+        return f"{self.shape.kernel}×{self.shape.kernel}"
 
     def tile_groups(self) -> list[Tiles]:
         return [self.pre_pool, self.output, self.inputs, self.kernels, self.partials]
@@ -98,8 +114,8 @@ class UnitCanvas(Canvas):
         count = self.inputs.count
         inputs = "the input image" if self.block == 1 else f"the {count} maps of block {self.block - 1}"
         bias = "" if self.unit is None else f" {signed(self.unit.bias, 3)}"
-        return (f"Block {self.block}, map {self.channel + 1} = ReLU(max-pool 2×2(Σ of {inputs} ⊛ its 3×3 filters "
-                f"+ bias{bias}))")
+        return (f"Block {self.block}, map {self.channel + 1} = ReLU(max-pool 2×2(Σ of {inputs} ⊛ its {self._kernel_text()} "
+                f"filters + bias{bias}))")
 
     def describe(self, tiles: Tiles, index: int, row: int, column: int) -> str:
         value = float(tiles.values[index, row, column])
@@ -113,7 +129,8 @@ class UnitCanvas(Canvas):
             return f"Input: {name}, {at(row, column)}: {format_value(value)}"
         if tiles is self.kernels:
             weights = ", ".join(signed(float(w), 3) for w in tiles.values[index].ravel())
-            return f"Filter on {name}, weight at {at(row, column)}: {signed(value, 3)} (all nine: {weights})"
+            every = "nine" if tiles.values[index].size == 9 else str(tiles.values[index].size)
+            return f"Filter on {name}, weight at {at(row, column)}: {signed(value, 3)} (all {every}: {weights})"
         strength = float(self.unit.strengths()[source]) if self.unit is not None else 0.0
         return (f"{name} ⊛ its filter, {at(row, column)}: {signed(value, 3)}; "
                 f"on average {signed(strength, 3)} where pooling reads the map")
@@ -182,8 +199,8 @@ class UnitCanvas(Canvas):
             self._text(painter, rect, label)
         count = self.inputs.count
         what = "its input" if count == 1 else f"its {count} inputs, strongest first"
-        self._text(painter, self._inputs_header, f"From {what}: each input, its 3×3 filter, and input ⊛ filter (what it adds)",
-                   bold=True)
+        self._text(painter, self._inputs_header,
+                   f"From {what}: each input, its {self._kernel_text()} filter, and input ⊛ filter (what it adds)", bold=True)
         for tiles in self.tile_groups():
             tiles.paint(painter, outline, highlight)
         if self.unit is None:

@@ -25,7 +25,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mnistconv.core.activations import MAP_SHAPES, NotShowable, Reading, UnitInputs, network_filters, read_network, unit_inputs
+from mnistconv.core.activations import (
+    NotShowable,
+    Reading,
+    UnitInputs,
+    network_filters,
+    network_shape,
+    read_network,
+    unit_inputs,
+)
+from mnistconv.core.shape import SEED_SHAPE, NetworkShape
 
 from ..file_places import remember, start_in
 from ..plot_export import save_png
@@ -81,16 +90,17 @@ class NetworkView(QWidget):
         self.clock = time.perf_counter  # seconds; tests put their own clock here
         self.refreshes = 0
         self.history: list[tuple[int, np.ndarray]] = []
+        self._shape = SEED_SHAPE  # the pages are laid out for it: the last shown model's
 
         self.layers = LayersCanvas()
         self.unit_canvas = UnitCanvas()
         self.filters_canvas = FiltersCanvas()
         self.block_combo = QComboBox()
-        self.block_combo.addItems(["Block 1", "Block 2", "Block 3"])
+        self.block_combo.addItems([f"Block {block}" for block in range(1, self._shape.blocks + 1)])
         self.block_combo.setToolTip("The block of the map shown")
         self.channel_spin = CountedFromOne()
         self.channel_spin.setPrefix("map ")
-        self.channel_spin.setRange(0, MAP_SHAPES[0][0] - 1)
+        self.channel_spin.setRange(0, self._shape.channels[0] - 1)
         self.channel_spin.setToolTip("The map shown (or click one on the Layers page)")
         self.block_combo.currentIndexChanged.connect(self._on_selector_changed)
         self.channel_spin.valueChanged.connect(self._on_selector_changed)
@@ -158,7 +168,7 @@ class NetworkView(QWidget):
         self.layers.map_clicked.connect(self.show_unit)
 
     def _show_explanation(self, shown: bool) -> None:
-        self.explanation.setText(explanation(self.pages.currentIndex()))
+        self.explanation.setText(explanation(self.pages.currentIndex(), self._shape))
         self.explanation.setVisible(shown)
 
     # -- wiring ------------------------------------------------------------------------------------
@@ -176,7 +186,28 @@ class NetworkView(QWidget):
     def _on_predictor_changed(self, predictor) -> None:
         self._predictor = predictor
         self._input_dirty = self._unit_dirty = True
+        try:
+            self._set_shape(network_shape(predictor))
+        except NotShowable:
+            pass  # no model, or one that cannot be shown: the pages say so, laid out as they were
         self._schedule(at_once=True)
+
+    def _set_shape(self, shape: NetworkShape) -> None:
+        """Lay every page out for a network of `shape`: its blocks, their maps, its kernel, its hidden layer."""
+        if shape == self._shape:
+            return
+        self._shape = shape
+        self._reading = self._unit = None  # of the other shape's model; the next refresh reads anew
+        self.layers.set_shape(shape)
+        self.unit_canvas.set_shape(shape)
+        self.filters_canvas.set_shape(shape)
+        block = min(self.block_combo.currentIndex() + 1, shape.blocks)
+        with QSignalBlocker(self.block_combo), QSignalBlocker(self.channel_spin):
+            self.block_combo.clear()
+            self.block_combo.addItems([f"Block {number}" for number in range(1, shape.blocks + 1)])
+            self.block_combo.setCurrentIndex(block - 1)
+            self.channel_spin.setRange(0, shape.channels[block - 1] - 1)  # keeps the map shown, where it has it
+        self._show_explanation(self.help_button.isChecked())
 
     # -- public ------------------------------------------------------------------------------------
     def reading(self) -> Reading | None:
@@ -198,10 +229,12 @@ class NetworkView(QWidget):
         self.pages.setCurrentIndex(self.PAGE_NAMES.index(name))
 
     def show_unit(self, block: int, channel: int) -> None:
-        """Open map `channel` of `block` on the One map page."""
+        """Open map `channel` of `block` on the One map page (nothing happens for a map the network lacks)."""
+        if not (1 <= block <= self._shape.blocks and 0 <= channel < self._shape.channels[block - 1]):
+            return
         with QSignalBlocker(self.block_combo), QSignalBlocker(self.channel_spin):
             self.block_combo.setCurrentIndex(block - 1)
-            self.channel_spin.setRange(0, MAP_SHAPES[block - 1][0] - 1)
+            self.channel_spin.setRange(0, self._shape.channels[block - 1] - 1)
             self.channel_spin.setValue(channel)
         self.layers.set_selected(block, channel)
         self._unit_dirty = True
@@ -223,7 +256,8 @@ class NetworkView(QWidget):
         self.set_history([])
 
     def set_history(self, rows: list[tuple[int, np.ndarray]]) -> None:
-        """The Filters page's rows so far: (epoch, block 1's (16, 3, 3) filters), as a resumed run recorded them."""
+        """The Filters page's rows so far: (epoch, block 1's (C₁, k, k) filters), as a resumed run recorded them
+        (rows of another shape than the model shown are kept, not shown)."""
         self.history = [(int(epoch), filters) for epoch, filters in rows]
         self.filters_canvas.set_history(self.history)
 
@@ -331,7 +365,7 @@ class NetworkView(QWidget):
 
     def _on_selector_changed(self) -> None:
         block = self.block_combo.currentIndex() + 1
-        count = MAP_SHAPES[block - 1][0]
+        count = self._shape.channels[block - 1]
         if self.channel_spin.maximum() != count - 1:
             with QSignalBlocker(self.channel_spin):
                 self.channel_spin.setRange(0, count - 1)

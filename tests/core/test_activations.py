@@ -1,4 +1,5 @@
-"""Feature maps, contributions, logits and filters against a plain forward pass over a checkpoint's tensors."""
+"""Feature maps, contributions, logits and filters against a plain forward pass over a checkpoint's tensors,
+for the seed's network and for networks of other shapes."""
 
 from __future__ import annotations
 
@@ -7,11 +8,19 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from mnistconv.core.activations import NotShowable, network_filters, read_network, unit_inputs
+from mnistconv.core.activations import (
+    NotShowable,
+    first_filters_flat,
+    first_filters_shape,
+    network_filters,
+    read_network,
+    unit_inputs,
+)
 from mnistconv.core.checkpoint import load_checkpoint, save_checkpoint
 from mnistconv.core.model import build_model, deskew
 from mnistconv.core.paths import bundled_model_path
 from mnistconv.core.predict import Predictor
+from mnistconv.core.shape import NetworkShape
 
 from reference_forward import reference_forward
 
@@ -159,3 +168,148 @@ def test_a_model_gone_nan_is_not_shown():
         model.fc.bias[3] = float("nan")
     with pytest.raises(NotShowable, match="not finite"):
         read_network(Predictor.from_model(model, device="cpu"), images()["seven"])
+
+
+# -- networks of other shapes (core.shape's family) -------------------------------------------------------------
+
+FOUR_BLOCKS = NetworkShape((8, 16, 16, 24), 5, 32)  # 5×5, down to maps of 1×1, a hidden layer
+ONE_BLOCK = NetworkShape((4,), 3, 0)  # 4 maps of 14×14 straight to the logits
+SHAPES = [FOUR_BLOCKS, ONE_BLOCK, NetworkShape((8, 16), 5, 0), NetworkShape((4, 8, 8), 3, 16)]
+
+
+def shape_id(shape: NetworkShape) -> str:
+    return f"{shape.channels_text()}-k{shape.kernel}-h{shape.hidden}"
+
+
+def model_of(shape: NetworkShape, deskew: bool = False, seed: int = 0):
+    """An untrained network of `shape`, its biases not zero (as a trained one's are not)."""
+    torch.manual_seed(seed)
+    model = build_model(shape=shape, deskew=deskew)
+    with torch.no_grad():
+        for layer in (*model.convs, *model.dense_layers):
+            layer.bias.uniform_(-0.1, 0.1)
+    return model.eval()
+
+
+def plain_forward(model, image: np.ndarray) -> dict:
+    """The network of any shape written out from its tensors with torch.nn.functional alone, in float64:
+    conv k×k (padding k//2) → ReLU → max-pool per block, flatten, the hidden layer with ReLU, the logits."""
+    state = {name: tensor.detach().double() for name, tensor in model.state_dict().items()}
+    shape = model.shape
+    x = torch.from_numpy(image.astype(np.float64))[None, None]
+    out = {"pre_pool": [], "maps": []}
+    for block in range(1, shape.blocks + 1):
+        conv = F.conv2d(x, state[f"conv{block}.weight"], state[f"conv{block}.bias"], padding=shape.kernel // 2)
+        out["pre_pool"].append(conv[0].numpy())
+        x = F.max_pool2d(F.relu(conv), 2)
+        out["maps"].append(x[0].numpy())
+    x = features = x.reshape(1, -1)
+    out["hidden"] = None
+    if shape.hidden:
+        x = F.relu(F.linear(x, state["hidden.weight"], state["hidden.bias"]))
+        out["hidden"] = x[0].numpy()
+    logits = F.linear(x, state["fc.weight"], state["fc.bias"])
+    out.update(features=features[0].numpy(), logits=logits[0].numpy(), weight=state["fc.weight"].numpy())
+    return out
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=shape_id)
+def test_any_shape_reads_as_its_own_forward_pass_and_the_contributions_make_the_logits(shape):
+    model = model_of(shape)
+    image = images()["seven"]
+    reading = read_network(model, image)
+    expected = plain_forward(model, image)
+    assert reading.shape == shape
+    assert [m.shape for m in reading.maps] == list(shape.map_shapes())
+    for ours, theirs in zip(reading.maps, expected["maps"], strict=True):
+        np.testing.assert_allclose(ours, theirs, **TOLERANCE)
+    assert reading.features.shape == (shape.features,)
+    np.testing.assert_array_equal(reading.features, reading.maps[-1].reshape(-1))
+    with torch.no_grad():
+        own = model(torch.from_numpy(image)[None, None]).numpy()[0]
+    np.testing.assert_allclose(reading.logits, own, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(reading.logits, expected["logits"], rtol=1e-5, atol=1e-5)
+    if shape.hidden:
+        np.testing.assert_allclose(reading.hidden, expected["hidden"], **TOLERANCE)
+        assert reading.weight.shape == (10, shape.hidden)
+        with pytest.raises(ValueError, match="hidden"):
+            reading.contributions_by_map(0)
+    else:
+        assert reading.hidden is None and reading.weight.shape == (10, shape.features)
+    reads = expected["features"] if expected["hidden"] is None else expected["hidden"]
+    for digit in range(10):
+        contributions = reading.contributions(digit)
+        np.testing.assert_allclose(contributions, expected["weight"][digit] * reads, rtol=1e-5, atol=1e-6)
+        total = float(np.sum(contributions, dtype=np.float64)) + float(reading.bias[digit])
+        assert total == pytest.approx(float(reading.logits[digit]), rel=1e-5, abs=1e-5)
+        if not shape.hidden:
+            assert reading.contributions_by_map(digit).shape == (shape.channels[-1],)
+            assert float(reading.contributions_by_map(digit).sum()) + reading.bias[digit] == pytest.approx(
+                float(reading.logits[digit]), rel=1e-5, abs=1e-5)
+
+
+def test_a_deskewing_network_of_another_shape_shows_what_its_first_block_sees():
+    model = model_of(ONE_BLOCK, deskew=True)
+    image = images()["seven"]
+    reading = read_network(Predictor.from_model(model, device="cpu"), image)
+    seen = as_the_network_sees_it(image, True)
+    np.testing.assert_allclose(reading.seen, seen, atol=1e-6)
+    np.testing.assert_allclose(reading.maps[0], plain_forward(model, seen)["maps"][0], **TOLERANCE)
+
+
+@pytest.mark.parametrize("shape", [FOUR_BLOCKS, ONE_BLOCK], ids=shape_id)
+def test_every_block_of_any_shape_is_made_of_its_inputs_and_its_k_by_k_filters(shape):
+    model = model_of(shape)
+    image = images()["seven"]
+    reading = read_network(model, image)
+    expected = plain_forward(model, image)
+    k = shape.kernel
+    for block, count in enumerate(shape.channels, start=1):
+        for channel in (0, count - 1):
+            unit = unit_inputs(model, reading, block, channel)
+            inputs = image[None] if block == 1 else expected["maps"][block - 2]
+            np.testing.assert_allclose(unit.inputs, inputs, **TOLERANCE)
+            assert unit.kernels.shape == (len(inputs), k, k)
+            np.testing.assert_array_equal(unit.kernels, model.convs[block - 1].weight[channel].detach().numpy())
+            np.testing.assert_allclose(unit.pre_pool, expected["pre_pool"][block - 1][channel], rtol=1e-5, atol=1e-5)
+            np.testing.assert_allclose(unit.partials.sum(axis=0) + unit.bias, unit.pre_pool, rtol=1e-5, atol=1e-5)
+            np.testing.assert_allclose(unit.output, reading.maps[block - 1][channel], **TOLERANCE)
+            assert unit.strengths().shape == (len(inputs),)
+    with pytest.raises(ValueError, match=f"block must be 1 to {shape.blocks}"):
+        unit_inputs(model, reading, shape.blocks + 1, 0)
+    with pytest.raises(ValueError, match=f"maps 0–{shape.channels[0] - 1}"):
+        unit_inputs(model, reading, 1, shape.channels[0])
+
+
+@pytest.mark.parametrize("shape", [FOUR_BLOCKS, ONE_BLOCK], ids=shape_id)
+def test_the_filters_of_any_shape(shape):
+    model = model_of(shape)
+    filters = network_filters(Predictor.from_model(model, device="cpu"))
+    k = shape.kernel
+    np.testing.assert_array_equal(filters.first, model.conv1.weight.detach()[:, 0].numpy())
+    np.testing.assert_array_equal(filters.first_bias, model.conv1.bias.detach().numpy())
+    assert [s.shape for s in filters.strengths] == list(zip(shape.channels[1:], shape.channels[:-1]))
+    for conv, strengths in zip(model.convs[1:], filters.strengths, strict=True):
+        np.testing.assert_allclose(strengths, conv.weight.detach().double().pow(2).sum(dim=(2, 3)).sqrt().numpy(), rtol=1e-5)
+    flat = first_filters_flat(model)
+    assert first_filters_shape(model) == (shape.channels[0], k, k) == filters.first.shape
+    assert len(flat) == shape.channels[0] * k * k
+    np.testing.assert_array_equal(np.array(flat, np.float32).reshape(first_filters_shape(model)), filters.first)
+    assert first_filters_flat(torch.nn.Linear(784, 10)) == () == first_filters_shape(torch.nn.Linear(784, 10))
+
+
+def test_a_network_whose_layers_disagree_with_its_shape_is_not_shown():
+    image = images()["seven"]
+    swapped = model_of(FOUR_BLOCKS)
+    swapped.conv2 = torch.nn.Conv2d(8, 16, 3, padding=1)  # a 3×3 layer in a 5×5 network
+    with pytest.raises(NotShowable, match="not those of its shape"):
+        read_network(swapped, image)
+    added = model_of(ONE_BLOCK)
+    added.hidden = torch.nn.Linear(784, 10)  # a hidden layer its shape does not have
+    with pytest.raises(NotShowable, match="not those of its shape"):
+        network_filters(added)
+    mislabelled = model_of(ONE_BLOCK)
+    mislabelled.shape = FOUR_BLOCKS  # declares layers it lacks
+    with pytest.raises(NotShowable):
+        read_network(mislabelled, image)
+    assert first_filters_flat(mislabelled) == () and first_filters_shape(mislabelled) == ()

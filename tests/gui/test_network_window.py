@@ -13,6 +13,7 @@ from PySide6.QtGui import QImage
 from mnistconv.core import checkpoint, events
 from mnistconv.core.model import build_model
 from mnistconv.core.predict import Predictor
+from mnistconv.core.shape import NetworkShape
 from mnistconv.gui.main_window import MainWindow
 from mnistconv.gui.scripted_mouse import drag
 
@@ -229,3 +230,25 @@ def test_at_the_smallest_window_the_headings_are_worded_to_fit_not_cut(qtbot, ma
     qtbot.wait(50)
     labels = window.network.unit_canvas.shown_big_labels()
     assert labels[1].endswith("7×7") and not any(text.endswith("…") for text in labels), labels
+
+
+def test_a_model_file_of_another_shape_lays_the_view_out_by_its_shape(qtbot, make_window, tmp_path):
+    window = make_window()
+    window.tabs.setCurrentWidget(window.network)
+    draw_on(qtbot, window)
+    torch.manual_seed(2)
+    shape = NetworkShape((8, 16, 16, 24), 5, 32)
+    path = checkpoint.save_checkpoint(tmp_path / "four.pt", build_model(shape=shape), epoch=1, accuracy=0.1, lr=1e-3,
+                                      hyperparameters={})
+    assert window.sketchpad_model.load_model_file(path)
+    view = window.network
+    qtbot.waitUntil(lambda: view.reading() is not None and view.reading().shape == shape, timeout=5000)
+    assert len(view.layers.blocks) == 4 and view.layers.header("block4")[0] == "Block 4: 24 maps, 1×1 (pooled)"
+    assert view.block_combo.count() == 4
+    expected = Predictor.from_checkpoint(path, "cpu").predict(window.sketchpad.network_input())[0]
+    np.testing.assert_allclose(view.reading().probabilities, expected, rtol=1e-5, atol=1e-6)
+    for page in ("map", "filters"):
+        view.set_page(page)
+        qtbot.wait(20)
+        assert not window.grab().isNull()
+    assert view.filters_canvas.first.shape == (5, 5) and view.filters_canvas.first.count == 8
