@@ -30,6 +30,7 @@ from .progress_bar import ProgressBar
 from .runstore import RunStore, resolve_runs_dir
 from .seed_groups import group_session, resume_member_session
 from .session import RUN_FOLDER, RunLabels, load_data, training_session
+from .shape import CHANNELS, KERNELS, MAX_BLOCKS, SEED_SHAPE, parse_channels
 from .train import TrainingControl
 from .wording import Level, log_lines, stopping_at_ctrl_c
 
@@ -56,6 +57,14 @@ def lr_change(text: str) -> tuple[int, float]:
     """--lr-at's EPOCH:LR (an argparse type)."""
     try:
         return parse_lr_change(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def channels_list(text: str) -> tuple[int, ...]:
+    """--channels' 8,16,16 (an argparse type)."""
+    try:
+        return parse_channels(text)
     except ConfigError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -88,7 +97,9 @@ def presets_epilog(width: int = 78) -> str:
 def train_parser() -> argparse.ArgumentParser:
     defaults = TrainConfig()
     parser = argparse.ArgumentParser(
-        prog="mnistconv-train", description="Train the seed's MNIST ConvNet.", epilog=presets_epilog(),
+        prog="mnistconv-train",
+        description="Train the seed's MNIST ConvNet, or reshape it (--channels, --kernel, --hidden).",
+        epilog=presets_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,  # the epilog keeps its lines
     )
     parser.add_argument("--preset", choices=list(PRESETS), default=None, help="starting settings (default: seed)")
@@ -100,6 +111,13 @@ def train_parser() -> argparse.ArgumentParser:
                         help=f"gaussian noise added to each batch (seed: {defaults.noise_std:g})")
     parser.add_argument("--seed", type=setting("seed"), default=None,
                         help="make the run repeatable (default: a random seed, printed)")
+    parser.add_argument("--channels", type=channels_list, default=None, metavar="C1,C2,…",
+                        help=f"the network's blocks: 1 to {MAX_BLOCKS}, each of {CHANNELS[0]}–{CHANNELS[1]} channels "
+                             f"(seed: {SEED_SHAPE.channels_text()})")
+    parser.add_argument("--kernel", type=int, choices=KERNELS, default=None,
+                        help=f"each block's filters are K×K (seed: {SEED_SHAPE.kernel})")
+    parser.add_argument("--hidden", type=setting("hidden"), default=None, metavar="UNITS",
+                        help=f"a hidden dense layer of that many units before the logits, 0 for none (seed: {SEED_SHAPE.hidden})")
     parser.add_argument("--lr-at", type=lr_change, action="append", default=None, metavar="EPOCH:LR",
                         help="the learning rate from that epoch on, e.g. --lr-at 6:1e-3 (repeatable; the plateau rule "
                              "still divides it later)")
@@ -195,7 +213,8 @@ def _session(args, parser: argparse.ArgumentParser, control: TrainingControl):
         fixed = [flag for flag, value in (("--preset", args.preset), ("--lr", args.lr), ("--batch-size", args.batch_size),
                                           ("--noise-std", args.noise_std), ("--seed", args.seed), ("--savepath", args.savepath),
                                           ("--lr-at", args.lr_at), ("--seeds", args.seeds), ("--name", args.name),
-                                          ("--tag", args.tag), ("--note", args.note))
+                                          ("--tag", args.tag), ("--note", args.note), ("--channels", args.channels),
+                                          ("--kernel", args.kernel), ("--hidden", args.hidden))
                  if value is not None]
         if fixed:
             parser.error(f"{', '.join(fixed)} cannot be changed when resuming: the run continues with its own settings")
@@ -203,7 +222,8 @@ def _session(args, parser: argparse.ArgumentParser, control: TrainingControl):
         data_dir = resolve_data_dir(args.data_dir) if args.data_dir else None
         return resume_member_session(runs_dir, run_id, control, epochs=args.epochs, device=args.device, data_dir=data_dir)
     given = {"lr": args.lr, "epochs": args.epochs, "batch_size": args.batch_size, "noise_std": args.noise_std,
-             "lr_at": tuple(sorted(args.lr_at)) if args.lr_at else None}
+             "lr_at": tuple(sorted(args.lr_at)) if args.lr_at else None, "channels": args.channels, "kernel": args.kernel,
+             "hidden": args.hidden}
     config = preset_config(
         args.preset or "seed", seed=args.seed, device=args.device or "auto",
         savepath=RUN_FOLDER if args.savepath is None else args.savepath,
@@ -284,7 +304,7 @@ def test_main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     # The seed's words, with what was measured on the same line.
     print(f"accuracy(test_set..., model) = {accuracy:.4f}   ({saved.path}, saved after epoch {saved.epoch}; "
-          f"{len(mnist.test_labels):,} test images on {describe_device(device)})")
+          f"{len(mnist.test_labels):,} test images on {describe_device(device)}; network {saved.shape.text()})")
     return 0
 
 

@@ -81,11 +81,11 @@ def _table(rows: list[tuple[str, ...]]) -> str:
 
 
 def run_table(runs: list[Run]) -> str:
-    rows = [("run", "started (UTC)", "name", "tags", "group", "epochs", "best", "outcome")]
+    rows = [("run", "started (UTC)", "name", "tags", "group", "network", "epochs", "best", "outcome")]
     for run in runs:
         rows.append((str(run.id), run.started.replace("T", " ")[:16], _cell(run.title, NAME_WIDTH),
                      _cell(", ".join(run.tags), TAGS_WIDTH), "" if run.group_id is None else str(run.group_id),
-                     run.epochs_text, _percent(run.best_accuracy), run.outcome))
+                     run.network_text, run.epochs_text, _percent(run.best_accuracy), run.outcome))
     return _table(rows)
 
 
@@ -102,7 +102,7 @@ def label_lines(store: RunStore, run: Run) -> list[str]:
     note = printable(run.note).splitlines() if run.note else ["—"]
     fields = [("name", printable(run.name or "—")), ("tags", printable(", ".join(run.tags)) or "—"),
               ("note", ("\n" + " " * 13).join(note or ["—"])), ("group", group),
-              ("parameters", "—" if run.parameters is None else f"{run.parameters:,}")]
+              ("network", run.network_text), ("parameters", "—" if run.parameters is None else f"{run.parameters:,}")]
     return [f"{name + ':':<12} {value}" for name, value in fields]
 
 

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, fields
 
 from .device import DEVICE_CHOICES
 from .errors import ConfigError
-from .shape import SEED_SHAPE, NetworkShape, check_shape
+from .shape import MAX_HIDDEN, SEED_SHAPE, NetworkShape, check_shape
 
 LR_SCHEDULES = ("plateau", "onecycle")
 MAX_SYNTH_SHARE = 0.5  # beyond this a batch is mostly not MNIST
@@ -163,6 +163,8 @@ RULES: dict[str, Rule] = {
     "seconds": Rule("the time limit", float, 0, above=True),
     # Seed groups (core.seed_groups).
     "seeds": Rule("runs in a seed group", int, 1, 100),
+    # The network's hidden dense layer (core.shape): 0 for none.
+    "hidden": Rule("the hidden layer's units", int, 0, MAX_HIDDEN),
 }
 CHOICES: dict[str, tuple[str, ...]] = {"device": DEVICE_CHOICES, "lr_schedule": LR_SCHEDULES}
 FLAGS = ("shuffle", "augment", "deskew")

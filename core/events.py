@@ -81,6 +81,7 @@ class TrainingStarted:
     seed: int  # the run's seed: given, or drawn at random and reported so the run can be repeated
     first_epoch: int = 1  # where the run starts: later when it continues a saved state
     first_batch: int = 0
+    network: str = ""  # the network's shape in words (NetworkShape.text): "16·32·32, 3×3"
 
 
 @dataclass(frozen=True)
@@ -139,8 +140,10 @@ class NewBestSaved:
     epoch: int
     accuracy: float
     path: Path
-    # Block 1's 16 filters of 3×3, flat (core.activations.first_filters_flat), for the Filters page.
+    # Block 1's filters, flat (core.activations.first_filters_flat), for the Filters page, and their
+    # (count, height, width): the seed's 16 filters of 3×3 are (16, 3, 3).
     first_filters: tuple[float, ...] = field(default=(), repr=False)
+    filter_shape: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -311,7 +311,7 @@ def _save(model: ConvNet, base, base_name: str, settings: FinetuneSettings, digi
     hyperparameters = {**base.hyperparameters, **{f"finetune_{k}": v for k, v in asdict(settings).items()},
                        "finetune_base": base_name, "finetune_digits": digits, "finetune_digits_dir": str(digits_dir)}
     # The run's record: one fit (the base model's own epochs are in its settings, not this run's).
-    recorded = {**hyperparameters, "epochs": 1, "seed": settings.seed}
+    recorded = {**hyperparameters, **base.shape.to_dict(), "epochs": 1, "seed": settings.seed}
     problem = None
     store = run = None
     if runs_dir is not None:

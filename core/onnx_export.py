@@ -3,13 +3,14 @@
 The graph takes `images`, float32 of shape (N, 1, 28, 28) with values in [0, 1] as `to_mnist` makes
 them (N free), and gives `logits`, shape (N, 10): softmax(logits / temperature) are the calibrated
 probabilities the sketchpad shows, the temperature being the model's (core.calibration), kept in the
-file's metadata under "temperature". It needs the
+file's metadata under "temperature", and the network's shape (core.shape) as JSON under "network". It needs the
 optional extra: `pip install '.[onnx]'` in the project's folder (onnx and onnxscript to write, onnxruntime to run).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -53,6 +54,7 @@ def export_onnx(checkpoint_path: str | os.PathLike, out_path: str | os.PathLike)
             program = torch.onnx.export(model, (example,), dynamo=True, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
                                         dynamic_shapes=({0: batch},), verbose=False)
             program.model.metadata_props["temperature"] = repr(saved.temperature)
+            program.model.metadata_props["network"] = json.dumps(saved.shape.to_dict())
             program.save(str(temporary))
             os.replace(temporary, out_path)
     except OSError as exc:

@@ -57,7 +57,8 @@ class Recorder:
             case events.NewBestSaved():
                 # In the store as soon as the file is on disk, with its marker.
                 _, markers, mark = self._unwritten()
-                self.store.set_best(self.run.id, event.accuracy, event.epoch, markers, first_filters=event.first_filters)
+                self.store.set_best(self.run.id, event.accuracy, event.epoch, markers, first_filters=event.first_filters,
+                                    filter_shape=event.filter_shape)
                 self._written = Mark(self._written.batches, mark.epochs, mark.markers)
             case events.Finished():
                 batches, markers, mark = self._unwritten()

@@ -23,7 +23,7 @@ from . import checkpoint
 from .atomic import atomic_write, remove_abandoned_partials
 from .errors import CheckpointError
 from .paths import make_folder
-from .shape import SEED_SHAPE, NetworkShape
+from .shape import SEED_SHAPE, SHAPE_FIELDS, NetworkShape
 
 FORMAT = "mnistconv-resume"
 FORMAT_VERSION = 1
@@ -111,7 +111,7 @@ def load_resume_state(path: str | os.PathLike) -> ResumeState:
             or saved_accuracy is not None and not 0 <= saved_accuracy <= 1:
         raise CheckpointError(f"{path} is a damaged run state (its saved model: epoch {saved_epoch}, accuracy {saved_accuracy})")
     config = values["config"]
-    shape = checkpoint.declared_shape(path, {name: config[name] for name in ("channels", "kernel", "hidden") if name in config})
+    shape = checkpoint.declared_shape(path, {name: config[name] for name in SHAPE_FIELDS if name in config})
     checkpoint.check_model_state(path, values["model_state"], shape)
     check_optimizer_state(path, values["optimizer_state"], shape)
     return ResumeState(**values)

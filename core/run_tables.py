@@ -41,13 +41,16 @@ def runs_csv(store: RunStore, runs: Iterable[Run]) -> str:
 
 
 def setting_text(value) -> str:
-    """A setting as a table cell: numbers in their shortest form, a plan as --lr-at writes it."""
+    """A setting as a table cell: numbers in their shortest form, channels as --channels and a plan as
+    --lr-at write them."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:g}"
+    if isinstance(value, (list, tuple)) and value and all(type(item) is int for item in value):
+        return ",".join(map(str, value))  # a network's channels, as --channels takes them
     if isinstance(value, (list, tuple)):
         try:
             return lr_plan_text(value)

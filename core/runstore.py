@@ -32,18 +32,19 @@ from typing import Iterable
 import numpy as np
 
 from . import run_lock
-from .errors import MnistConvError
+from .errors import ConfigError, MnistConvError
 from .events import Outcome
 from .history import EPOCH_COLUMNS, EPOCH_KEYED, EventKind, Marker, RunHistory
 from .paths import CHECKPOINT_NAME, make_folder, state_file, user_data_dir
+from .shape import CHANNELS, KERNELS, SHAPE_FIELDS, NetworkShape, shape_from_dict
 
 DB_NAME = "runs.sqlite3"
 LOCK_NAME = ".lock"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 MAX_LABEL = 200  # characters of a run's name or of one tag
 MAX_NOTE = 10_000
 MAX_TAGS = 50
-FIRST_FILTERS_SHAPE = (16, 3, 3)  # block 1's filters, one row per saved model (the Filters page)
+FIRST_FILTERS_SHAPE = (16, 3, 3)  # the seed's block 1 filters: one row per saved model (the Filters page)
 BUSY_TIMEOUT_S = 5.0  # another process writing: wait this long before calling the store unavailable
 RUNNING = Outcome.RUNNING
 INTERRUPTED = Outcome.INTERRUPTED
@@ -100,7 +101,7 @@ MIGRATIONS: dict[int, str] = {
     CREATE TABLE filters (
         run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
         epoch INTEGER NOT NULL,
-        weights BLOB NOT NULL,  -- float32, little-endian, FIRST_FILTERS_SHAPE
+        weights BLOB NOT NULL,  -- float32, little-endian, (count, side, side) since version 4
         PRIMARY KEY (run_id, epoch)
     );
     """,
@@ -117,6 +118,10 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE runs ADD COLUMN note TEXT;
     ALTER TABLE runs ADD COLUMN parameters INTEGER;
     ALTER TABLE runs ADD COLUMN group_id INTEGER REFERENCES groups(id) ON DELETE SET NULL;
+    """,
+    4: """
+    ALTER TABLE filters ADD COLUMN count INTEGER;  -- how many filters (NULL in rows from before shapes: the seed's 16)
+    ALTER TABLE filters ADD COLUMN side INTEGER;  -- each filter's side, 3 or 5 (NULL: the seed's 3)
     """,
 }
 
@@ -155,6 +160,19 @@ class Run:
         return self.name or self.preset or self.kind
 
     @property
+    def network(self) -> NetworkShape | None:
+        """The shape of the network it trained (the seed's for a run from before shapes); None when the
+        stored one is not a shape mnistconv builds."""
+        try:
+            return shape_from_dict({name: self.config[name] for name in SHAPE_FIELDS if name in self.config})
+        except ConfigError:
+            return None
+
+    @property
+    def network_text(self) -> str:
+        return "?" if self.network is None else self.network.text()
+
+    @property
     def planned_epochs(self) -> int | None:
         return _count_or_none(self.config.get("epochs")) or None
 
@@ -182,6 +200,7 @@ class Run:
             "outcome": str(self.outcome), "seed": self.seed, "device": self.device, "checkpoint": str(self.checkpoint),
             "folder": str(self.folder), "name": self.name, "tags": list(self.tags), "note": self.note,
             "group": self.group_id, "parameters": self.parameters, "duration_s": self.duration_s,
+            "network": None if self.network is None else self.network.to_dict(),
         }
 
 
@@ -424,17 +443,19 @@ class RunStore:
             db.execute("UPDATE runs SET epochs_done = :epoch WHERE id = :run_id", {"epoch": epoch["epoch"], "run_id": run_id})
 
     def set_best(self, run_id: int, accuracy: float, epoch: int, markers: Iterable[Marker] = (),
-                 first_filters: Iterable[float] = ()) -> None:
+                 first_filters: Iterable[float] = (), filter_shape: tuple[int, ...] = FIRST_FILTERS_SHAPE) -> None:
         """A new best model was saved (its NEW_BEST marker among `markers`; its block 1 filters, flat,
-        when given)."""
+        when given, of `filter_shape` (count, side, side))."""
         with self._transaction() as db:
             db.execute("UPDATE runs SET best_accuracy = :accuracy, best_epoch = :epoch WHERE id = :run_id",
                        {"accuracy": accuracy, "epoch": epoch, "run_id": run_id})
             self._append(db, run_id, (), markers)
             weights = np.asarray(tuple(first_filters), dtype="<f4")
-            if weights.size == math.prod(FIRST_FILTERS_SHAPE):
-                db.execute("INSERT OR REPLACE INTO filters (run_id, epoch, weights) VALUES (:run_id, :epoch, :weights)",
-                           {"run_id": run_id, "epoch": epoch, "weights": weights.tobytes()})
+            if _filter_shape_or_none(*filter_shape[:1], *filter_shape[1:2]) and weights.size == math.prod(filter_shape):
+                db.execute("INSERT OR REPLACE INTO filters (run_id, epoch, weights, count, side) "
+                           "VALUES (:run_id, :epoch, :weights, :count, :side)",
+                           {"run_id": run_id, "epoch": epoch, "weights": weights.tobytes(), "count": filter_shape[0],
+                            "side": filter_shape[1]})
 
     def record_end(self, run_id: int, outcome: Outcome, batches: Iterable[tuple[float, float, float]] = (),
                    markers: Iterable[Marker] = ()) -> None:
@@ -528,15 +549,19 @@ class RunStore:
                 if _count_or_none(run_id) is not None and _fraction_or_none(accuracy) is not None}
 
     def first_filters(self, run_id: int) -> list[tuple[int, np.ndarray]]:
-        """Block 1's filters at each model the run saved, by epoch: (epoch, FIRST_FILTERS_SHAPE float32).
-        A row whose epoch is not a count or whose weights are not that many finite floats is left out."""
-        expected = 4 * math.prod(FIRST_FILTERS_SHAPE)
-        rows = self._rows("SELECT epoch, weights FROM filters WHERE run_id = :run_id ORDER BY epoch", {"run_id": run_id})
+        """Block 1's filters at each model the run saved, by epoch: (epoch, (count, side, side) float32).
+        A row whose epoch is not a count, whose shape is not one a network of core.shape has, or whose
+        weights are not that many finite floats is left out."""
+        rows = self._rows("SELECT epoch, weights, count, side FROM filters WHERE run_id = :run_id ORDER BY epoch",
+                          {"run_id": run_id})
         out = []
-        for epoch, weights in rows:
-            if _count_or_none(epoch) is None or not isinstance(weights, bytes) or len(weights) != expected:
+        for epoch, weights, count, side in rows:
+            shape = _filter_shape_or_none(FIRST_FILTERS_SHAPE[0] if count is None else count,
+                                          FIRST_FILTERS_SHAPE[1] if side is None else side)
+            if _count_or_none(epoch) is None or shape is None or not isinstance(weights, bytes) \
+                    or len(weights) != 4 * math.prod(shape):
                 continue
-            filters = np.frombuffer(weights, dtype="<f4").astype(np.float32).reshape(FIRST_FILTERS_SHAPE)
+            filters = np.frombuffer(weights, dtype="<f4").astype(np.float32).reshape(shape)
             if np.isfinite(filters).all():
                 out.append((epoch, filters))
         return out
@@ -611,12 +636,19 @@ _RUN_FIELDS = (*_RUN_FIELDS_1, "name", "tags", "note", "parameters", "group_id")
 _RUN_COLUMNS = ", ".join(_RUN_FIELDS)
 #: The columns each table must have at each schema version that changed them (later metrics are
 #: added to `epochs` when missing).
+def _filter_shape_or_none(count: object = None, side: object = None) -> tuple[int, int, int] | None:
+    """(count, side, side) when block 1 of a network of core.shape can have these filters."""
+    if type(count) is not int or type(side) is not int or not CHANNELS[0] <= count <= CHANNELS[1] or side not in KERNELS:
+        return None
+    return (count, side, side)
+
+
 _TABLES = {
     "runs": {1: set(_RUN_FIELDS_1), 3: set(_RUN_FIELDS)},
     "epochs": {1: {"run_id", "epoch", "test_accuracy"}},
     "batches": {1: {"run_id", "x", "loss", "lr"}},
     "events": {1: {"run_id", "x", "kind", "detail"}},
-    "filters": {2: {"run_id", "epoch", "weights"}},
+    "filters": {2: {"run_id", "epoch", "weights"}, 4: {"run_id", "epoch", "weights", "count", "side"}},
     "groups": {3: {"id", "created", "seeds", "preset", "config"}},
 }
 

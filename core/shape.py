@@ -27,6 +27,7 @@ MAX_BLOCKS = 4  # 28 → 14 → 7 → 3 → 1: a fifth pool would leave nothing
 CHANNELS = (4, 64)  # each block's channels, lowest and highest
 KERNELS = (3, 5)
 MAX_HIDDEN = 256
+SHAPE_FIELDS = ("channels", "kernel", "hidden")  # as TrainConfig and `NetworkShape.to_dict` name them
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ def check_shape(channels: object, kernel: object, hidden: object) -> NetworkShap
     if not _whole(kernel) or kernel not in KERNELS:
         raise ConfigError(f"the kernel must be {' or '.join(f'{k} (for {k}×{k})' for k in KERNELS)}, not {_shown(kernel)}")
     if not _whole(hidden) or not 0 <= hidden <= MAX_HIDDEN:
-        raise ConfigError(f"the hidden layer must have a whole number of units from 0 (none) to {MAX_HIDDEN}, "
+        raise ConfigError(f"the hidden layer's units must be a whole number from 0 to {MAX_HIDDEN} (0: none), "
                           f"not {_shown(hidden)}")
     return NetworkShape(tuple(channels), kernel, hidden)
 
@@ -134,7 +135,7 @@ def shape_from_dict(values: object) -> NetworkShape:
     """A shape as `to_dict` wrote it, checked (ConfigError); a missing field is the seed's."""
     if not isinstance(values, dict):
         raise ConfigError(f"a network's shape is a table of channels, kernel and hidden, not {_shown(values)}")
-    unknown = sorted(str(name)[:40] for name in values if name not in ("channels", "kernel", "hidden"))
+    unknown = sorted(str(name)[:40] for name in values if name not in SHAPE_FIELDS)
     if unknown:
         raise ConfigError(f"a network's shape has channels, kernel and hidden, not {', '.join(unknown)}")
     return check_shape(values.get("channels", list(SEED_SHAPE.channels)), values.get("kernel", SEED_SHAPE.kernel),

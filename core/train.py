@@ -19,7 +19,7 @@ import torch
 from torch.nn import functional as F
 
 from . import checkpoint, events
-from .activations import first_filters_flat
+from .activations import first_filters_flat, first_filters_shape
 from .augment import AugmentSettings, augment_batch
 from .banks import cached_bank
 from .config import TrainConfig, lr_plan_text, validate_config
@@ -331,7 +331,7 @@ class RecipeRun:
         yield events.TrainingStarted(
             device=describe_device(device), train_images=n_train, test_images=len(data.test_labels),
             batches_per_epoch=batches, parameters=parameter_count(model), seed=config.seed,
-            first_epoch=self.epochs_done + 1, first_batch=self.batch,
+            first_epoch=self.epochs_done + 1, first_batch=self.batch, network=config.network_shape.text(),
         )
 
         def stop_here(reason: FinishReason, epochs_run: int) -> Iterator[events.TrainingEvent]:
@@ -431,7 +431,7 @@ class RecipeRun:
                     )
                     self.saved = (epoch, result.accuracy)
                     yield events.NewBestSaved(epoch=epoch, accuracy=result.accuracy, path=self.save_to,
-                                              first_filters=first_filters_flat(model))
+                                              first_filters=first_filters_flat(model), filter_shape=first_filters_shape(model))
                 except CheckpointError as exc:
                     # Training goes on; the previous file is untouched (the write was atomic).
                     yield events.SaveFailed(epoch=epoch, message=str(exc))

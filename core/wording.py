@@ -123,8 +123,9 @@ def log_lines(event: events.TrainingEvent) -> list[LogLine]:
         case events.DataLoading():
             return [LogLine(f"Loading data set from {event.data_dir}")]
         case events.TrainingStarted():
+            network = f"{event.network}: " if event.network else ""
             return [
-                LogLine(f"Building model... ({event.parameters:,} parameters, {event.device}, seed {event.seed})"),
+                LogLine(f"Building model... ({network}{event.parameters:,} parameters, {event.device}, seed {event.seed})"),
                 LogLine("Beginning training loop..."),
             ]
         case events.EpochFinished():

@@ -25,7 +25,8 @@ def test_train_then_test(tiny_mnist_dir, tmp_path, capsys):
     assert code == 0
     result = [line for line in out.splitlines() if line.startswith("accuracy(test_set..., model) = ")]
     assert result == [f"accuracy(test_set..., model) = {best:.4f}   ({save / 'mnist_conv.pt'}, saved after epoch "
-                      f"{best_line.split()[5].rstrip(')')}; 200 test images on {describe_device(torch.device('cpu'))})"]
+                      f"{best_line.split()[5].rstrip(')')}; 200 test images on {describe_device(torch.device('cpu'))}; "
+                      "network 16·32·32, 3×3)"]
 
 
 def test_the_presets_in_help_each_have_their_own_lines(capsys):

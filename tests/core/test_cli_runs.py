@@ -41,8 +41,9 @@ def test_runs_are_recorded_listed_shown_and_exported(tiny_mnist_dir, tmp_path, o
 
     assert cli_runs.runs_main([]) == 0
     table = capsys.readouterr().out.splitlines()
-    assert table[0].split() == ["run", "started", "(UTC)", "name", "tags", "group", "epochs", "best", "outcome"]
+    assert table[0].split() == ["run", "started", "(UTC)", "name", "tags", "group", "network", "epochs", "best", "outcome"]
     assert table[1].split()[0] == "2" and table[2].split()[0] == "1" and "2/2" in table[2]
+    assert "16·32·32, 3×3" in table[1] and "16·32·32, 3×3" in table[2]  # the network each trained
     assert table[1].split()[3] == "fast" and table[2].split()[3] == "seed"  # unnamed: the preset
 
     assert cli_runs.runs_main(["show", "1"]) == 0
@@ -166,7 +167,7 @@ def test_names_tags_and_notes_set_with_label_are_kept_and_shown_everywhere(own_r
 
     assert runs("list") == 0
     table = capsys.readouterr().out.splitlines()
-    assert table[0].split() == ["run", "started", "(UTC)", "name", "tags", "group", "epochs", "best", "outcome"]
+    assert table[0].split() == ["run", "started", "(UTC)", "name", "tags", "group", "network", "epochs", "best", "outcome"]
     name_at, tags_at, group_at = (table[0].index(header) for header in ("name", "tags", "group"))
     assert table[2].startswith("1 ") and table[2][name_at:].startswith("wide batch ")
     assert table[2][tags_at:].startswith("sweep, keep ") and table[2][group_at:].startswith("1 ")

@@ -25,6 +25,8 @@ SEED_RECIPE = dict(epochs=4)
 ROBUST_LIKE = dict(epochs=4, lr=1e-2, lr_schedule="onecycle", label_smoothing=0.1, shuffle=True, augment=True)
 # And synthesised and real digits in every batch, deskewed, as the robust preset trains.
 WITH_ADDED = dict(ROBUST_LIKE, synth_share=0.1, real_share=0.4, deskew=True)
+# A network of another shape: four blocks of 5×5 filters and a hidden layer.
+RESHAPED = dict(epochs=4, channels=(8, 16, 16, 24), kernel=5, hidden=32)
 
 
 def epoch_figures(run):
@@ -50,8 +52,8 @@ def stopped_at(tiny_mnist_dir, runs_dir, settings, epoch, batch):
     return seen
 
 
-@pytest.mark.parametrize("settings", [SEED_RECIPE, ROBUST_LIKE, WITH_ADDED],
-                         ids=["seed-recipe", "shuffled-augmented-onecycle", "with-synthesised-and-real-digits"])
+@pytest.mark.parametrize("settings", [SEED_RECIPE, ROBUST_LIKE, WITH_ADDED, RESHAPED],
+                         ids=["seed-recipe", "shuffled-augmented-onecycle", "with-synthesised-and-real-digits", "reshaped"])
 @pytest.mark.parametrize("epoch, batch", [(2, 3), (3, 0)], ids=["mid-epoch", "between-epochs"])
 def test_stop_then_resume_equals_the_uninterrupted_run(tiny_mnist_dir, tmp_path, settings, epoch, batch, monkeypatch):
     from mnistconv.core import train as train_module

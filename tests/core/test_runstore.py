@@ -345,4 +345,4 @@ def test_a_version_1_store_gains_the_filters_table_and_keeps_its_runs(tmp_path):
         assert [run.id for run in store.runs()] == [1] and store.first_filters(1) == []
         store.set_best(1, 0.9, 1, first_filters=np.arange(144))
         assert np.array_equal(store.first_filters(1)[0][1].reshape(-1), np.arange(144, dtype=np.float32))
-    assert sqlite3.connect(tmp_path / DB_NAME).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert sqlite3.connect(tmp_path / DB_NAME).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4

@@ -39,8 +39,9 @@ def test_the_seeds_own_lines():
 def test_the_other_lines_word_for_word():
     assert texts(events.DataLoading(data_dir=Path("/data"))) == ["Loading data set from /data"]
     started = events.TrainingStarted(device="CPU (2 threads)", train_images=60_000, test_images=10_000,
-                                     batches_per_epoch=469, parameters=16_938, seed=7)
-    assert texts(started) == ["Building model... (16,938 parameters, CPU (2 threads), seed 7)", "Beginning training loop..."]
+                                     batches_per_epoch=469, parameters=16_938, seed=7, network="16·32·32, 3×3")
+    assert texts(started) == ["Building model... (16·32·32, 3×3: 16,938 parameters, CPU (2 threads), seed 7)",
+                              "Beginning training loop..."]
     assert texts(events.NanAbort(epoch=2)) == [
         "NaN params after epoch 2 (is the learning rate too high?): training aborted; the last good model is kept."]
     assert texts(events.SaveFailed(epoch=1, message="the disk is full")) == [" -> Could not save the model: the disk is full"]
