@@ -1,12 +1,15 @@
 """Accuracy against size: the seed's family of networks (core.shape), from tiny to wide, on real MNIST.
 
-    python benchmarks/shapes.py [--preset fast] [--epochs N] [--seed 1] [--data-dir DIR] [--device auto]
+    python benchmarks/shapes.py [--preset fast] [--epochs N] [--up-to PARAMETERS] [--seed 1] [--data-dir DIR] [--device auto]
 
 Trains each shape of SHAPES with the same preset (the fast one by default: one epoch, one-cycle) and
 seed, through the product's own training loop, and writes the "shapes" section of
 benchmarks/RESULTS.md: parameters, FLOPs per image, test accuracy after the preset's epochs, the
 best one, training seconds per epoch, and the smallest shape that reaches 99 %. The eight shapes
 of the fast preset take about 5 minutes on a 2-core CPU; run it alone, or the times mean little.
+With --epochs the preset trains longer (one-cycle spreads over them) and the section is
+"shapes-N-epochs"; --up-to keeps the shapes of at most that many parameters (the small ones, where
+more epochs tell most).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--preset", choices=list(PRESETS), default="fast")
     parser.add_argument("--epochs", type=int, default=None, help="(default: the preset's)")
+    parser.add_argument("--up-to", type=int, default=None, metavar="PARAMETERS", help="only shapes this small")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--data-dir")
     parser.add_argument("--device", default="auto")
@@ -54,7 +58,7 @@ def main() -> None:
     data = load_mnist(resolve_data_dir(args.data_dir), device)
     rows = []
     with tempfile.TemporaryDirectory() as folder:
-        for index, shape in enumerate(SHAPES):
+        for index, shape in enumerate(s for s in SHAPES if args.up_to is None or s.parameters <= args.up_to):
             overrides = {"epochs": args.epochs} if args.epochs else {}
             config = preset_config(args.preset, seed=args.seed, device=args.device, savepath=f"{folder}/{index}",
                                    channels=shape.channels, kernel=shape.kernel, hidden=shape.hidden, **overrides)
@@ -73,11 +77,13 @@ def measure(shape: NetworkShape, config, data) -> dict:
 def write_report(args, rows: list[dict], device: str) -> None:
     preset = PRESETS[args.preset]
     epochs = rows[0]["epochs"]
+    title = f", {epochs} epochs" if args.epochs else ""
     lines = [
-        "## Network shapes: accuracy against size",
+        f"## Network shapes: accuracy against size{title}",
         "",
-        f"`python benchmarks/shapes.py --preset {args.preset}{f' --epochs {args.epochs}' if args.epochs else ''} "
-        f"--seed {args.seed}`: each shape trained with the {preset.title.lower()} preset's settings "
+        f"`python benchmarks/shapes.py --preset {args.preset}{f' --epochs {args.epochs}' if args.epochs else ''}"
+        f"{f' --up-to {args.up_to}' if args.up_to else ''} --seed {args.seed}`: each shape trained with the "
+        f"{preset.title.lower()} preset's settings "
         f"({epochs} epoch{'s' if epochs > 1 else ''}), seed {args.seed}, on {device}; {machine_description()}.",
         "One seed per shape: the seed recipe's accuracy varies by about ±0.1 point from seed to seed "
         "(the seed-group section), so differences smaller than that are not differences.",
@@ -101,7 +107,7 @@ def write_report(args, rows: list[dict], device: str) -> None:
                      f"{count_text(shape.parameters)} parameters ({shape.parameters / SEED_SHAPE.parameters:.0%} of the "
                      f"seed's), {100 * smallest['best']:.2f} %.")
     body = "\n".join(lines)
-    write_section("shapes", body)
+    write_section(f"shapes-{args.epochs}-epochs" if args.epochs else "shapes", body)
     print(body)
 
 

@@ -15,6 +15,7 @@ from PySide6.QtCore import QByteArray, QSettings
 
 from mnistconv.core.config import RULES
 from mnistconv.core.errors import ConfigError
+from mnistconv.core.shape import SEED_SHAPE, check_shape, parse_channels
 
 
 class Unusable(ValueError):
@@ -47,6 +48,31 @@ def setting(name: str, highest: float | None = None) -> Callable[[Any], Any]:
         return result
 
     return parse
+
+
+def shape_part(name: str) -> Callable[[Any], Any]:
+    """The network shape's "channels" (as a tuple), "kernel" or "hidden", refused in core.shape's words
+    (the other two parts taken as the seed's)."""
+
+    def parse(value: Any):
+        if name == "channels" and isinstance(value, list):
+            value = ",".join(map(str, value))  # Qt reads a hand-written 16,32,32 as a list
+        try:
+            if name == "channels":
+                return parse_channels(value)
+            return getattr(check_shape(**{**SEED_SHAPE.to_dict(), name: _whole_number(value)}), name)
+        except ConfigError as exc:
+            raise Unusable(str(exc)) from None
+
+    return parse
+
+
+def _whole_number(value: Any) -> Any:
+    """'32' (as a settings file holds numbers) as 32; anything else as it is, for the check to refuse."""
+    try:
+        return int(value.strip()) if isinstance(value, str) else value
+    except ValueError:
+        return value
 
 
 def one_of(choices) -> Callable[[Any], str]:

@@ -1,4 +1,5 @@
-"""The training form: the seed's hyper-parameters as fields, folders, and Train / Pause / Stop."""
+"""The training form: the network's shape and the seed's hyper-parameters as fields, folders, and
+Train / Pause / Stop."""
 
 from __future__ import annotations
 
@@ -32,9 +33,10 @@ from mnistconv.core.paths import APP_NAME, user_data_dir
 from mnistconv.core.presets import PRESETS, preset_config
 from mnistconv.core.seed_groups import MAX_GROUP
 from mnistconv.core.session import RUN_FOLDER
+from mnistconv.core.shape import KERNELS, MAX_HIDDEN, SEED_SHAPE, NetworkShape, check_shape, count_text, parse_channels
 from mnistconv.core.wording import STOPPING
 
-from .settings_reader import Field, one_of, read, setting, text
+from .settings_reader import Field, one_of, read, setting, shape_part, text
 from .steady_label import SteadyLabel
 
 NO_SEED = -1  # the seed field's "random" value
@@ -42,6 +44,18 @@ LR_TIP = "Adam learning rate (the seed: 3e-3); while a run trains, type a new on
 LR_STEER_TIP = "Type a rate and press Set (or Enter): the run trains at it from the next batch"
 LR_ONECYCLE_TIP = "The one-cycle schedule sets the rate itself every batch; it cannot be changed while it trains"
 ERROR_COLOUR = QColor("#d0342c")
+SEED_NETWORK_TIP = (f"Set the seed's network: blocks of {SEED_SHAPE.channels_text()} channels, "
+                    f"{SEED_SHAPE.kernel}×{SEED_SHAPE.kernel}, no hidden layer ({count_text(SEED_SHAPE.parameters)} parameters)")
+
+
+def flops_text(flops: int) -> str:
+    """2940000 → '2.94 MFLOPs'; 72100 → '72.1 kFLOPs' (the shapes here cost 0.07 to 60 million)."""
+    return f"{flops / 1e6:.3g} MFLOPs" if flops >= 1_000_000 else f"{flops / 1e3:.3g} kFLOPs"
+
+
+def cost_text(shape: NetworkShape) -> str:
+    """'16,938 parameters · 2.94 MFLOPs per image'."""
+    return f"{count_text(shape.parameters)} parameters · {flops_text(shape.flops)} per image"
 
 
 def shortcut_text(action: QAction) -> str:
@@ -90,6 +104,28 @@ class TrainingPanel(QWidget):
         self.preset_summary.setWordWrap(True)
         self.preset_summary.setStyleSheet("color: palette(placeholder-text)")
 
+        # The network's shape: the channels typed as the command line takes them ("16,32,32").
+        self.channels_edit = QLineEdit(SEED_SHAPE.channels_text())
+        self.channels_edit.setPlaceholderText(SEED_SHAPE.channels_text())
+        self.channels_edit.setToolTip("Channels of each convolution block, 1 to 4 blocks of 4 to 64, like 8,16 or 16,32,32 "
+                                      "(the seed's); each block halves the maps")
+        self.kernel_combo = QComboBox()
+        for kernel in KERNELS:
+            self.kernel_combo.addItem(f"{kernel}×{kernel}", kernel)
+        self.kernel_combo.setToolTip("The convolutions' kernel (the seed's: 3×3)")
+        self.hidden_spin = QSpinBox(minimum=0, maximum=MAX_HIDDEN, singleStep=16, value=SEED_SHAPE.hidden)
+        self.hidden_spin.setSpecialValueText("none")
+        self.hidden_spin.setToolTip(f"Units of a hidden dense layer before the 10 outputs, up to {MAX_HIDDEN} "
+                                    "(the seed has none: its last maps go straight to the outputs)")
+        self.seed_network_button = QToolButton()
+        self.seed_network_button.setText("Seed network")
+        self.seed_network_button.setToolTip(SEED_NETWORK_TIP)
+        self.seed_network_button.clicked.connect(lambda: self.set_network_shape(SEED_SHAPE))
+        # What the shape costs, or why it cannot be built, updated as it is typed.
+        self.shape_summary = QLabel()
+        self.shape_summary.setWordWrap(True)
+        self.shape_summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # never widens the panel
+
         self.lr_edit = QLineEdit(f"{defaults.lr:g}")
         validator = QDoubleValidator(1e-9, 10.0, 12, self)
         validator.setNotation(QDoubleValidator.Notation.ScientificNotation)
@@ -132,12 +168,14 @@ class TrainingPanel(QWidget):
         form = QFormLayout()
         form.addRow("Preset", self.preset_combo)
         form.addRow(self.preset_summary)
+        form.addRow("Channels", _row((self.channels_edit, 1), (self.seed_network_button, 0)))
+        form.addRow("Kernel", self._pair(self.kernel_combo, "Hidden", self.hidden_spin))
+        form.addRow(self.shape_summary)
         form.addRow("Learning rate", _row((self.lr_edit, 1), (self.lr_set_button, 0)))
         # Two short fields to a row: the log below keeps its lines on a small screen.
         form.addRow("Epochs", self._pair(self.epochs_spin, "Batch", self.batch_spin))
         form.addRow("Noise std", self._pair(self.noise_spin, "Seed", self.seed_spin))
-        form.addRow("Device", self.device_combo)
-        form.addRow("Runs", self._runs_row())
+        form.addRow("Device", self._device_row())
         form.addRow("Save folder", save_row)
         form.addRow("Data folder", data_row)
         # Train, Pause/Resume and Stop are actions: they own the shortcuts (anywhere in the window, one
@@ -179,8 +217,12 @@ class TrainingPanel(QWidget):
         layout.addWidget(box)
         self.preset_combo.currentIndexChanged.connect(self._on_preset_changed)
         self._show_preset_summary()
-        self._fields = [self.preset_combo, self.epochs_spin, self.batch_spin, self.noise_spin, self.seed_spin,
-                        self.device_combo, self.seeds_spin, self.savepath_edit, self.data_dir_edit, *self._browse_buttons]
+        self.channels_edit.textChanged.connect(self._show_shape)
+        self.kernel_combo.currentIndexChanged.connect(self._show_shape)
+        self.hidden_spin.valueChanged.connect(self._show_shape)
+        self._fields = [self.preset_combo, self.channels_edit, self.kernel_combo, self.hidden_spin, self.epochs_spin,
+                        self.batch_spin, self.noise_spin, self.seed_spin, self.device_combo, self.seeds_spin,
+                        self.savepath_edit, self.data_dir_edit, *self._browse_buttons]
         self.set_state(PanelState.IDLE)
 
     def _control_action(self, text: str, keys: str, tip: str, signal) -> QAction:
@@ -220,14 +262,16 @@ class TrainingPanel(QWidget):
         self._browse_buttons.append(browse)
         return edit, _row((edit, 1), (browse, 0))
 
-    def _runs_row(self) -> QWidget:
-        """The seed group's size, and what it means in a few words."""
-        words = QLabel("one per seed")
-        words.setStyleSheet("color: palette(placeholder-text)")
-        # It takes the room left and never widens the panel (the sketchpad's column needs that room).
-        words.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        words.setToolTip(self.seeds_spin.toolTip())
-        return _row((self.seeds_spin, 0), (words, 1))
+    def _device_row(self) -> QWidget:
+        """The device, and the seed group's size beside it: one row, so the network's rows and the log's
+        ten lines fit a 1000×640 window."""
+        # Room for "Auto (CUDA)", not for "CUDA (not found)", which is never chosen.
+        self.device_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.device_combo.setMinimumContentsLength(6)  # Qt counts wide characters and room for an icon
+        caption = QLabel("Runs")
+        caption.setBuddy(self.seeds_spin)
+        caption.setToolTip(self.seeds_spin.toolTip())
+        return _row((self.device_combo, 1), (caption, 0), (self.seeds_spin, 0))
 
     @staticmethod
     def _pair(first: QWidget, label: str, second: QWidget) -> QWidget:
@@ -264,7 +308,32 @@ class TrainingPanel(QWidget):
         self.epochs_spin.setValue(config.epochs)
         self.batch_spin.setValue(config.batch_size)
         self.noise_spin.setValue(config.noise_std)
+        self.set_network_shape(config.network_shape)
         self._show_preset_summary()
+
+    def network_shape(self) -> NetworkShape:
+        """The shape the fields make; ConfigError, in core.shape's words, when it cannot be built."""
+        return check_shape(parse_channels(self.channels_edit.text()), self.kernel_combo.currentData(),
+                           self.hidden_spin.value())
+
+    def set_network_shape(self, shape: NetworkShape) -> None:
+        self.channels_edit.setText(shape.channels_text())
+        self.kernel_combo.setCurrentIndex(self.kernel_combo.findData(shape.kernel))
+        self.hidden_spin.setValue(shape.hidden)
+
+    def _show_shape(self) -> None:
+        try:
+            shape = self.network_shape()
+        except ConfigError as exc:
+            shape = None
+            self.shape_summary.setText(f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
+            self.shape_summary.setStyleSheet(f"color: {ERROR_COLOUR.name()}")
+        else:
+            self.shape_summary.setText(cost_text(shape))
+            self.shape_summary.setStyleSheet("color: palette(placeholder-text)")
+        # Only where it would change something, and never while a run trains.
+        self.seed_network_button.setEnabled(self._state is PanelState.IDLE and shape != SEED_SHAPE)
+        self._fit_height()  # a reason may take a second line
 
     def _on_browse(self, edit: QLineEdit) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose a folder", edit.text())
@@ -287,6 +356,7 @@ class TrainingPanel(QWidget):
         self.pause_action.setEnabled(training)
         self.stop_action.setEnabled(training)
         self.pause_action.setText("Resume" if state is PanelState.PAUSED else "Pause")
+        self._show_shape()
         self._show_progress()
 
     def state(self) -> PanelState:
@@ -315,11 +385,12 @@ class TrainingPanel(QWidget):
     def config(self) -> TrainConfig:
         """The fields as a TrainConfig; ConfigError with a one-line reason when a field cannot work."""
         lr = parse_setting("lr", self.lr_edit.text())
+        shape = self.network_shape()
         savepath = self.savepath_edit.text().strip() or RUN_FOLDER
         config = preset_config(
             self.preset_name(),
             lr=lr, epochs=self.epochs_spin.value(), batch_size=self.batch_spin.value(),
-            noise_std=self.noise_spin.value(),
+            noise_std=self.noise_spin.value(), channels=shape.channels, kernel=shape.kernel, hidden=shape.hidden,
             seed=None if self.seed_spin.value() == NO_SEED else self.seed_spin.value(),
             device=self.device_combo.currentData(), savepath=savepath,
             progress_interval_s=self.progress_interval_s,
@@ -367,6 +438,9 @@ class TrainingPanel(QWidget):
         settings.beginGroup("training")
         settings.setValue("preset", self.preset_name())
         settings.setValue("lr", self.lr_edit.text())
+        settings.setValue("channels", self.channels_edit.text().strip())  # as typed, like the rate
+        settings.setValue("kernel", self.kernel_combo.currentData())
+        settings.setValue("hidden", self.hidden_spin.value())
         settings.setValue("epochs", self.epochs_spin.value())
         settings.setValue("batch_size", self.batch_spin.value())
         settings.setValue("noise_std", self.noise_spin.value())
@@ -390,6 +464,12 @@ class TrainingPanel(QWidget):
             self.preset_combo.setCurrentIndex(self.preset_combo.findData(preset))  # fills the fields; saved values follow
         if value("lr", setting("lr")) is not None:
             self.lr_edit.setText(str(settings.value("training/lr")).strip())  # as it was typed
+        if (channels := value("channels", shape_part("channels"))) is not None:
+            self.channels_edit.setText(",".join(map(str, channels)))
+        if (kernel := value("kernel", shape_part("kernel"))) is not None:
+            self.kernel_combo.setCurrentIndex(self.kernel_combo.findData(kernel))
+        if (hidden := value("hidden", shape_part("hidden"))) is not None:
+            self.hidden_spin.setValue(hidden)
         for key, spin in (("epochs", self.epochs_spin), ("batch_size", self.batch_spin), ("noise_std", self.noise_spin)):
             if (number_ := value(key, setting(key))) is not None:
                 spin.setValue(number_)
