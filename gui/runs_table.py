@@ -60,7 +60,7 @@ def _setting_column(name: str) -> Column:
         value = run.config.get(name)
         return _number(value), setting_text(value)
 
-    numeric = name not in ("device", "lr_schedule", "lr_at")
+    numeric = name not in ("device", "lr_schedule", "lr_at", "channels")
     return Column(name, cell, numeric, f"The setting {name} the run trained with")
 
 
@@ -88,16 +88,19 @@ TABLE: tuple[Column, ...] = (
     Column("Params", lambda run, _: (-1 if run.parameters is None else run.parameters,
                                      "" if run.parameters is None else f"{run.parameters:,}"), True,
            "The network's parameters"),
+    Column("Network", lambda run, _: (MISSING if run.network is None else run.network.parameters, run.network_text), True,
+           "The network's shape: each block's channels, the filters' size, and the hidden layer's units when it has "
+           "one (sorted by size)"),
 )
 COLUMNS = tuple(column.title for column in TABLE)
 NAME, TAGS = COLUMNS.index("Name"), COLUMNS.index("Tags")
 #: The order the view shows the columns in.
 #: (The results come before the settings: a narrow window shows them without scrolling.)
 DISPLAY_ORDER = ("Run", "Name", "Tags", "Group", "Best", "Final", "Epochs", "Started (UTC)", "Preset", "Seed",
-                 *SETTING_COLUMNS, "Duration", "Params", "Outcome")
+                 *SETTING_COLUMNS, "Duration", "Network", "Params", "Outcome")
 #: The columns shown until the person chooses others (the rest are in the header's menu).
 DEFAULT_SHOWN = ("Run", "Name", "Tags", "Group", "Best", "Final", "Epochs", "Preset", "Seed", "lr", "epochs", "batch_size",
-                 "Duration", "Outcome")
+                 "Duration", "Network", "Outcome")
 
 
 def split_tags(text: str) -> list[str]:
