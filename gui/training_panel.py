@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
-    QSizePolicy,
     QSpinBox,
     QToolButton,
     QVBoxLayout,
@@ -36,6 +35,7 @@ from mnistconv.core.session import RUN_FOLDER
 from mnistconv.core.shape import KERNELS, MAX_HIDDEN, SEED_SHAPE, NetworkShape, check_shape, count_text, parse_channels
 from mnistconv.core.wording import STOPPING
 
+from .elided_label import ElidedLabel
 from .settings_reader import Field, one_of, read, setting, shape_part, text
 from .steady_label import SteadyLabel
 
@@ -122,9 +122,8 @@ class TrainingPanel(QWidget):
         self.seed_network_button.setToolTip(SEED_NETWORK_TIP)
         self.seed_network_button.clicked.connect(lambda: self.set_network_shape(SEED_SHAPE))
         # What the shape costs, or why it cannot be built, updated as it is typed.
-        self.shape_summary = QLabel()
-        self.shape_summary.setWordWrap(True)
-        self.shape_summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # never widens the panel
+        # One line: a reason too long for it ends in "…" (whole in the tooltip, and said whole by Train).
+        self.shape_summary = ElidedLabel()
 
         self.lr_edit = QLineEdit(f"{defaults.lr:g}")
         validator = QDoubleValidator(1e-9, 10.0, 12, self)
@@ -333,7 +332,6 @@ class TrainingPanel(QWidget):
             self.shape_summary.setStyleSheet("color: palette(placeholder-text)")
         # Only where it would change something, and never while a run trains.
         self.seed_network_button.setEnabled(self._state is PanelState.IDLE and shape != SEED_SHAPE)
-        self._fit_height()  # a reason may take a second line
 
     def _on_browse(self, edit: QLineEdit) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose a folder", edit.text())

@@ -96,6 +96,24 @@ def test_train_shows_the_shapes_reason_where_other_fields_reasons_go(qtbot, make
     assert window.panel.state() is PanelState.IDLE
 
 
+def test_a_long_reason_keeps_to_one_line_and_the_rows_around_it_keep_their_room(qtbot, make_window, shrink_to_minimum):
+    """At the smallest window a wrapped reason took a second line and squeezed the preset's summary
+    above it: the reason ends in "…" on its line instead, whole in its tooltip."""
+    window = shrink_to_minimum(make_window())
+    panel = window.panel
+    panel.preset_combo.setCurrentIndex(panel.preset_combo.findData("fast"))  # a three-line summary
+    qtbot.wait(50)
+    heights = (panel.shape_summary.height(), panel.preset_summary.height(), panel.minimumHeight())
+    panel.channels_edit.setText("8,2")
+    qtbot.wait(50)
+    reason = panel.shape_summary.text()
+    assert reason.startswith("Block 2's channels must be a whole number from 4 to 64")
+    assert panel.shape_summary.shown_text().endswith("…") and panel.shape_summary.toolTip() == reason
+    assert (panel.shape_summary.height(), panel.preset_summary.height(), panel.minimumHeight()) == heights
+    panel.channels_edit.setText("8,16")
+    assert panel.shape_summary.shown_text() == panel.shape_summary.text() and panel.shape_summary.toolTip() == ""
+
+
 def test_seed_network_puts_the_seeds_shape_back_in_one_click(make_panel):
     panel = make_panel()
     button = panel.seed_network_button
