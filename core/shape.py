@@ -145,7 +145,8 @@ def shape_from_dict(values: object) -> NetworkShape:
 def parse_channels(text: str) -> tuple[int, ...]:
     """'8,16,16' (as --channels and the panel's field take it) as (8, 16, 16), each checked."""
     parts = [part.strip() for part in str(text).replace(";", ",").replace(" ", ",").split(",") if part.strip()]
-    if not parts or not all(part.isdigit() for part in parts):
+    # Short ASCII digits only: int() of a pasted 5,000-digit number raises instead of answering.
+    if not parts or not all(part.isascii() and part.isdigit() and len(part) <= 6 for part in parts):
         raise ConfigError(f"channels are 1 to {MAX_BLOCKS} whole numbers, one per block, like 16,32,32, "
                           f"not {_shown(str(text))}")
     channels = tuple(int(part) for part in parts)

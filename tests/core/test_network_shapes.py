@@ -94,7 +94,8 @@ def test_a_shape_out_of_bounds_is_refused_in_words(channels, kernel, hidden, wor
 
 def test_channels_are_typed_as_a_list_and_checked():
     assert parse_channels("8,16, 16") == (8, 16, 16) and parse_channels("32") == (32,)
-    for text, words in (("", "1 to 4 whole numbers"), ("8,x", "whole numbers"), ("8,2", "block 2's channels")):
+    for text, words in (("", "1 to 4 whole numbers"), ("8,x", "whole numbers"), ("8,2", "block 2's channels"),
+                        ("9" * 5000, "whole numbers"), ("8,-4", "whole numbers")):
         with pytest.raises(ConfigError, match=words):
             parse_channels(text)
 
