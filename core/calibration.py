@@ -19,6 +19,8 @@ import math
 
 import numpy as np
 
+from .errors import shown
+
 BINS = 15
 #: The temperatures a checkpoint may hold: anything outside is a damaged or crafted file.
 LOWEST, HIGHEST = 0.05, 20.0
@@ -77,6 +79,7 @@ def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bi
 
 def check_temperature(value: object) -> float:
     """A stored temperature as a float, or ValueError saying why it is not one."""
-    if type(value) not in (int, float) or not math.isfinite(value) or not LOWEST <= value <= HIGHEST:
-        raise ValueError(f"a temperature is a number from {LOWEST} to {HIGHEST}, not {value!r}")
+    # The range is checked before any float(): an int from a file may be beyond what a float holds.
+    if type(value) not in (int, float) or not LOWEST <= value <= HIGHEST:
+        raise ValueError(f"a temperature is a number from {LOWEST} to {HIGHEST}, not {shown(value)}")
     return float(value)

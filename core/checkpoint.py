@@ -28,7 +28,8 @@ import torch
 
 from .atomic import atomic_write, remove_abandoned_partials
 from .calibration import check_temperature
-from .errors import CheckpointError, ConfigError
+from .config import RULES
+from .errors import CheckpointError, ConfigError, shown
 from .model import ConvNet, build_model
 from .paths import make_folder
 from .shape import SEED_SHAPE, NetworkShape, shape_from_dict
@@ -200,12 +201,6 @@ def _load_failure_reason(exc: Exception) -> str:
 
 # -- the metadata: plain values of the right type and range ------------------------------------
 
-def show_value(value: object) -> str:
-    """A value as a message can quote it: on one line, at most 40 characters."""
-    text = " ".join(repr(value).split())
-    return text if len(text) <= 40 else text[:39] + "…"
-
-
 def _finite(value: object) -> bool:
     """A plain int or float (not a bool, not a tensor) that a float can hold."""
     if type(value) is float:
@@ -215,10 +210,11 @@ def _finite(value: object) -> bool:
 
 def _check_format_version(path: Path, version: object) -> None:
     if type(version) is int and version > FORMAT_VERSION:
-        raise CheckpointError(f"{path} has checkpoint format {version}; this version of mnistconv reads up to {FORMAT_VERSION}")
+        raise CheckpointError(f"{path} has checkpoint format {shown(version)}; "
+                              f"this version of mnistconv reads up to {FORMAT_VERSION}")
     if type(version) is not int or version < 1:
         raise CheckpointError(f"{path}: format_version must be a whole number from 1 to {FORMAT_VERSION}, "
-                              f"not {show_value(version)}")
+                              f"not {shown(version)}")
 
 
 def _temperature(path: Path, value: object) -> float:
@@ -231,8 +227,9 @@ def _temperature(path: Path, value: object) -> float:
 def _epoch(path: Path, value: object) -> int:
     if value is None:
         return 0
-    if type(value) is not int or value < 0:
-        raise CheckpointError(f"{path}: epoch must be a whole number ≥ 0, not {show_value(value)}")
+    most = int(RULES["epochs"].highest)  # no run trains longer
+    if type(value) is not int or not 0 <= value <= most:
+        raise CheckpointError(f"{path}: epoch must be a whole number from 0 to {most}, not {shown(value)}")
     return value
 
 
@@ -240,7 +237,7 @@ def _accuracy(path: Path, value: object) -> float:
     if value is None:
         return math.nan  # unknown
     if not _finite(value) or not 0 <= value <= 1:
-        raise CheckpointError(f"{path}: accuracy must be a fraction from 0 to 1, not {show_value(value)}")
+        raise CheckpointError(f"{path}: accuracy must be a fraction from 0 to 1, not {shown(value)}")
     return float(value)
 
 
@@ -248,7 +245,7 @@ def _lr(path: Path, value: object) -> float | None:
     if value is None:
         return None
     if not _finite(value) or value <= 0:
-        raise CheckpointError(f"{path}: lr must be a positive number, not {show_value(value)}")
+        raise CheckpointError(f"{path}: lr must be a positive number, not {shown(value)}")
     return float(value)
 
 
@@ -256,13 +253,13 @@ def _hyperparameters(path: Path, value: object) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise CheckpointError(f"{path}: hyperparameters must be a table of names and values, not {show_value(value)}")
+        raise CheckpointError(f"{path}: hyperparameters must be a table of names and values, not {shown(value)}")
     for name, item in value.items():
         if type(name) is not str:
-            raise CheckpointError(f"{path}: hyperparameter names must be text, not {show_value(name)}")
+            raise CheckpointError(f"{path}: hyperparameter names must be text, not {shown(name)}")
         if type(item) not in PLAIN_TYPES:
             raise CheckpointError(
-                f"{path}: hyperparameter {name!r} must be a number, text, True/False or None, not {show_value(item)}")
+                f"{path}: hyperparameter {name!r} must be a number, text, True/False or None, not {shown(item)}")
     return dict(value)
 
 
@@ -270,7 +267,7 @@ def _saved_at(path: Path, value: object) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise CheckpointError(f"{path}: saved_at must be text (a date), not {show_value(value)}")
+        raise CheckpointError(f"{path}: saved_at must be text (a date), not {shown(value)}")
     return value
 
 
@@ -292,12 +289,12 @@ def _check_architecture(path: Path, architecture: dict) -> NetworkShape:
     if unknown:
         raise CheckpointError(f"{path} describes a network with {', '.join(unknown)}, which mnistconv's does not have")
     if "input" in architecture and (type(architecture["input"]) is not str or architecture["input"] not in INPUTS):
-        raise CheckpointError(f"{path} declares its network's input as {show_value(architecture['input'])}; "
+        raise CheckpointError(f"{path} declares its network's input as {shown(architecture['input'])}; "
                               f"mnistconv's networks take theirs {' or '.join(INPUTS)}")
     for name, expected in ARCHITECTURE.items():
         if name in architecture and not _same_plain(architecture[name], expected):
             raise CheckpointError(f"{path} is a model of another architecture "
-                                  f"({name} {show_value(architecture[name])}; mnistconv's network has {expected})")
+                                  f"({name} {shown(architecture[name])}; mnistconv's network has {expected})")
     return declared_shape(path, architecture.get("shape", SEED_SHAPE.to_dict()))
 
 

@@ -6,7 +6,7 @@ import math
 from dataclasses import asdict, dataclass, fields
 
 from .device import DEVICE_CHOICES
-from .errors import ConfigError
+from .errors import ConfigError, shown
 from .shape import MAX_HIDDEN, SEED_SHAPE, NetworkShape, check_shape
 
 LR_SCHEDULES = ("plateau", "onecycle")
@@ -108,16 +108,23 @@ class Rule:
             return f"{noun} above {self.lowest:g} and at most {highest}"
         return f"{noun} from {self.lowest:g} to {highest}"
 
-    def _refuse(self, shown: str) -> ConfigError:
-        return ConfigError(f"{self.words} must be {self.requirement}, not {shown}")
+    def _refuse(self, text: str) -> ConfigError:
+        return ConfigError(f"{self.words} must be {self.requirement}, not {text}")
 
     def check(self, value):
         """`value` itself when it is one this setting takes, else ConfigError saying why."""
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (self.kind is int and not isinstance(value, int)):
-            raise self._refuse(_shown(value))
-        if not math.isfinite(value) or not (value > self.lowest if self.above else value >= self.lowest) or value > self.highest:
-            raise self._refuse(_shown(value))
-        return float(value) if self.kind is float else value
+            raise self._refuse(shown(value))
+        # An int is finite, however large: math.isfinite would turn it into a float, which overflows.
+        infinite = isinstance(value, float) and not math.isfinite(value)
+        if infinite or not (value > self.lowest if self.above else value >= self.lowest) or value > self.highest:
+            raise self._refuse(shown(value))
+        if self.kind is float:
+            try:
+                return float(value)
+            except OverflowError:  # an int beyond any float
+                raise self._refuse(shown(value)) from None
+        return value
 
     def parse(self, value):
         """A value typed or stored as text ("3e-3", "3,5" with a decimal comma) or as a number, checked."""
@@ -126,18 +133,14 @@ class Rule:
             try:
                 number = int(text) if self.kind is int else float(text.replace(",", "."))
             except (ValueError, OverflowError):
-                raise self._refuse(_shown(text, quoted=False)) from None
+                raise self._refuse(shown(text, quoted=False)) from None
             try:
                 return self.check(number)
             except ConfigError:
-                raise self._refuse(_shown(text, quoted=False)) from None
+                raise self._refuse(shown(text, quoted=False)) from None
         return self.check(value)
 
 
-def _shown(value, quoted: bool = True) -> str:
-    """A value as a message shows it: its repr (or the text as typed), elided past 40 characters."""
-    text = " ".join((repr(value) if quoted else str(value)).split())
-    return text if len(text) <= 40 else text[:39] + "…"
 
 
 SEED_MAX = 2**64 - 1  # torch's seeds
@@ -183,7 +186,7 @@ def check_lr_plan(plan, schedule: str = "plateau") -> None:
     only under the plateau rule (one-cycle sets the rate itself every batch)."""
     if not isinstance(plan, tuple) or len(plan) > MAX_LR_CHANGES or \
             not all(isinstance(pair, tuple) and len(pair) == 2 for pair in plan):
-        raise ConfigError(f"the learning-rate plan must be pairs of an epoch and a rate, not {_shown(plan)}")
+        raise ConfigError(f"the learning-rate plan must be pairs of an epoch and a rate, not {shown(plan)}")
     for epoch, lr in plan:
         try:
             RULES["epochs"].check(epoch)
@@ -192,7 +195,7 @@ def check_lr_plan(plan, schedule: str = "plateau") -> None:
             raise ConfigError(f"in the learning-rate plan, {exc}") from None
     epochs = [epoch for epoch, _ in plan]
     if len(set(epochs)) != len(epochs):
-        raise ConfigError(f"the learning-rate plan names an epoch twice: {_shown(plan)}")
+        raise ConfigError(f"the learning-rate plan names an epoch twice: {shown(plan)}")
     if plan and schedule != "plateau":
         raise ConfigError("a learning-rate plan needs the plateau schedule; one-cycle sets the rate itself every batch")
 
@@ -201,7 +204,7 @@ def parse_lr_change(text: str) -> tuple[int, float]:
     """'EPOCH:LR' (as --lr-at takes it) as (epoch, lr), each checked; ConfigError says why not."""
     epoch, colon, lr = text.partition(":")
     if not colon:
-        raise ConfigError(f"a learning-rate change is EPOCH:LR, like 6:1e-3, not {_shown(text, quoted=False)}")
+        raise ConfigError(f"a learning-rate change is EPOCH:LR, like 6:1e-3, not {shown(text, quoted=False)}")
     return RULES["epochs"].parse(epoch), RULES["lr"].parse(lr)
 
 
@@ -228,11 +231,11 @@ def validate_config(config: TrainConfig, train_size: int | None = None) -> None:
     for name, choices in CHOICES.items():
         if getattr(config, name) not in choices:
             words = {"lr_schedule": "LR schedule"}.get(name, name)
-            raise ConfigError(f"{words} must be one of {', '.join(choices)}, not {_shown(getattr(config, name))}")
+            raise ConfigError(f"{words} must be one of {', '.join(choices)}, not {shown(getattr(config, name))}")
     for name in FLAGS:
         if not isinstance(getattr(config, name), bool):
-            raise ConfigError(f"{name} must be true or false, not {_shown(getattr(config, name))}")
+            raise ConfigError(f"{name} must be true or false, not {shown(getattr(config, name))}")
     check_lr_plan(config.lr_at, config.lr_schedule)
     check_shape(config.channels, config.kernel, config.hidden)
     if not isinstance(config.savepath, str) or "\0" in config.savepath:
-        raise ConfigError(f"the save path must be text, not {_shown(config.savepath)}")
+        raise ConfigError(f"the save path must be text, not {shown(config.savepath)}")

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_write
-from .errors import MnistConvError
+from .errors import MnistConvError, shown
 from .paths import make_folder, user_data_dir
 from .picture import picture_ink
 from .preprocess import to_mnist
@@ -281,7 +281,7 @@ class PersonalDigits:
 
 def _label(label: int) -> int:
     if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or not 0 <= int(label) <= 9:
-        raise PersonalError(f"a digit's label is 0–9, not {label!r}")
+        raise PersonalError(f"a digit's label is 0–9, not {shown(label)}")
     return int(label)
 
 

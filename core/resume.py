@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import torch
 
 from . import checkpoint
 from .atomic import atomic_write, remove_abandoned_partials
-from .errors import CheckpointError
+from .errors import CheckpointError, shown
 from .paths import make_folder
 from .shape import SEED_SHAPE, SHAPE_FIELDS, NetworkShape
 
@@ -82,6 +83,12 @@ _TYPES = {
 }
 _OPTIONAL = {"scheduler_state": dict, "noise_draw_state": torch.Tensor, "order": torch.Tensor, "finished": str,
              "run_id": int, "saved_epoch": int, "saved_accuracy": float}
+# Each number's range: the file's values are untrusted, and a pickle holds ints of up to about 600
+# digits, beyond any float. Counts are whole numbers a float holds exactly.
+_MOST_COUNT = 2**53
+_MOST_FLOAT = sys.float_info.max
+_RANGES = {"lr": (0.0, _MOST_FLOAT), "best_accuracy": (0.0, 1.0), "saved_accuracy": (0.0, 1.0),
+           "loss_sum": (0.0, _MOST_FLOAT), "seconds_in_epoch": (0.0, _MOST_FLOAT)}
 
 
 def load_resume_state(path: str | os.PathLike) -> ResumeState:
@@ -92,18 +99,19 @@ def load_resume_state(path: str | os.PathLike) -> ResumeState:
         raise CheckpointError(f"{path} is not an mnistconv run state")
     version = payload.get("format_version")
     if type(version) is not int or not 1 <= version <= FORMAT_VERSION:
-        raise CheckpointError(f"{path} has run-state format {version!r}; this version of mnistconv reads up to {FORMAT_VERSION}")
+        raise CheckpointError(f"{path} has run-state format {shown(version)}; "
+                              f"this version of mnistconv reads up to {FORMAT_VERSION}")
     values = {}
     for name, kind in {**_TYPES, **_OPTIONAL}.items():
         value = payload.get(name)
         if value is None and name in _OPTIONAL:
             values[name] = None
             continue
-        if kind is float and type(value) is int:
-            value = float(value)
-        if kind is int and type(value) is bool or not isinstance(value, kind):
+        if not _of_kind(kind, value):
             raise CheckpointError(f"{path} is a damaged run state ({name} is {type(value).__name__}, expected {kind.__name__})")
-        values[name] = value
+        if kind in (int, float) and not _in_range(name, kind, value):  # before float(): an int may be beyond any float
+            raise CheckpointError(f"{path} is a damaged run state ({name} is {shown(value)})")
+        values[name] = float(value) if kind is float else value
     if values["epochs_done"] < 0 or values["batch"] < 0:
         raise CheckpointError(f"{path} is a damaged run state (position {values['epochs_done']}, {values['batch']})")
     saved_epoch, saved_accuracy = values["saved_epoch"], values["saved_accuracy"]
@@ -115,6 +123,24 @@ def load_resume_state(path: str | os.PathLike) -> ResumeState:
     checkpoint.check_model_state(path, values["model_state"], shape)
     check_optimizer_state(path, values["optimizer_state"], shape)
     return ResumeState(**values)
+
+
+def _of_kind(kind: type, value: object) -> bool:
+    if kind is int:
+        return type(value) is int  # not a bool
+    if kind is float:
+        return type(value) in (int, float)
+    return isinstance(value, kind)
+
+
+def _in_range(name: str, kind: type, value: int | float) -> bool:
+    if kind is int:
+        return 0 <= value <= _MOST_COUNT
+    if kind is float:
+        low, high = _RANGES[name]
+        # NaN fails every comparison, inf the upper bound; lr must be above 0, the others may be 0
+        return (value > low if name == "lr" else value >= low) and value <= high
+    return True
 
 
 # Adam's settings in a state's param group: each a finite number in its range, or a flag.
@@ -141,23 +167,23 @@ def check_optimizer_state(path: Path, state: object, shape: NetworkShape = SEED_
     for name, (low, high) in _ADAM_NUMBERS.items():
         value = group.get(name)
         if type(value) not in (int, float) or not low <= value <= high or value != value:
-            raise damaged(f"{name} is {checkpoint.show_value(value)}")
+            raise damaged(f"{name} is {shown(value)}")
     betas = group.get("betas")
     if not isinstance(betas, (tuple, list)) or len(betas) != 2 or \
             not all(type(b) in (int, float) and 0 <= b < 1 for b in betas):
-        raise damaged(f"betas are {checkpoint.show_value(betas)}")
+        raise damaged(f"betas are {shown(betas)}")
     for flag in _ADAM_FLAGS:
         if flag in group and group[flag] is not None and type(group[flag]) is not bool:
-            raise damaged(f"{flag} is {checkpoint.show_value(group[flag])}")
+            raise damaged(f"{flag} is {shown(group[flag])}")
     for index, moments in state["state"].items():
         if type(index) is not int or not 0 <= index < len(shapes):
-            raise damaged(f"state names parameter {checkpoint.show_value(index)}")
+            raise damaged(f"state names parameter {shown(index)}")
         if not isinstance(moments, dict) or set(moments) != {"step", "exp_avg", "exp_avg_sq"}:
             raise damaged(f"state of parameter {index} is not Adam's (step, exp_avg, exp_avg_sq)")
         step = moments["step"]
         if not isinstance(step, torch.Tensor) or step.numel() != 1 or not step.dtype.is_floating_point \
                 or not bool(torch.isfinite(step).all()) or float(step) < 0:
-            raise damaged(f"step count of parameter {index} is {checkpoint.show_value(step)}")
+            raise damaged(f"step count of parameter {index} is {shown(step)}")
         for name in ("exp_avg", "exp_avg_sq"):
             moment = moments[name]
             if not isinstance(moment, torch.Tensor) or moment.layout is not torch.strided or moment.device.type != "cpu" \

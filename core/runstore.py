@@ -679,10 +679,7 @@ def _label_or_none(value: object, longest: int) -> str | None:
 
 def _tags(value: object) -> tuple[str, ...]:
     """Stored tags, each kept when it is one a person could have given."""
-    try:
-        listed = json.loads(value) if isinstance(value, str) else []
-    except (json.JSONDecodeError, RecursionError):
-        return ()
+    listed = _stored_json(value)
     if not isinstance(listed, list):
         return ()
     return tuple(tag for tag in listed[:MAX_TAGS] if isinstance(tag, str) and tag and len(tag) <= MAX_LABEL
@@ -692,10 +689,7 @@ def _tags(value: object) -> tuple[str, ...]:
 def _group(row) -> Group | None:
     """A stored group, or None when its seeds are not a list of seeds."""
     group_id, created, seeds, preset, config = row
-    try:
-        listed = json.loads(seeds) if isinstance(seeds, str) else None
-    except (json.JSONDecodeError, RecursionError):
-        listed = None
+    listed = _stored_json(seeds)
     parsed = [_seed_or_none(seed) for seed in listed] if isinstance(listed, list) and 0 < len(listed) <= 1000 else [None]
     if _count_or_none(group_id) is None or None in parsed:
         return None
@@ -794,13 +788,19 @@ def _place_or_none(value: object) -> float | None:
     return float(value) if type(value) in (int, float) and 0 <= value <= 10**6 else None
 
 
-def _json_dict(text: object) -> dict:
+def _stored_json(text: object) -> object:
+    """What a stored JSON text holds, or None when it is not JSON Python reads: not text, not JSON,
+    nested past the recursion limit, or a number of more than 4,300 digits (a plain ValueError)."""
     if not isinstance(text, str):
-        return {}
+        return None
     try:
-        value = json.loads(text or "{}")
-    except (json.JSONDecodeError, RecursionError):
-        return {}
+        return json.loads(text)
+    except (ValueError, RecursionError):  # json.JSONDecodeError is a ValueError
+        return None
+
+
+def _json_dict(text: object) -> dict:
+    value = _stored_json(text or "{}")
     return value if isinstance(value, dict) else {}
 
 

@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass
 
 from .errors import ConfigError
+from .errors import shown as _shown
 
 IMAGE_SIDE = 28
 CLASSES = 10
@@ -157,8 +158,3 @@ def parse_channels(text: str) -> tuple[int, ...]:
 def count_text(number: int) -> str:
     """16938 → '16,938'; 2218000 → '2.2 M'."""
     return f"{number / 1e6:.1f} M" if number >= 1_000_000 else f"{number:,}"
-
-
-def _shown(value: object) -> str:
-    text = " ".join(repr(value).split())
-    return text if len(text) <= 40 else text[:39] + "…"

@@ -2,6 +2,7 @@
 lost store, a copied or moved runs folder, another run's state, a foreign database."""
 
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -21,6 +22,7 @@ from mnistconv.core.runstore import DB_NAME, LOCK_NAME, RunStore, StoreError
 from mnistconv.core.session import RUN_FOLDER, resume_session, training_session
 from mnistconv.core.train import TrainingControl
 
+from idx_files import write_tiny_mnist
 from tiny_training import tiny_config
 
 BAD_VALUES = {
@@ -28,6 +30,9 @@ BAD_VALUES = {
     "config": "[1, 2", "kind": 7, "preset": 2.5, "outcome": "exploded", "checkpoint": 12,
     "name": 5, "tags": "[1, 2", "note": b"\x00", "parameters": "many", "group_id": "one",
 }
+# JSON with a number of more than 4,300 digits, which Python's json will not read (a plain ValueError)
+UNREADABLE_NUMBER = "9" * 5000
+TAMPERED = [*BAD_VALUES.items(), ("config", f'{{"epochs": {UNREADABLE_NUMBER}}}'), ("tags", f"[{UNREADABLE_NUMBER}]")]
 
 
 def tamper(root, run_id, **values):
@@ -36,12 +41,12 @@ def tamper(root, run_id, **values):
             db.execute(f"UPDATE runs SET {column} = ? WHERE id = ?", (value, run_id))
 
 
-@pytest.mark.parametrize("column", BAD_VALUES)
-def test_a_tampered_row_reads_as_unknown_values_never_an_error(tmp_path, column, capsys):
+@pytest.mark.parametrize("column, value", TAMPERED, ids=[f"{column}-{index}" for index, (column, _) in enumerate(TAMPERED)])
+def test_a_tampered_row_reads_as_unknown_values_never_an_error(tmp_path, column, value, capsys):
     with RunStore(tmp_path) as store:
         run = store.create_run(config={"epochs": 4}, preset="seed", data_dir=None)
         store.record_end(run.id, "completed")
-    tamper(tmp_path, run.id, **{column: BAD_VALUES[column]})
+    tamper(tmp_path, run.id, **{column: value})
     with RunStore(tmp_path) as store:
         (read,) = store.runs()
     assert read.id == run.id and read.folder == tmp_path / str(run.id)
@@ -112,6 +117,49 @@ def test_a_state_whose_savepath_points_elsewhere_still_saves_in_its_run(tiny_mni
     torch.save(state, state_file(runs / "1"))
     finished = list(resume_session(runs))[-1]
     assert finished.checkpoint == runs / "1" / "mnist_conv.pt" and not victim.exists()
+
+
+@pytest.fixture(scope="module")
+def stopped_runs_folder(tmp_path_factory):
+    """A runs folder holding one run stopped after its first epoch, to copy and tamper with."""
+    root = tmp_path_factory.mktemp("stopped")
+    stopped_run(write_tiny_mnist(root / "data"), root / "runs")
+    return root / "runs"
+
+
+def tampered_state(stopped_runs_folder, tmp_path, change):
+    runs = tmp_path / "runs"
+    shutil.copytree(stopped_runs_folder, runs)
+    state = torch.load(state_file(runs / "1"), weights_only=True)
+    change(state)  # a pickle holds ints of up to about 600 digits: beyond any float
+    torch.save(state, state_file(runs / "1"))
+    return runs
+
+
+@pytest.mark.parametrize("name, value, shown", [
+    ("lr", float("nan"), "nan"), ("lr", -1.0, "-1.0"), ("lr", 10**400, "a number of about 401 digits"),
+    ("best_accuracy", 1.5, "1.5"), ("seconds_in_epoch", -5.0, "-5.0"), ("loss_sum", float("inf"), "inf"),
+    ("epochs_done", 10**600, "a number of about 601 digits"), ("batch", -1, "-1"),
+])
+def test_a_state_holding_a_number_out_of_its_range_is_refused_in_words(stopped_runs_folder, tmp_path, name, value,
+                                                                        shown):
+    runs = tampered_state(stopped_runs_folder, tmp_path, lambda state: state.update({name: value}))
+    model = (runs / "1" / "mnist_conv.pt").read_bytes()
+    with pytest.raises(CheckpointError, match=re.escape(f"state.pt is a damaged run state ({name} is {shown})")):
+        list(resume_session(runs))
+    assert (runs / "1" / "mnist_conv.pt").read_bytes() == model
+
+
+@pytest.mark.parametrize("setting, value, words", [
+    ("epochs", 10**400, "epochs must be a whole number from 1 to 100000, not a number of about 401 digits"),
+    ("lr", 10**400, "learning rate must be a positive number, not a number of about 401 digits"),
+    ("noise_std", -10**400, "noise std must be a number from 0 to 10, not a negative number of about 401 digits"),
+])
+def test_a_state_whose_settings_hold_a_number_beyond_any_float_is_refused_in_words(stopped_runs_folder, tmp_path,
+                                                                                      setting, value, words):
+    runs = tampered_state(stopped_runs_folder, tmp_path, lambda state: state["config"].update({setting: value}))
+    with pytest.raises(ConfigError, match=words):
+        list(resume_session(runs))
 
 
 def test_another_runs_state_is_refused(tiny_mnist_dir, tmp_path):
@@ -242,7 +290,8 @@ def test_randomly_mutated_store_rows_never_crash_a_read_or_a_command(tmp_path_fa
         assert cli_runs.runs_main(["--runs-dir", str(root), *argv]) == 0
 
 
-@pytest.mark.parametrize("tags, kept", [('["a", 3, "b,c", "d\\n", ""]', ("a",)), ("{}", ()), ("[[[", ()), ('"a"', ())])
+@pytest.mark.parametrize("tags, kept", [('["a", 3, "b,c", "d\\n", ""]', ("a",)), ("{}", ()), ("[[[", ()), ('"a"', ()),
+                                        (f'["a", {UNREADABLE_NUMBER}]', ())])
 def test_tampered_tags_keep_only_tags_a_person_could_have_given(tmp_path, tags, kept):
     with RunStore(tmp_path) as store:
         run = store.create_run(config={}, preset=None, data_dir=None, tags=("x",))
@@ -251,7 +300,8 @@ def test_tampered_tags_keep_only_tags_a_person_could_have_given(tmp_path, tags, 
         assert store.run(run.id).tags == kept
 
 
-@pytest.mark.parametrize("seeds", ["[1, -2]", "[", "{}", "[]", '["x"]', 7, "[" + ", ".join(["1"] * 1001) + "]"])
+@pytest.mark.parametrize("seeds", ["[1, -2]", "[", "{}", "[]", '["x"]', 7, "[" + ", ".join(["1"] * 1001) + "]",
+                                   f"[{UNREADABLE_NUMBER}]"])
 def test_a_tampered_group_is_left_out_never_an_error(tmp_path, seeds, capsys):
     with RunStore(tmp_path) as store:
         good = store.create_group(seeds=(1, 2), config={}, preset="seed")
