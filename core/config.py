@@ -141,8 +141,6 @@ class Rule:
         return self.check(value)
 
 
-
-
 SEED_MAX = 2**64 - 1  # torch's seeds
 #: Every numeric setting's rule.
 RULES: dict[str, Rule] = {

@@ -84,7 +84,7 @@ _TYPES = {
 _OPTIONAL = {"scheduler_state": dict, "noise_draw_state": torch.Tensor, "order": torch.Tensor, "finished": str,
              "run_id": int, "saved_epoch": int, "saved_accuracy": float}
 # Each number's range: the file's values are untrusted, and a pickle holds ints of up to about 600
-# digits, beyond any float. Counts are whole numbers a float holds exactly.
+# digits, beyond any float. Counts (every int) are whole numbers a float holds exactly.
 _MOST_COUNT = 2**53
 _MOST_FLOAT = sys.float_info.max
 _RANGES = {"lr": (0.0, _MOST_FLOAT), "best_accuracy": (0.0, 1.0), "saved_accuracy": (0.0, 1.0),
@@ -109,11 +109,9 @@ def load_resume_state(path: str | os.PathLike) -> ResumeState:
             continue
         if not _of_kind(kind, value):
             raise CheckpointError(f"{path} is a damaged run state ({name} is {type(value).__name__}, expected {kind.__name__})")
-        if kind in (int, float) and not _in_range(name, kind, value):  # before float(): an int may be beyond any float
+        if kind in (int, float) and not _in_range(name, value):  # before float(): an int may be beyond any float
             raise CheckpointError(f"{path} is a damaged run state ({name} is {shown(value)})")
         values[name] = float(value) if kind is float else value
-    if values["epochs_done"] < 0 or values["batch"] < 0:
-        raise CheckpointError(f"{path} is a damaged run state (position {values['epochs_done']}, {values['batch']})")
     saved_epoch, saved_accuracy = values["saved_epoch"], values["saved_accuracy"]
     if saved_epoch is not None and not 1 <= saved_epoch <= values["epochs_done"] \
             or saved_accuracy is not None and not 0 <= saved_accuracy <= 1:
@@ -133,14 +131,10 @@ def _of_kind(kind: type, value: object) -> bool:
     return isinstance(value, kind)
 
 
-def _in_range(name: str, kind: type, value: int | float) -> bool:
-    if kind is int:
-        return 0 <= value <= _MOST_COUNT
-    if kind is float:
-        low, high = _RANGES[name]
-        # NaN fails every comparison, inf the upper bound; lr must be above 0, the others may be 0
-        return (value > low if name == "lr" else value >= low) and value <= high
-    return True
+def _in_range(name: str, value: int | float) -> bool:
+    low, high = _RANGES.get(name, (0, _MOST_COUNT))  # every other number is a count
+    # NaN fails every comparison, inf the upper bound; lr must be above 0, the others may be 0
+    return (value > low if name == "lr" else value >= low) and value <= high
 
 
 # Adam's settings in a state's param group: each a finite number in its range, or a flag.

@@ -217,6 +217,46 @@ def test_a_crafted_optimizer_state_is_refused_before_torch_uses_it(stopped_run, 
         next(iter(resume_session(runs_dir)))
 
 
+# Numbers out of their range; a pickle holds ints of up to about 600 digits, beyond any float.
+NUMBER_DAMAGE = {
+    "lr-nan": (lambda s: s.update(lr=float("nan")), "lr is nan"),
+    "lr-negative": (lambda s: s.update(lr=-1.0), "lr is -1.0"),
+    "lr-of-401-digits": (lambda s: s.update(lr=10**400), "lr is a number of about 401 digits"),
+    "best-accuracy-above-1": (lambda s: s.update(best_accuracy=1.5), "best_accuracy is 1.5"),
+    "negative-seconds": (lambda s: s.update(seconds_in_epoch=-5.0), "seconds_in_epoch is -5.0"),
+    "infinite-loss": (lambda s: s.update(loss_sum=float("inf")), "loss_sum is inf"),
+    "epochs-of-601-digits": (lambda s: s.update(epochs_done=10**600), "epochs_done is a number of about 601 digits"),
+    "negative-batch": (lambda s: s.update(batch=-1), "batch is -1"),
+}
+
+
+@pytest.mark.parametrize("damage", NUMBER_DAMAGE)
+def test_a_state_holding_a_number_out_of_its_range_is_refused_in_words(stopped_run, damage):
+    runs_dir, path = stopped_run
+    state = torch.load(path, weights_only=True)
+    change, reason = NUMBER_DAMAGE[damage]
+    change(state)
+    torch.save(state, path)
+    model = (runs_dir / "1" / "mnist_conv.pt").read_bytes()
+    with pytest.raises(CheckpointError, match=r"^Cannot resume run 1: .*state.pt is a damaged run state \(" + re.escape(reason)):
+        next(iter(resume_session(runs_dir)))
+    assert (runs_dir / "1" / "mnist_conv.pt").read_bytes() == model
+
+
+@pytest.mark.parametrize("setting, value, words", [
+    ("epochs", 10**400, "epochs must be a whole number from 1 to 100000, not a number of about 401 digits"),
+    ("lr", 10**400, "learning rate must be a positive number, not a number of about 401 digits"),
+    ("noise_std", -10**400, "noise std must be a number from 0 to 10, not a negative number of about 401 digits"),
+])
+def test_a_state_whose_settings_hold_a_number_beyond_any_float_is_refused_in_words(stopped_run, setting, value, words):
+    runs_dir, path = stopped_run
+    state = torch.load(path, weights_only=True)
+    state["config"][setting] = value
+    torch.save(state, path)
+    with pytest.raises(ConfigError, match=words):
+        next(iter(resume_session(runs_dir)))
+
+
 POSITION_DAMAGE = {
     "order-with-repeats": (lambda s: s.update(order=torch.zeros_like(s["order"])), "batch order is not an order"),
     "order-out-of-range": (lambda s: s.update(order=s["order"] + 10**6), "batch order is not an order"),
